@@ -1,0 +1,140 @@
+"""The validated configuration, as frozen dataclasses.
+
+:mod:`mendcrm.config.load` builds these from TOML; every other module receives them and never
+reads the file itself. Defaults here are the documented defaults of ``config.example.toml``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+AnnotateMode = Literal["off", "dedicated", "inline"]
+AnnotationDetail = Literal["discreet", "full"]
+
+DEFAULT_CONFERENCE_KEYWORDS: tuple[str, ...] = (
+    "conference",
+    "summit",
+    "expo",
+    "congress",
+    "symposium",
+    "convention",
+    "forum",
+    "meetup",
+    "con",
+    "workshop",
+    "trade fair",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class MeConfig:
+    """Who the user is: their own addresses (to find their PARTSTAT) and their time zone."""
+
+    name: str = ""
+    emails: tuple[str, ...] = ()
+    timezone: str = ""
+    """IANA zone name; empty means the system's zone."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoreConfig:
+    path: Path | None = None
+    """None means ``<user data dir>/mendcrm/store.json``."""
+
+
+@dataclass(frozen=True, slots=True)
+class SyncConfig:
+    lookahead_days: int = 30
+    interval_minutes: int = 15
+    timeout_seconds: float = 30.0
+    max_occurrences_per_series: int = 500
+    max_object_bytes: int = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class DetectionConfig:
+    conference_keywords: tuple[str, ...] = DEFAULT_CONFERENCE_KEYWORDS
+    min_confidence: float = 0.3
+
+
+@dataclass(frozen=True, slots=True)
+class PrepConfig:
+    lead: timedelta = timedelta(hours=24)
+    conference_evening_hour: int = 19
+    """A conference's prep note is due at this local hour on the evening before it starts."""
+    template: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FollowupConfig:
+    delay: timedelta = timedelta(hours=2)
+    template: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AccountConfig:
+    """One CalDAV account. The password is never here: keyring or ``password_command``."""
+
+    name: str
+    url: str
+    username: str = ""
+    password_command: tuple[str, ...] = ()
+    calendars: tuple[str, ...] = ()
+    """Calendar names or URLs to include; empty means every event calendar."""
+    exclude: tuple[str, ...] = ()
+    annotate: AnnotateMode = "dedicated"
+    annotation_calendar: str = "MendCRM"
+    annotation_detail: AnnotationDetail = "discreet"
+    annotation_minutes: int = 30
+    ca_file: Path | None = None
+    timeout_seconds: float | None = None
+    """Per-account override of ``[sync] timeout_seconds``."""
+
+
+@dataclass(frozen=True, slots=True)
+class FeedConfig:
+    """A read-only calendar: an https .ics URL, a local .ics file or a vdir folder."""
+
+    name: str
+    url: str = ""
+    path: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PluginsConfig:
+    enabled: tuple[str, ...] = ()
+    paths: tuple[Path, ...] = ()
+    settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Each plugin's own ``[plugins.NAME]`` table, validated by the plugin."""
+    timeout_seconds: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class DaemonConfig:
+    deliver_interval_seconds: int = 60
+    max_backoff_minutes: int = 60
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """The whole configuration. ``source`` is the file it came from (None for defaults)."""
+
+    me: MeConfig = MeConfig()
+    store: StoreConfig = StoreConfig()
+    sync: SyncConfig = SyncConfig()
+    detection: DetectionConfig = DetectionConfig()
+    prep: PrepConfig = PrepConfig()
+    followup: FollowupConfig = FollowupConfig()
+    playbook: Path | None = None
+    accounts: tuple[AccountConfig, ...] = ()
+    feeds: tuple[FeedConfig, ...] = ()
+    plugins: PluginsConfig = PluginsConfig()
+    daemon: DaemonConfig = DaemonConfig()
+    source: Path | None = None
+
+    def account(self, name: str) -> AccountConfig | None:
+        """Given an account name, return its config, or None if there is no such account."""
+        return next((a for a in self.accounts if a.name == name), None)

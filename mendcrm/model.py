@@ -1,0 +1,292 @@
+"""The data model: contacts, interactions, occurrences, encounters and queue items.
+
+Every record is a frozen dataclass with ``to_record()`` / ``from_record()`` so the store holds
+plain JSON (ISO 8601 strings for times, always UTC with an explicit ``+00:00``). The pipeline
+passes these objects between stages; nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal, TypeVar
+
+STAGES: tuple[str, ...] = (
+    "none",
+    "strained",
+    "cordial",
+    "talking",
+    "rebuilding",
+    "mended",
+    "let-go",
+)
+"""The playbook's stages of repair, in order; ``none`` means the contact is not being mended."""
+
+FLAGGED_STAGES: frozenset[str] = frozenset({"strained", "cordial", "talking", "rebuilding"})
+"""A contact in one of these stages is *flagged*: MendCRM looks out for encounters with them."""
+
+OUTCOMES: tuple[str, ...] = ("positive", "neutral", "negative")
+
+QueueKind = Literal["prep", "followup", "nudge"]
+QUEUE_KINDS: tuple[str, ...] = ("prep", "followup", "nudge")
+
+QueueState = Literal["pending", "due", "delivered", "done", "dismissed", "withdrawn"]
+QUEUE_STATES: tuple[str, ...] = ("pending", "due", "delivered", "done", "dismissed", "withdrawn")
+OPEN_QUEUE_STATES: frozenset[str] = frozenset({"pending", "due"})
+"""Items in these states may still move with their event or be withdrawn."""
+
+EncounterKind = Literal["meeting", "conference"]
+
+
+def to_iso(value: datetime) -> str:
+    """Given an aware datetime, return it as an ISO 8601 string in UTC; raise ValueError if naive."""
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r} cannot be stored; attach a time zone")
+    return value.astimezone(UTC).isoformat()
+
+
+def from_iso(value: str) -> datetime:
+    """Given an ISO 8601 string written by :func:`to_iso`, return an aware UTC datetime."""
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def normalize_email(value: str) -> str:
+    """Given a calendar address or e-mail (``mailto:`` in any case, stray spaces), return it bare and lowercase."""
+    text = value.strip()
+    if text[:7].lower() == "mailto:":
+        text = text[7:]
+    return text.strip().lower()
+
+
+_R = TypeVar("_R", bound="_Record")
+
+
+class _Record:
+    """JSON (de)serialisation shared by the record dataclasses.
+
+    Datetime fields become ISO strings, tuples become lists, nested records become dicts.
+    """
+
+    def to_record(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            out[f.name] = _encode(getattr(self, f.name))
+        return out
+
+    @classmethod
+    def from_record(cls: type[_R], record: Mapping[str, Any]) -> _R:
+        hints = _field_types(cls)
+        kwargs: dict[str, Any] = {}
+        for name, kind in hints.items():
+            if name in record:
+                kwargs[name] = _decode(kind, record[name])
+        return cls(**kwargs)
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return to_iso(value)
+    if isinstance(value, _Record):
+        return value.to_record()
+    if isinstance(value, tuple | list):
+        return [_encode(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _encode(v) for k, v in value.items()}
+    return value
+
+
+_FIELD_CACHE: dict[type, dict[str, str]] = {}
+
+
+def _field_types(cls: type) -> dict[str, str]:
+    cached = _FIELD_CACHE.get(cls)
+    if cached is None:
+        cached = {f.name: str(f.type) for f in dataclasses.fields(cls)}
+        _FIELD_CACHE[cls] = cached
+    return cached
+
+
+_NESTED: dict[str, type[_Record]] = {}
+
+
+def _decode(kind: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if "datetime" in kind and isinstance(value, str):
+        return from_iso(value)
+    for name, nested in _NESTED.items():
+        if name in kind:
+            if isinstance(value, list):
+                return tuple(nested.from_record(v) for v in value)
+            return nested.from_record(value)
+    if kind.startswith("tuple") and isinstance(value, list):
+        return tuple(value)
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Contact(_Record):
+    """A person the user keeps track of; ``stage`` places them in the playbook."""
+
+    id: str
+    name: str
+    aliases: tuple[str, ...] = ()
+    emails: tuple[str, ...] = ()
+    org: str = ""
+    role: str = ""
+    stage: str = "none"
+    history: str = ""
+    strengths: str = ""
+    goal: str = ""
+    boundaries: str = ""
+    affinity: tuple[str, ...] = ()
+    notes: str = ""
+    stage_since: datetime | None = None
+
+    @property
+    def flagged(self) -> bool:
+        return self.stage in FLAGGED_STAGES
+
+
+@dataclass(frozen=True, slots=True)
+class Interaction(_Record):
+    """Something that happened between the user and a contact, with how it went."""
+
+    id: str
+    contact_id: str
+    when: datetime
+    kind: str = "note"
+    outcome: str | None = None
+    note: str = ""
+    encounter_id: str | None = None
+    stage_before: str | None = None
+    stage_after: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Attendee(_Record):
+    """One calendar user on an event: address (normalised), display name, participation."""
+
+    email: str
+    cn: str = ""
+    partstat: str = "NEEDS-ACTION"
+    role: str = "REQ-PARTICIPANT"
+
+
+_NESTED["Attendee"] = Attendee
+
+
+@dataclass(frozen=True, slots=True)
+class Occurrence(_Record):
+    """One occurrence of a calendar event inside the sync window, times in UTC.
+
+    ``source`` names the account or feed (``account:NAME`` / ``feed:NAME``), ``calendar`` the
+    calendar's URL (or the feed's path); together with ``uid`` and ``recurrence_id`` they identify
+    the occurrence across syncs. ``tzid`` keeps the event's original zone for display.
+    """
+
+    source: str
+    calendar: str
+    href: str
+    uid: str
+    start: datetime
+    end: datetime
+    etag: str = ""
+    recurrence_id: str | None = None
+    summary: str = ""
+    description: str = ""
+    location: str = ""
+    categories: tuple[str, ...] = ()
+    organizer: Attendee | None = None
+    attendees: tuple[Attendee, ...] = ()
+    my_partstat: str | None = None
+    status: str = "CONFIRMED"
+    tzid: str | None = None
+    all_day: bool = False
+    calendar_name: str = ""
+
+    @property
+    def key(self) -> str:
+        """The occurrence's identity within its series: its RECURRENCE-ID, else its start."""
+        return self.recurrence_id or to_iso(self.start)
+
+
+@dataclass(frozen=True, slots=True)
+class Match(_Record):
+    """Why an occurrence was matched to a contact: the rule, the evidence and how sure."""
+
+    by: str
+    evidence: str
+    confidence: float
+
+
+_NESTED["Match"] = Match
+
+
+@dataclass(frozen=True, slots=True)
+class Encounter(_Record):
+    """A possible meeting with a flagged contact at one occurrence."""
+
+    id: str
+    contact_id: str
+    kind: str
+    match: Match
+    occurrence: Occurrence
+    state: Literal["active", "withdrawn"] = "active"
+    contact_declined: bool = False
+    others: tuple[str, ...] = ()
+    withdrawn_reason: str = ""
+
+
+_NESTED["Occurrence"] = Occurrence
+
+
+@dataclass(frozen=True, slots=True)
+class QueueItem(_Record):
+    """A prep note, follow-up or nudge waiting to be delivered to the user."""
+
+    id: str
+    kind: str
+    contact_id: str
+    due: datetime
+    state: str = "pending"
+    encounter_id: str | None = None
+    body: str = ""
+    title: str = ""
+    delivered_at: datetime | None = None
+    closed_at: datetime | None = None
+    attempts: int = 0
+    last_error: str = ""
+    retry_after: datetime | None = None
+    deliveries: dict[str, str] = field(default_factory=dict)
+
+
+def replace(record: _R, **changes: Any) -> _R:
+    """Return a copy of a record with some fields changed (a typed ``dataclasses.replace``)."""
+    return dataclasses.replace(record, **changes)  # type: ignore[type-var]
+
+
+__all__ = [
+    "FLAGGED_STAGES",
+    "OPEN_QUEUE_STATES",
+    "OUTCOMES",
+    "QUEUE_KINDS",
+    "QUEUE_STATES",
+    "STAGES",
+    "Attendee",
+    "Contact",
+    "Encounter",
+    "Interaction",
+    "Match",
+    "Occurrence",
+    "QueueItem",
+    "from_iso",
+    "normalize_email",
+    "replace",
+    "to_iso",
+]
