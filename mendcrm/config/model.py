@@ -23,7 +23,6 @@ DEFAULT_CONFERENCE_KEYWORDS: tuple[str, ...] = (
     "convention",
     "forum",
     "meetup",
-    "con",
     "workshop",
     "trade fair",
 )

@@ -1,0 +1,152 @@
+"""``mendcrm account …``: CalDAV accounts in the config, their passwords in the keyring."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from mendcrm.cli.context import AppContext, pass_app
+from mendcrm.cli.output import emit_json, table
+from mendcrm.errors import NotFoundError, UsageError
+
+
+@click.group()
+def account() -> None:
+    """Add, list, test and remove CalDAV accounts."""
+
+
+@account.command("add")
+@click.argument("name")
+@click.option("--url", required=True, help="The server's CalDAV address (root or principal URL).")
+@click.option("--username", required=True, help="Your login on that server.")
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from standard input (for scripts)."
+)
+@click.option(
+    "--password-command",
+    help='A command printing the password, e.g. "pass show dav/work" (kept instead of a password).',
+)
+@click.option(
+    "--annotate",
+    type=click.Choice(["off", "dedicated", "inline"]),
+    default=None,
+    help="How MendCRM annotates this account's calendars (default: dedicated).",
+)
+@pass_app
+def add(
+    app: AppContext,
+    name: str,
+    url: str,
+    username: str,
+    password_stdin: bool,
+    password_command: str | None,
+    annotate: str | None,
+) -> None:
+    """Add a CalDAV account NAME; its password goes to the system keyring, never the config."""
+    import shlex
+    from urllib.parse import urlsplit
+
+    from mendcrm.config.edit import add_account
+    from mendcrm.config.load import is_loopback
+    from mendcrm.secrets import keyring_set
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"{url!r} is not an http(s) URL", hint="e.g. https://dav.example.org/")
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        raise UsageError(
+            f"plain http:// to {parts.hostname} would send your password unencrypted",
+            hint="use the server's https:// address",
+        )
+    if password_stdin and password_command:
+        raise UsageError("give either --password-stdin or --password-command, not both")
+    entry: dict[str, Any] = {"name": name, "url": url, "username": username}
+    if password_command:
+        entry["password_command"] = shlex.split(password_command)
+    if annotate:
+        entry["annotate"] = annotate
+    password = None
+    if not password_command:
+        if password_stdin:
+            password = sys.stdin.readline().rstrip("\r\n")
+        else:
+            password = click.prompt(f"password for {username}", hide_input=True)
+        if not password:
+            raise UsageError("the password is empty", hint="pass it on standard input")
+        # Keyring first: a config entry without a stored password would fail every sync.
+        keyring_set(name, password)
+    add_account(app.config_file, entry)
+    where = "password command" if password_command else "system keyring"
+    click.echo(f"added account {name} to {app.config_file} (password in the {where})")
+    click.echo(f"check it with `mendcrm account test {name}`")
+
+
+@account.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_app
+def list_accounts(app: AppContext, as_json: bool) -> None:
+    """List the configured accounts and feeds."""
+    accounts = app.config.accounts
+    feeds = app.config.feeds
+    rows = [
+        {
+            "name": a.name,
+            "kind": "caldav",
+            "url": a.url,
+            "username": a.username,
+            "password": "command" if a.password_command else "keyring",
+            "annotate": a.annotate,
+        }
+        for a in accounts
+    ] + [
+        {"name": f.name, "kind": "feed", "url": f.url or str(f.path), "username": "",
+         "password": "", "annotate": "off"}
+        for f in feeds
+    ]
+    if as_json:
+        emit_json(rows)
+        return
+    if not rows:
+        click.echo("no accounts: add one with `mendcrm account add NAME --url URL --username USER`")
+        return
+    table(
+        [[r["name"], r["kind"], r["url"], r["username"], r["password"], r["annotate"]] for r in rows],
+        ["NAME", "KIND", "URL", "USERNAME", "PASSWORD", "ANNOTATE"],
+    )
+
+
+@account.command("remove")
+@click.argument("name")
+@pass_app
+def remove(app: AppContext, name: str) -> None:
+    """Remove account NAME from the config and its password from the keyring."""
+    from mendcrm.config.edit import remove_account
+    from mendcrm.secrets import keyring_delete
+
+    if not remove_account(app.config_file, name):
+        raise NotFoundError(f"no account named {name!r} in {app.config_file}")
+    keyring_delete(name)
+    click.echo(f"removed account {name}")
+
+
+@account.command("test")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_app
+def test(app: AppContext, name: str, as_json: bool) -> None:
+    """Connect to account NAME and say what MendCRM finds there."""
+    from mendcrm.secrets import get_password
+    from mendcrm.sources import test_account
+
+    config = app.config.account(name)
+    if config is None:
+        raise NotFoundError(
+            f"no account named {name!r}", hint="see `mendcrm account list`"
+        )
+    report = test_account(config, get_password(config), sync=app.config.sync)
+    if as_json:
+        emit_json(report.to_json())
+        return
+    click.echo(report.describe())

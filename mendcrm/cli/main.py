@@ -1,0 +1,128 @@
+"""The ``mendcrm`` command group and its entry point.
+
+Commands are imported only when invoked (``_COMMANDS`` maps a name to ``module:attribute``), so
+``mendcrm contact list`` never pays for the CalDAV stack. User errors (:class:`MendError`) become
+one line on stderr and exit 1 (failure) or 2 (usage/config); nothing the user did wrong prints a
+traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from mendcrm.cli.context import AppContext
+from mendcrm.errors import MendError
+
+_COMMANDS: dict[str, str] = {
+    "init": "mendcrm.cli.init_command:init",
+    "contact": "mendcrm.cli.contact_commands:contact",
+    "log": "mendcrm.cli.contact_commands:log",
+    "account": "mendcrm.cli.account_commands:account",
+    "sync": "mendcrm.cli.sync_commands:sync",
+    "events": "mendcrm.cli.sync_commands:events",
+    "upcoming": "mendcrm.cli.queue_commands:upcoming",
+    "prep": "mendcrm.cli.queue_commands:prep",
+    "followups": "mendcrm.cli.queue_commands:followups",
+    "followup": "mendcrm.cli.queue_commands:followup",
+    "annotations": "mendcrm.cli.annotation_commands:annotations",
+    "daemon": "mendcrm.cli.service_commands:daemon",
+    "status": "mendcrm.cli.service_commands:status",
+    "service": "mendcrm.cli.service_commands:service",
+    "plugins": "mendcrm.cli.plugin_commands:plugins",
+    "demo": "mendcrm.cli.demo_command:demo",
+}
+
+_HELP: dict[str, str] = {
+    "init": "Write a commented config file.",
+    "contact": "Add, list, show, edit, flag and import contacts.",
+    "log": "Record how an interaction with a contact went.",
+    "account": "Add, list, test and remove CalDAV accounts.",
+    "sync": "Run one pass of the pipeline.",
+    "events": "Show the calendar occurrences MendCRM sees.",
+    "upcoming": "Encounters ahead, with why each matched.",
+    "prep": "Due and upcoming prep notes.",
+    "followups": "Follow-ups waiting for you.",
+    "followup": "Mark a follow-up done or dismissed.",
+    "annotations": "Manage MendCRM's notes in your calendars.",
+    "daemon": "Run MendCRM as a background service.",
+    "status": "Show the daemon's health and last syncs.",
+    "service": "Install or remove the systemd/launchd service.",
+    "plugins": "List plugins.",
+    "demo": "Run the whole product against a throwaway local server.",
+}
+
+
+class LazyGroup(click.Group):
+    """A group that imports a command's module only when that command runs."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*_COMMANDS, *super().list_commands(ctx)})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = _COMMANDS.get(cmd_name)
+        if target is None:
+            return super().get_command(ctx, cmd_name)
+        module_name, _, attribute = target.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                return None  # a command whose module is not part of this build
+            raise
+        command: click.Command = getattr(module, attribute)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Listing help must not import every command module (start-up time).
+        rows = [(name, _HELP.get(name, "")) for name in sorted(_COMMANDS)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_option",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Config file (default: $MENDCRM_CONFIG, else the user config folder).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log debug detail to stderr.")
+@click.version_option(package_name="mendcrm")
+@click.pass_context
+def cli(ctx: click.Context, config_option: Path | None, verbose: bool) -> None:
+    """MendCRM: prepare for, and follow up on, encounters with people you are mending things with."""
+    from mendcrm.logs import configure_logging
+
+    configure_logging(verbose)
+    ctx.obj = AppContext(config_option=config_option, verbose=verbose)
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Run the CLI; turn MendCRM's own errors into one line on stderr and an exit code."""
+    try:
+        return cli.main(args=argv, prog_name="mendcrm", standalone_mode=False)
+    except MendError as exc:
+        click.echo(f"mendcrm: error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("mendcrm: aborted", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("mendcrm: interrupted", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(0)
+
+
+__all__ = ["cli", "main"]

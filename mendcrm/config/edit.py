@@ -1,0 +1,95 @@
+"""Changing the config file from commands (``account add|remove``) without losing its comments.
+
+tomlkit keeps the user's comments and layout; the new file is written beside the old one and
+swapped in atomically, so an interrupted edit never leaves a half-written config.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import tomlkit
+from tomlkit.items import AoT
+
+from mendcrm.errors import ConfigError
+
+
+def example_text() -> str:
+    """Return the commented example config shipped with MendCRM."""
+    return (Path(__file__).parent / "example.toml").read_text(encoding="utf-8")
+
+
+def write_private(path: Path, text: str) -> None:
+    """Given a path and text, write it atomically as a file only the user can read (0600)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp, 0o600)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def _load(path: Path) -> tomlkit.TOMLDocument:
+    text = path.read_text(encoding="utf-8") if path.exists() else example_text()
+    try:
+        return tomlkit.parse(text)
+    except tomlkit.exceptions.ParseError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}", hint="fix the file first") from None
+
+
+def add_account(path: Path, entry: dict[str, Any]) -> None:
+    """Given the config path and an account table, append it; raise ConfigError if the name exists.
+
+    A missing config file is created from the commented example first.
+    """
+    document = _load(path)
+    accounts = document.get("accounts")
+    if accounts is None:
+        accounts = tomlkit.aot()
+        document.append("accounts", accounts)
+    if not isinstance(accounts, AoT | list):
+        raise ConfigError(f"{path}: `accounts` is not an array of tables", hint="fix the file first")
+    if any(a.get("name") == entry["name"] for a in accounts):
+        raise ConfigError(
+            f"{path}: an account named {entry['name']!r} exists already",
+            hint="choose another name, or `mendcrm account remove` the old one first",
+        )
+    table = tomlkit.table()
+    for key, value in entry.items():
+        table.add(key, value)
+    accounts.append(table)
+    write_private(path, tomlkit.dumps(document))
+
+
+def remove_account(path: Path, name: str) -> bool:
+    """Given the config path and an account name, remove that account; return whether it existed."""
+    if not path.exists():
+        return False
+    document = _load(path)
+    accounts = document.get("accounts")
+    if not accounts:
+        return False
+    keep = [a for a in accounts if a.get("name") != name]
+    if len(keep) == len(accounts):
+        return False
+    if keep:
+        replacement = tomlkit.aot()
+        for table in keep:
+            replacement.append(table)
+        document["accounts"] = replacement
+    else:
+        del document["accounts"]
+    write_private(path, tomlkit.dumps(document))
+    return True
+
+
+__all__ = ["add_account", "example_text", "remove_account", "write_private"]

@@ -1,0 +1,171 @@
+"""What a config file may contain: every section, key, type and check, in one table.
+
+The loader walks this table; the test that compares it with ``config.example.toml`` reads it
+too, so a key cannot be accepted without being documented.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+Check = Callable[[Any], str | None]
+"""Given a value of the right type, return None if it is fine or a hint saying what would be."""
+
+
+@dataclass(frozen=True, slots=True)
+class Key:
+    """One accepted key: its TOML type(s), an optional check, and the hint for a wrong type."""
+
+    types: tuple[type, ...]
+    check: Check | None = None
+    expect: str = ""
+
+
+def _positive(value: Any) -> str | None:
+    return None if value > 0 else "use a number greater than 0"
+
+
+def _hour(value: Any) -> str | None:
+    return None if 0 <= value <= 23 else "use an hour from 0 to 23"
+
+
+def _one_of(*choices: str) -> Check:
+    def check(value: Any) -> str | None:
+        return None if value in choices else "use one of " + ", ".join(f'"{c}"' for c in choices)
+
+    return check
+
+
+def _timezone(value: Any) -> str | None:
+    if value == "":
+        return None
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        return 'use an IANA zone name such as "Europe/Berlin", or "" for the system zone'
+    return None
+
+
+def _strings(value: Any) -> str | None:
+    return None if all(isinstance(v, str) for v in value) else "every item must be a string"
+
+
+def _argv(value: Any) -> str | None:
+    if not value:
+        return 'give the command and its arguments, e.g. ["pass", "show", "dav/work"]'
+    return _strings(value)
+
+
+def _email_list(value: Any) -> str | None:
+    bad = next((v for v in value if not isinstance(v, str) or "@" not in v), None)
+    return None if bad is None else f"{bad!r} is not an e-mail address"
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(d|h|m|min|s)\s*$")
+_UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "min": 60, "s": 1}
+
+
+def parse_duration(text: str) -> timedelta:
+    """Given a duration such as ``"24h"``, ``"90m"`` or ``"1.5d"``, return it; raise ValueError if malformed."""
+    match = _DURATION.match(text)
+    if not match:
+        raise ValueError(text)
+    return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+
+
+def _duration(value: Any) -> str | None:
+    try:
+        parse_duration(value)
+    except ValueError:
+        return 'write a duration such as "24h", "90m" or "2d"'
+    return None
+
+
+_STR = Key((str,), expect="a string")
+_STRS = Key((list,), _strings, expect="a list of strings")
+_PATH = Key((str,), expect="a file path string")
+_BOOL = Key((bool,), expect="true or false")
+
+
+def _int(check: Check | None = None) -> Key:
+    return Key((int,), check, expect="a whole number")
+
+
+def _number(check: Check | None = None) -> Key:
+    return Key((int, float), check, expect="a number")
+
+
+SECTIONS: dict[str, dict[str, Key]] = {
+    "me": {
+        "name": _STR,
+        "emails": Key((list,), _email_list, expect="a list of e-mail addresses"),
+        "timezone": Key((str,), _timezone, expect="an IANA zone name"),
+    },
+    "store": {"path": _PATH},
+    "sync": {
+        "lookahead_days": _int(_positive),
+        "interval_minutes": _int(_positive),
+        "timeout_seconds": _number(_positive),
+        "max_occurrences_per_series": _int(_positive),
+        "max_object_bytes": _int(_positive),
+    },
+    "detection": {
+        "conference_keywords": _STRS,
+        "min_confidence": _number(lambda v: None if 0 <= v <= 1 else "use a number from 0 to 1"),
+    },
+    "prep": {
+        "lead": Key((str,), _duration, expect='a duration such as "24h"'),
+        "conference_evening_hour": _int(_hour),
+        "template": _PATH,
+    },
+    "followup": {
+        "delay": Key((str,), _duration, expect='a duration such as "2h"'),
+        "template": _PATH,
+    },
+    "playbook": {"path": _PATH},
+    "plugins": {
+        "enabled": _STRS,
+        "paths": _STRS,
+        "timeout_seconds": _number(_positive),
+    },
+    "daemon": {
+        "deliver_interval_seconds": _int(_positive),
+        "max_backoff_minutes": _int(_positive),
+    },
+}
+"""The single-table sections: ``[name]`` → accepted keys."""
+
+ACCOUNT_KEYS: dict[str, Key] = {
+    "name": _STR,
+    "url": _STR,
+    "username": _STR,
+    "password_command": Key((list,), _argv, expect="a list of strings (the command's argv)"),
+    "calendars": _STRS,
+    "exclude": _STRS,
+    "annotate": Key((str,), _one_of("off", "dedicated", "inline"), expect="a string"),
+    "annotation_calendar": _STR,
+    "annotation_detail": Key((str,), _one_of("discreet", "full"), expect="a string"),
+    "annotation_minutes": _int(_positive),
+    "ca_file": _PATH,
+    "timeout_seconds": _number(_positive),
+}
+"""Keys of each ``[[accounts]]`` entry."""
+
+FEED_KEYS: dict[str, Key] = {
+    "name": _STR,
+    "url": _STR,
+    "path": _PATH,
+}
+"""Keys of each ``[[feeds]]`` entry."""
+
+REQUIRED: dict[str, tuple[str, ...]] = {"accounts": ("name", "url"), "feeds": ("name",)}
+
+ARRAY_SECTIONS: dict[str, dict[str, Key]] = {"accounts": ACCOUNT_KEYS, "feeds": FEED_KEYS}
+
+FREE_TABLES: frozenset[str] = frozenset({"plugins"})
+"""Sections whose sub-tables (``[plugins.NAME]``) belong to someone else to validate."""

@@ -1,0 +1,252 @@
+"""The demo's sample data: people in the situations MendCRM is for, and a calendar around today.
+
+The people are composites of common situations — a former section head you will meet at a
+conference after leaving on bad terms, a colleague after a deadline dispute, a partner whose team
+distrusted your predecessor — each at a different stage of repair. The calendar is built relative
+to "now" so the demo always has something ahead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from mendcrm.model import Contact, Interaction
+
+ME_EMAIL = "alex.morgan@example.org"
+ME_NAME = "Alex Morgan"
+
+
+def contacts(now: datetime) -> list[Contact]:
+    """Given the current time, return the demo's contacts (their stages set some weeks ago)."""
+    weeks = lambda n: now - timedelta(weeks=n)  # noqa: E731
+    return [
+        Contact(
+            id="demo-keller",
+            name="Martin Keller",
+            aliases=("Martin",),
+            emails=("m.keller@larchwood.example",),
+            org="Larchwood Analytics",
+            role="Head of Data Services",
+            stage="strained",
+            stage_since=weeks(10),
+            history=(
+                "Your former section head. A manager turned him against you before you left; "
+                "at your farewell call he did not wish you well. You parted without a word about it."
+            ),
+            strengths="Built the open-data partnership programme; generous mentor to juniors.",
+            goal="Civil, professional contact now; later, a fresh start for future partnerships.",
+            boundaries="Don't relitigate what your old manager said about you.",
+            affinity=("DataOps Europe", "Open Data Circle"),
+        ),
+        Contact(
+            id="demo-raman",
+            name="Priya Raman",
+            emails=("priya.raman@example.org",),
+            org="Platform team",
+            role="Senior engineer",
+            stage="rebuilding",
+            stage_since=weeks(3),
+            history=(
+                "You fell out over the release deadline in spring: you escalated without talking "
+                "to her first. You have since had coffee and cleared the air."
+            ),
+            strengths="Meticulous about reliability; great at explaining trade-offs.",
+            goal="Trust back, and a shared project that goes well.",
+            boundaries="Keep the weekly sync about the work, not the old dispute.",
+        ),
+        Contact(
+            id="demo-whitfield",
+            name="Dana Whitfield",
+            emails=("dana.whitfield@northwind.example",),
+            org="Northwind Logistics",
+            role="Head of Procurement",
+            stage="cordial",
+            stage_since=weeks(6),
+            history=(
+                "Her team had a bad run with your predecessor and thinks your department is not "
+                "worth talking to. You are new in the role."
+            ),
+            strengths="Knows the supplier landscape better than anyone; values straight talk.",
+            goal="A working partnership; ask her advice and learn what went wrong before.",
+        ),
+        Contact(
+            id="demo-osei",
+            name="Kwame Osei",
+            emails=("kwame.osei@example.org",),
+            org="Finance",
+            stage="mended",
+            stage_since=weeks(20),
+            history="A budget row last year, long since settled.",
+        ),
+    ]
+
+
+def interactions(now: datetime) -> list[Interaction]:
+    """Given the current time, return some history for the demo's contacts."""
+    days = lambda n: now - timedelta(days=n)  # noqa: E731
+    return [
+        Interaction(
+            id="demo-i1",
+            contact_id="demo-raman",
+            when=days(30),
+            kind="coffee",
+            outcome="positive",
+            note="Owned my part in the escalation; she described the pressure she was under.",
+        ),
+        Interaction(
+            id="demo-i2",
+            contact_id="demo-raman",
+            when=days(9),
+            kind="meeting",
+            outcome="neutral",
+            note="Weekly sync; a bit stiff but productive.",
+        ),
+        Interaction(
+            id="demo-i3",
+            contact_id="demo-whitfield",
+            when=days(20),
+            kind="message",
+            outcome="neutral",
+            note="Introduced myself as new in the role; she replied briefly.",
+        ),
+        Interaction(
+            id="demo-i4",
+            contact_id="demo-keller",
+            when=days(70),
+            kind="farewell call",
+            outcome="negative",
+            note="He just nodded when I said goodbye.",
+        ),
+    ]
+
+
+@dataclass(frozen=True)
+class SampleEvent:
+    """One calendar object of the demo, as iCalendar text, and what it is there to show."""
+
+    uid: str
+    purpose: str
+    ics: str
+
+
+def _stamp(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _day(value: date) -> str:
+    return value.strftime("%Y%m%d")
+
+
+def _wrap(body: str) -> str:
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//MendCRM//demo//EN", body, "END:VCALENDAR"]
+    return "\r\n".join(lines) + "\r\n"
+
+
+def _attendee(email: str, name: str, partstat: str = "ACCEPTED") -> str:
+    return f'ATTENDEE;CN="{name}";PARTSTAT={partstat};ROLE=REQ-PARTICIPANT:mailto:{email}'
+
+
+def events(now: datetime) -> list[SampleEvent]:
+    """Given the current time, return the demo calendar: what each event is there to show."""
+    today = now.astimezone(UTC).date()
+
+    def at(days: int, hour: int, minute: int = 0) -> datetime:
+        return datetime.combine(today + timedelta(days=days), time(hour, minute), tzinfo=UTC)
+
+    me = f'ORGANIZER;CN="{ME_NAME}":mailto:{ME_EMAIL}'
+    conference_start = today + timedelta(days=9)
+    return [
+        SampleEvent(
+            "demo-conference@mendcrm",
+            "a multi-day conference where a flagged contact may be",
+            _wrap(
+                "\r\n".join([
+                    "BEGIN:VEVENT",
+                    "UID:demo-conference@mendcrm",
+                    f"DTSTAMP:{_stamp(now)}",
+                    f"DTSTART;VALUE=DATE:{_day(conference_start)}",
+                    f"DTEND;VALUE=DATE:{_day(conference_start + timedelta(days=3))}",
+                    "SUMMARY:DataOps Europe Summit",
+                    "LOCATION:Lisbon Congress Centre",
+                    "CATEGORIES:Conference",
+                    "END:VEVENT",
+                ])
+            ),
+        ),
+        SampleEvent(
+            "demo-partner-review@mendcrm",
+            "a partner meeting with a flagged attendee",
+            _wrap(
+                "\r\n".join([
+                    "BEGIN:VEVENT",
+                    "UID:demo-partner-review@mendcrm",
+                    f"DTSTAMP:{_stamp(now)}",
+                    f"DTSTART:{_stamp(at(2, 14))}",
+                    f"DTEND:{_stamp(at(2, 15))}",
+                    "SUMMARY:Quarterly partnership review",
+                    "LOCATION:Northwind office, Room 4",
+                    me,
+                    _attendee(ME_EMAIL, ME_NAME),
+                    _attendee("dana.whitfield@northwind.example", "Dana Whitfield"),
+                    _attendee("ops@northwind.example", "Northwind Ops", "NEEDS-ACTION"),
+                    "END:VEVENT",
+                ])
+            ),
+        ),
+        SampleEvent(
+            "demo-platform-sync@mendcrm",
+            "a recurring weekly check-in",
+            _wrap(
+                "\r\n".join([
+                    "BEGIN:VEVENT",
+                    "UID:demo-platform-sync@mendcrm",
+                    f"DTSTAMP:{_stamp(now)}",
+                    f"DTSTART:{_stamp(at(1, 9, 30))}",
+                    f"DTEND:{_stamp(at(1, 10))}",
+                    "RRULE:FREQ=WEEKLY;COUNT=8",
+                    "SUMMARY:Platform sync with Priya Raman",
+                    "LOCATION:Video call",
+                    "END:VEVENT",
+                ])
+            ),
+        ),
+        SampleEvent(
+            "demo-unrelated@mendcrm",
+            "an unrelated meeting (nobody flagged)",
+            _wrap(
+                "\r\n".join([
+                    "BEGIN:VEVENT",
+                    "UID:demo-unrelated@mendcrm",
+                    f"DTSTAMP:{_stamp(now)}",
+                    f"DTSTART:{_stamp(at(3, 11))}",
+                    f"DTEND:{_stamp(at(3, 12))}",
+                    "SUMMARY:Budget planning",
+                    me,
+                    _attendee("kwame.osei@example.org", "Kwame Osei"),
+                    "END:VEVENT",
+                ])
+            ),
+        ),
+        SampleEvent(
+            "demo-declined@mendcrm",
+            "an event you declined (not an encounter)",
+            _wrap(
+                "\r\n".join([
+                    "BEGIN:VEVENT",
+                    "UID:demo-declined@mendcrm",
+                    f"DTSTAMP:{_stamp(now)}",
+                    f"DTSTART:{_stamp(at(5, 18))}",
+                    f"DTEND:{_stamp(at(5, 20))}",
+                    "SUMMARY:Open Data Circle drinks",
+                    'ORGANIZER;CN="Martin Keller":mailto:m.keller@larchwood.example',
+                    _attendee("m.keller@larchwood.example", "Martin Keller"),
+                    _attendee(ME_EMAIL, ME_NAME, "DECLINED"),
+                    "END:VEVENT",
+                ])
+            ),
+        ),
+    ]
+
+
+__all__ = ["ME_EMAIL", "ME_NAME", "SampleEvent", "contacts", "events", "interactions"]

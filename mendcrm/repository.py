@@ -1,0 +1,78 @@
+"""Typed access to the store's tables: model objects in, model objects out.
+
+The store deals in JSON records; everything above it deals in :mod:`mendcrm.model` objects.
+These functions are the one place that converts between the two, so a table's record shape is
+defined once. They take a transaction or a read view (both have ``get`` / ``all`` / ``put``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+from mendcrm.model import Contact, Encounter, Interaction, QueueItem
+
+
+class Readable(Protocol):
+    def get(self, table: str, record_id: str) -> dict[str, Any] | None: ...
+    def all(self, table: str) -> list[dict[str, Any]]: ...
+
+
+class Writable(Readable, Protocol):
+    def put(self, table: str, record: dict[str, Any]) -> None: ...
+    def put_many(self, table: str, records: Iterable[dict[str, Any]]) -> None: ...
+    def delete(self, table: str, record_id: str) -> None: ...
+
+
+def contacts(view: Readable) -> list[Contact]:
+    """Given a store view, return every contact, sorted by name."""
+    found = [Contact.from_record(r) for r in view.all("contacts")]
+    return sorted(found, key=lambda c: (c.name.casefold(), c.id))
+
+
+def contact(view: Readable, contact_id: str) -> Contact | None:
+    """Given a store view and an id, return that contact, or None."""
+    record = view.get("contacts", contact_id)
+    return Contact.from_record(record) if record else None
+
+
+def interactions(view: Readable, contact_id: str | None = None) -> list[Interaction]:
+    """Given a store view, return the interactions (of one contact if given), oldest first."""
+    found = [Interaction.from_record(r) for r in view.all("interactions")]
+    if contact_id is not None:
+        found = [i for i in found if i.contact_id == contact_id]
+    return sorted(found, key=lambda i: (i.when, i.id))
+
+
+def encounters(view: Readable) -> list[Encounter]:
+    """Given a store view, return every encounter (active and withdrawn), soonest first."""
+    found = [Encounter.from_record(r) for r in view.all("encounters")]
+    return sorted(found, key=lambda e: (e.occurrence.start, e.id))
+
+
+def queue(view: Readable) -> list[QueueItem]:
+    """Given a store view, return every queue item, by due time."""
+    found = [QueueItem.from_record(r) for r in view.all("queue")]
+    return sorted(found, key=lambda q: (q.due, q.id))
+
+
+def queue_item(view: Readable, item_id: str) -> QueueItem | None:
+    """Given a store view and an id, return that queue item, or None."""
+    record = view.get("queue", item_id)
+    return QueueItem.from_record(record) if record else None
+
+
+def save(tx: Writable, table: str, *records: Contact | Interaction | Encounter | QueueItem) -> None:
+    """Given a transaction, a table and model objects, upsert them by id."""
+    tx.put_many(table, [r.to_record() for r in records])
+
+
+__all__ = [
+    "contact",
+    "contacts",
+    "encounters",
+    "interactions",
+    "queue",
+    "queue_item",
+    "save",
+]
