@@ -37,9 +37,7 @@ def resolve(contacts: Sequence[Contact], query: str) -> Contact:
     exact = [
         c
         for c in contacts
-        if fold(c.name) == wanted
-        or any(fold(a) == wanted for a in c.aliases)
-        or email in c.emails
+        if fold(c.name) == wanted or any(fold(a) == wanted for a in c.aliases) or email in c.emails
     ]
     candidates = exact or [c for c in contacts if wanted and wanted in fold(c.name)]
     if len(candidates) == 1:
@@ -69,7 +67,9 @@ def clean_emails(values: Iterable[str]) -> tuple[str, ...]:
         email = normalize_email(value)
         if email:
             if "@" not in email:
-                raise UsageError(f"{value!r} is not an e-mail address", hint="write it as name@domain")
+                raise UsageError(
+                    f"{value!r} is not an e-mail address", hint="write it as name@domain"
+                )
             seen.setdefault(email, None)
     return tuple(seen)
 

@@ -41,7 +41,7 @@ EncounterKind = Literal["meeting", "conference"]
 
 
 def to_iso(value: datetime) -> str:
-    """Given an aware datetime, return it as an ISO 8601 string in UTC; raise ValueError if naive."""
+    """Given an aware datetime, return it as ISO 8601 in UTC; raise ValueError if it is naive."""
     if value.tzinfo is None:
         raise ValueError(f"naive datetime {value!r} cannot be stored; attach a time zone")
     return value.astimezone(UTC).isoformat()
@@ -56,7 +56,7 @@ def from_iso(value: str) -> datetime:
 
 
 def normalize_email(value: str) -> str:
-    """Given a calendar address or e-mail (``mailto:`` in any case, stray spaces), return it bare and lowercase."""
+    """Given a calendar address (``mailto:`` in any case, spaces), return it bare and lowercase."""
     text = value.strip()
     if text[:7].lower() == "mailto:":
         text = text[7:]

@@ -88,7 +88,7 @@ def keyring_get(name: str) -> str:
 
 
 def keyring_set(name: str, password: str) -> None:
-    """Given an entry name and password, store it in the keyring; raise SecretError if that fails."""
+    """Given an entry name and password, store it in the keyring; raise SecretError on failure."""
     import keyring
     from keyring.errors import KeyringError
 

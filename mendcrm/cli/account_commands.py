@@ -101,8 +101,14 @@ def list_accounts(app: AppContext, as_json: bool) -> None:
         }
         for a in accounts
     ] + [
-        {"name": f.name, "kind": "feed", "url": f.url or str(f.path), "username": "",
-         "password": "", "annotate": "off"}
+        {
+            "name": f.name,
+            "kind": "feed",
+            "url": f.url or str(f.path),
+            "username": "",
+            "password": "",
+            "annotate": "off",
+        }
         for f in feeds
     ]
     if as_json:
@@ -112,7 +118,10 @@ def list_accounts(app: AppContext, as_json: bool) -> None:
         click.echo("no accounts: add one with `mendcrm account add NAME --url URL --username USER`")
         return
     table(
-        [[r["name"], r["kind"], r["url"], r["username"], r["password"], r["annotate"]] for r in rows],
+        [
+            [r["name"], r["kind"], r["url"], r["username"], r["password"], r["annotate"]]
+            for r in rows
+        ],
         ["NAME", "KIND", "URL", "USERNAME", "PASSWORD", "ANNOTATE"],
     )
 
@@ -142,11 +151,21 @@ def test(app: AppContext, name: str, as_json: bool) -> None:
 
     config = app.config.account(name)
     if config is None:
-        raise NotFoundError(
-            f"no account named {name!r}", hint="see `mendcrm account list`"
-        )
-    report = test_account(config, get_password(config), sync=app.config.sync)
+        raise NotFoundError(f"no account named {name!r}", hint="see `mendcrm account list`")
+    report = test_account(config, get_password(config), timeout=app.config.sync.timeout_seconds)
     if as_json:
-        emit_json(report.to_json())
+        emit_json(report.to_dict())
         return
-    click.echo(report.describe())
+    click.echo(
+        f"{name}: connected to {report.url} in {report.seconds:.1f} s ({report.requests} requests)"
+    )
+    click.echo(f"  principal: {report.principal}")
+    click.echo(
+        "  sync-token (fast incremental sync): "
+        + ("supported" if report.sync_token else "not supported")
+    )
+    if not report.calendars:
+        click.echo("  no event calendars found")
+    for info in report.calendars:
+        mark = "syncs" if info.selected else "skipped"
+        click.echo(f"  [{mark}] {info.name or '(unnamed)'}  {info.url}")

@@ -14,6 +14,7 @@ from mendcrm.cli.output import emit_json, shorten, table
 from mendcrm.contacts import check_stage, clean_emails, find_by_email, merge, new_id, resolve
 from mendcrm.errors import MendError, UsageError
 from mendcrm.model import OUTCOMES, STAGES, Contact, Interaction, replace, to_iso
+from mendcrm.recording import Recorded
 
 _TEXT_FIELDS = ("org", "role", "history", "strengths", "goal", "boundaries", "notes")
 
@@ -57,7 +58,9 @@ def _fields_options(command: Any) -> Any:
     """Attach the options shared by ``contact add`` and ``contact edit``."""
     options = [
         click.option("--email", "emails", multiple=True, help="E-mail address (repeatable)."),
-        click.option("--alias", "aliases", multiple=True, help="Other name or nickname (repeatable)."),
+        click.option(
+            "--alias", "aliases", multiple=True, help="Other name or nickname (repeatable)."
+        ),
         click.option("--org", help="Their organisation."),
         click.option("--role", help="Their role or title."),
         click.option("--stage", type=click.Choice(STAGES), help="Where the relationship stands."),
@@ -100,7 +103,7 @@ def add(app: AppContext, name: str, as_json: bool, **fields: Any) -> None:
         if clash is not None:
             raise UsageError(
                 f"{clash.name} ({clash.id}) already has one of these e-mail addresses",
-                hint=f'edit that contact instead: mendcrm contact edit {clash.id} --email …',
+                hint=f"edit that contact instead: mendcrm contact edit {clash.id} --email …",
             )
         stage = fields.pop("stage") or "none"
         new = Contact(
@@ -266,9 +269,13 @@ def flag(app: AppContext, query: str, stage: str) -> None:
         person = resolve(repository.contacts(tx), query)
         if person.stage != stage:
             repository.save(
-                tx, "contacts", replace(person, stage=check_stage(stage), stage_since=app.clock.now())
+                tx,
+                "contacts",
+                replace(person, stage=check_stage(stage), stage_since=app.clock.now()),
             )
-    state = "flagged" if stage in ("strained", "cordial", "talking", "rebuilding") else "not flagged"
+    state = (
+        "flagged" if stage in ("strained", "cordial", "talking", "rebuilding") else "not flagged"
+    )
     click.echo(f"{person.name} is now at stage {stage} ({state})")
 
 
@@ -325,7 +332,8 @@ def _parse_when(value: str | None, app: AppContext) -> datetime:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise UsageError(
-            f"--when {value!r} is not a date or time", hint="use e.g. 2026-11-20 or 2026-11-20T15:00"
+            f"--when {value!r} is not a date or time",
+            hint="use e.g. 2026-11-20 or 2026-11-20T15:00",
         ) from None
     return parsed if parsed.tzinfo else parsed.astimezone()
 
@@ -371,10 +379,12 @@ def log(
             playbook_path=app.config.playbook,
             now=app.clock.now(),
         )
-    click.echo(_describe(person, result.stage_before, result.stage_after, result.reason))
+    click.echo(describe_recorded(person, result))
 
 
-def _describe(person: Contact, before: str, after: str, reason: str) -> str:
-    if before == after:
-        return f"logged for {person.name}; stage stays {after}"
-    return f"logged for {person.name}; stage {before} → {after} ({reason})"
+def describe_recorded(person: Contact, result: Recorded) -> str:
+    """Given a contact and what was recorded, return the one-line confirmation."""
+    if result.stage_before == result.stage_after:
+        return f"logged for {person.name}; stage stays {result.stage_after} ({result.reason})"
+    move = f"{result.stage_before} → {result.stage_after}"
+    return f"logged for {person.name}; stage {move} ({result.reason})"

@@ -22,4 +22,6 @@ def init(app: AppContext, force: bool) -> None:
         )
     write_private(path, example_text())
     click.echo(f"wrote {path}")
-    click.echo("next: `mendcrm account add NAME --url URL --username USER` and `mendcrm contact add`")
+    click.echo(
+        "next: `mendcrm account add NAME --url URL --username USER` and `mendcrm contact add`"
+    )

@@ -96,7 +96,7 @@ class LazyGroup(click.Group):
 @click.version_option(package_name="mendcrm")
 @click.pass_context
 def cli(ctx: click.Context, config_option: Path | None, verbose: bool) -> None:
-    """MendCRM: prepare for, and follow up on, encounters with people you are mending things with."""
+    """MendCRM: prepare for, and follow up on, encounters with people you are mending with."""
     from mendcrm.logs import configure_logging
 
     configure_logging(verbose)

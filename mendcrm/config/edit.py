@@ -57,7 +57,9 @@ def add_account(path: Path, entry: dict[str, Any]) -> None:
         accounts = tomlkit.aot()
         document.append("accounts", accounts)
     if not isinstance(accounts, AoT | list):
-        raise ConfigError(f"{path}: `accounts` is not an array of tables", hint="fix the file first")
+        raise ConfigError(
+            f"{path}: `accounts` is not an array of tables", hint="fix the file first"
+        )
     if any(a.get("name") == entry["name"] for a in accounts):
         raise ConfigError(
             f"{path}: an account named {entry['name']!r} exists already",

@@ -53,7 +53,7 @@ def config_path(explicit: Path | None = None) -> tuple[Path, bool]:
 
 
 def load_config(explicit: Path | None = None) -> Config:
-    """Given ``--config`` (or None), return the validated Config; raise ConfigError if it is unusable.
+    """Given ``--config`` (or None), return the validated Config; raise ConfigError if unusable.
 
     A missing file at the default location means "all defaults"; a missing file the user named
     is an error.
@@ -74,7 +74,7 @@ def load_config(explicit: Path | None = None) -> Config:
 
 
 def read_toml(path: Path) -> dict[str, Any]:
-    """Given a file path, return its parsed TOML; raise ConfigError naming the line if it is not TOML."""
+    """Given a file path, return its parsed TOML; raise ConfigError naming the line if not TOML."""
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)
@@ -94,7 +94,9 @@ def validate(raw: dict[str, Any], path: Path) -> None:
                 raise ConfigError(
                     f"{path}: [{section}] must be a table", hint=f"write it as [{section}]"
                 )
-            _validate_table(value, SECTIONS[section], f"{section}.", path, free=section in FREE_TABLES)
+            _validate_table(
+                value, SECTIONS[section], f"{section}.", path, free=section in FREE_TABLES
+            )
         elif section in ARRAY_SECTIONS:
             if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
                 raise ConfigError(
@@ -108,7 +110,7 @@ def validate(raw: dict[str, Any], path: Path) -> None:
                     if key not in entry:
                         raise ConfigError(
                             f"{path}: [[{section}]] entry {index + 1} has no `{key}`",
-                            hint=f"add {key} = \"…\" to that entry",
+                            hint=f'add {key} = "…" to that entry',
                         )
         else:
             raise ConfigError(
@@ -130,7 +132,9 @@ def _validate_table(
                 hint="known keys here: " + ", ".join(sorted(keys)),
             )
         # bool is an int subclass in Python; a TOML `true` must not pass for a number
-        if not isinstance(value, spec.types) or (isinstance(value, bool) and bool not in spec.types):
+        if not isinstance(value, spec.types) or (
+            isinstance(value, bool) and bool not in spec.types
+        ):
             raise ConfigError(
                 f"{path}: `{prefix}{name}` must be {spec.expect}, not {_toml_type(value)}",
                 hint=f"change the value of {prefix}{name}",
@@ -138,7 +142,9 @@ def _validate_table(
         if spec.check is not None:
             problem = spec.check(value)
             if problem:
-                raise ConfigError(f"{path}: `{prefix}{name}` = {value!r} is not valid", hint=problem)
+                raise ConfigError(
+                    f"{path}: `{prefix}{name}` = {value!r} is not valid", hint=problem
+                )
 
 
 def _toml_type(value: Any) -> str:
@@ -178,7 +184,10 @@ def build(raw: dict[str, Any], path: Path) -> Config:
         store=StoreConfig(path=_path(raw.get("store", {}).get("path"), base)),
         sync=SyncConfig(**sync),
         detection=DetectionConfig(
-            **{k: tuple(v) if isinstance(v, list) else v for k, v in detection.items()}
+            conference_keywords=tuple(
+                detection.get("conference_keywords", DetectionConfig().conference_keywords)
+            ),
+            min_confidence=detection.get("min_confidence", DetectionConfig().min_confidence),
         ),
         prep=PrepConfig(
             lead=parse_duration(prep["lead"]) if "lead" in prep else PrepConfig().lead,
@@ -188,7 +197,9 @@ def build(raw: dict[str, Any], path: Path) -> Config:
             template=_path(prep.get("template"), base),
         ),
         followup=FollowupConfig(
-            delay=parse_duration(followup["delay"]) if "delay" in followup else FollowupConfig().delay,
+            delay=parse_duration(followup["delay"])
+            if "delay" in followup
+            else FollowupConfig().delay,
             template=_path(followup.get("template"), base),
         ),
         playbook=_path(raw.get("playbook", {}).get("path"), base),
@@ -260,7 +271,7 @@ def check_logic(config: Config, path: Path) -> None:
         if bool(feed.url) == bool(feed.path):
             raise ConfigError(
                 f"{path}: feed {feed.name!r} needs exactly one of `url` or `path`",
-                hint="use url = \"https://…/calendar.ics\" or path = \"~/calendars/work\"",
+                hint='use url = "https://…/calendar.ics" or path = "~/calendars/work"',
             )
         if feed.url:
             parts = urlsplit(feed.url)

@@ -71,7 +71,7 @@ _UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "min": 60, "s": 1}
 
 
 def parse_duration(text: str) -> timedelta:
-    """Given a duration such as ``"24h"``, ``"90m"`` or ``"1.5d"``, return it; raise ValueError if malformed."""
+    """Given a duration such as ``"24h"``, ``"90m"`` or ``"1.5d"``, return it; raise ValueError."""
     match = _DURATION.match(text)
     if not match:
         raise ValueError(text)

@@ -19,7 +19,10 @@ ME_NAME = "Alex Morgan"
 
 def contacts(now: datetime) -> list[Contact]:
     """Given the current time, return the demo's contacts (their stages set some weeks ago)."""
-    weeks = lambda n: now - timedelta(weeks=n)  # noqa: E731
+
+    def weeks(n: int) -> datetime:
+        return now - timedelta(weeks=n)
+
     return [
         Contact(
             id="demo-keller",
@@ -32,7 +35,8 @@ def contacts(now: datetime) -> list[Contact]:
             stage_since=weeks(10),
             history=(
                 "Your former section head. A manager turned him against you before you left; "
-                "at your farewell call he did not wish you well. You parted without a word about it."
+                "at your farewell call he did not wish you well. You parted without a word "
+                "about it."
             ),
             strengths="Built the open-data partnership programme; generous mentor to juniors.",
             goal="Civil, professional contact now; later, a fresh start for future partnerships.",
@@ -84,7 +88,10 @@ def contacts(now: datetime) -> list[Contact]:
 
 def interactions(now: datetime) -> list[Interaction]:
     """Given the current time, return some history for the demo's contacts."""
-    days = lambda n: now - timedelta(days=n)  # noqa: E731
+
+    def days(n: int) -> datetime:
+        return now - timedelta(days=n)
+
     return [
         Interaction(
             id="demo-i1",
@@ -155,95 +162,107 @@ def events(now: datetime) -> list[SampleEvent]:
         return datetime.combine(today + timedelta(days=days), time(hour, minute), tzinfo=UTC)
 
     me = f'ORGANIZER;CN="{ME_NAME}":mailto:{ME_EMAIL}'
+    # Soon enough that its prep note (due 24 h before) is already due when the demo runs.
+    review = (now + timedelta(hours=20)).replace(minute=0, second=0, microsecond=0)
     conference_start = today + timedelta(days=9)
     return [
         SampleEvent(
             "demo-conference@mendcrm",
             "a multi-day conference where a flagged contact may be",
             _wrap(
-                "\r\n".join([
-                    "BEGIN:VEVENT",
-                    "UID:demo-conference@mendcrm",
-                    f"DTSTAMP:{_stamp(now)}",
-                    f"DTSTART;VALUE=DATE:{_day(conference_start)}",
-                    f"DTEND;VALUE=DATE:{_day(conference_start + timedelta(days=3))}",
-                    "SUMMARY:DataOps Europe Summit",
-                    "LOCATION:Lisbon Congress Centre",
-                    "CATEGORIES:Conference",
-                    "END:VEVENT",
-                ])
+                "\r\n".join(
+                    [
+                        "BEGIN:VEVENT",
+                        "UID:demo-conference@mendcrm",
+                        f"DTSTAMP:{_stamp(now)}",
+                        f"DTSTART;VALUE=DATE:{_day(conference_start)}",
+                        f"DTEND;VALUE=DATE:{_day(conference_start + timedelta(days=3))}",
+                        "SUMMARY:DataOps Europe Summit",
+                        "LOCATION:Lisbon Congress Centre",
+                        "CATEGORIES:Conference",
+                        "END:VEVENT",
+                    ]
+                )
             ),
         ),
         SampleEvent(
             "demo-partner-review@mendcrm",
             "a partner meeting with a flagged attendee",
             _wrap(
-                "\r\n".join([
-                    "BEGIN:VEVENT",
-                    "UID:demo-partner-review@mendcrm",
-                    f"DTSTAMP:{_stamp(now)}",
-                    f"DTSTART:{_stamp(at(2, 14))}",
-                    f"DTEND:{_stamp(at(2, 15))}",
-                    "SUMMARY:Quarterly partnership review",
-                    "LOCATION:Northwind office, Room 4",
-                    me,
-                    _attendee(ME_EMAIL, ME_NAME),
-                    _attendee("dana.whitfield@northwind.example", "Dana Whitfield"),
-                    _attendee("ops@northwind.example", "Northwind Ops", "NEEDS-ACTION"),
-                    "END:VEVENT",
-                ])
+                "\r\n".join(
+                    [
+                        "BEGIN:VEVENT",
+                        "UID:demo-partner-review@mendcrm",
+                        f"DTSTAMP:{_stamp(now)}",
+                        f"DTSTART:{_stamp(review)}",
+                        f"DTEND:{_stamp(review + timedelta(hours=1))}",
+                        "SUMMARY:Quarterly partnership review",
+                        "LOCATION:Northwind office, Room 4",
+                        me,
+                        _attendee(ME_EMAIL, ME_NAME),
+                        _attendee("dana.whitfield@northwind.example", "Dana Whitfield"),
+                        _attendee("ops@northwind.example", "Northwind Ops", "NEEDS-ACTION"),
+                        "END:VEVENT",
+                    ]
+                )
             ),
         ),
         SampleEvent(
             "demo-platform-sync@mendcrm",
             "a recurring weekly check-in",
             _wrap(
-                "\r\n".join([
-                    "BEGIN:VEVENT",
-                    "UID:demo-platform-sync@mendcrm",
-                    f"DTSTAMP:{_stamp(now)}",
-                    f"DTSTART:{_stamp(at(1, 9, 30))}",
-                    f"DTEND:{_stamp(at(1, 10))}",
-                    "RRULE:FREQ=WEEKLY;COUNT=8",
-                    "SUMMARY:Platform sync with Priya Raman",
-                    "LOCATION:Video call",
-                    "END:VEVENT",
-                ])
+                "\r\n".join(
+                    [
+                        "BEGIN:VEVENT",
+                        "UID:demo-platform-sync@mendcrm",
+                        f"DTSTAMP:{_stamp(now)}",
+                        f"DTSTART:{_stamp(at(3, 9, 30))}",
+                        f"DTEND:{_stamp(at(3, 10))}",
+                        "RRULE:FREQ=WEEKLY;COUNT=8",
+                        "SUMMARY:Platform sync with Priya Raman",
+                        "LOCATION:Video call",
+                        "END:VEVENT",
+                    ]
+                )
             ),
         ),
         SampleEvent(
             "demo-unrelated@mendcrm",
             "an unrelated meeting (nobody flagged)",
             _wrap(
-                "\r\n".join([
-                    "BEGIN:VEVENT",
-                    "UID:demo-unrelated@mendcrm",
-                    f"DTSTAMP:{_stamp(now)}",
-                    f"DTSTART:{_stamp(at(3, 11))}",
-                    f"DTEND:{_stamp(at(3, 12))}",
-                    "SUMMARY:Budget planning",
-                    me,
-                    _attendee("kwame.osei@example.org", "Kwame Osei"),
-                    "END:VEVENT",
-                ])
+                "\r\n".join(
+                    [
+                        "BEGIN:VEVENT",
+                        "UID:demo-unrelated@mendcrm",
+                        f"DTSTAMP:{_stamp(now)}",
+                        f"DTSTART:{_stamp(at(4, 11))}",
+                        f"DTEND:{_stamp(at(4, 12))}",
+                        "SUMMARY:Budget planning",
+                        me,
+                        _attendee("kwame.osei@example.org", "Kwame Osei"),
+                        "END:VEVENT",
+                    ]
+                )
             ),
         ),
         SampleEvent(
             "demo-declined@mendcrm",
             "an event you declined (not an encounter)",
             _wrap(
-                "\r\n".join([
-                    "BEGIN:VEVENT",
-                    "UID:demo-declined@mendcrm",
-                    f"DTSTAMP:{_stamp(now)}",
-                    f"DTSTART:{_stamp(at(5, 18))}",
-                    f"DTEND:{_stamp(at(5, 20))}",
-                    "SUMMARY:Open Data Circle drinks",
-                    'ORGANIZER;CN="Martin Keller":mailto:m.keller@larchwood.example',
-                    _attendee("m.keller@larchwood.example", "Martin Keller"),
-                    _attendee(ME_EMAIL, ME_NAME, "DECLINED"),
-                    "END:VEVENT",
-                ])
+                "\r\n".join(
+                    [
+                        "BEGIN:VEVENT",
+                        "UID:demo-declined@mendcrm",
+                        f"DTSTAMP:{_stamp(now)}",
+                        f"DTSTART:{_stamp(at(5, 18))}",
+                        f"DTEND:{_stamp(at(5, 20))}",
+                        "SUMMARY:Open Data Circle drinks",
+                        'ORGANIZER;CN="Martin Keller":mailto:m.keller@larchwood.example',
+                        _attendee("m.keller@larchwood.example", "Martin Keller"),
+                        _attendee(ME_EMAIL, ME_NAME, "DECLINED"),
+                        "END:VEVENT",
+                    ]
+                )
             ),
         ),
     ]

@@ -16,12 +16,15 @@ from tests.fixtures.cli import Cli
     ("text", "expected"),
     [
         ("[sync]\nlookahed_days = 3\n", "unknown key `sync.lookahed_days`"),
-        ("[sync]\nlookahead_days = \"3\"\n", "`sync.lookahead_days` must be a whole number, not a string"),
+        (
+            '[sync]\nlookahead_days = "3"\n',
+            "`sync.lookahead_days` must be a whole number, not a string",
+        ),
         ("[sync]\nlookahead_days = 0\n", "use a number greater than 0"),
-        ("[prep]\nlead = \"soon\"\n", 'write a duration such as "24h"'),
-        ("[me]\ntimezone = \"Mars/Olympus\"\n", "IANA zone name"),
-        ("[[accounts]]\nname = \"w\"\nurl = \"http://dav.example.org/\"\n", "plain http://"),
-        ("[[accounts]]\nurl = \"https://dav.example.org/\"\n", "has no `name`"),
+        ('[prep]\nlead = "soon"\n', 'write a duration such as "24h"'),
+        ('[me]\ntimezone = "Mars/Olympus"\n', "IANA zone name"),
+        ('[[accounts]]\nname = "w"\nurl = "http://dav.example.org/"\n', "plain http://"),
+        ('[[accounts]]\nurl = "https://dav.example.org/"\n', "has no `name`"),
         ("[sync\n", "not valid TOML"),
     ],
 )
@@ -57,16 +60,35 @@ def test_account_add_keeps_comments_and_puts_password_in_keyring(tmp_path: Path)
     config = tmp_path / "config.toml"
     cli = Cli(config)
     cli("init")
-    cli("account", "add", "work", "--url", "https://dav.example.org/", "--username", "me",
-        "--password-stdin", stdin="s3cret-sentinel\n")
+    cli(
+        "account",
+        "add",
+        "work",
+        "--url",
+        "https://dav.example.org/",
+        "--username",
+        "me",
+        "--password-stdin",
+        stdin="s3cret-sentinel\n",
+    )
     text = config.read_text()
     assert "# MendCRM configuration." in text
     assert "s3cret-sentinel" not in text
     assert keyring.get_password("mendcrm", "work") == "s3cret-sentinel"
     listed = json.loads(cli("account", "list", "--json").out)
     assert listed[0]["name"] == "work" and listed[0]["password"] == "keyring"
-    duplicate = cli("account", "add", "work", "--url", "https://x.example/", "--username", "me",
-                    "--password-stdin", stdin="x\n", ok=False)
+    duplicate = cli(
+        "account",
+        "add",
+        "work",
+        "--url",
+        "https://x.example/",
+        "--username",
+        "me",
+        "--password-stdin",
+        stdin="x\n",
+        ok=False,
+    )
     assert duplicate.code == 2 and "exists already" in duplicate.err
     cli("account", "remove", "work")
     assert keyring.get_password("mendcrm", "work") is None
@@ -76,8 +98,18 @@ def test_account_add_keeps_comments_and_puts_password_in_keyring(tmp_path: Path)
 
 def test_account_add_refuses_plain_http_to_remote_host(tmp_path: Path) -> None:
     cli = Cli(tmp_path / "config.toml")
-    result = cli("account", "add", "w", "--url", "http://dav.example.org/", "--username", "u",
-                 "--password-stdin", stdin="pw\n", ok=False)
+    result = cli(
+        "account",
+        "add",
+        "w",
+        "--url",
+        "http://dav.example.org/",
+        "--username",
+        "u",
+        "--password-stdin",
+        stdin="pw\n",
+        ok=False,
+    )
     assert result.code == 2
     assert "unencrypted" in result.err
     assert not (tmp_path / "config.toml").exists()
@@ -85,18 +117,39 @@ def test_account_add_refuses_plain_http_to_remote_host(tmp_path: Path) -> None:
 
 def test_account_with_password_command(tmp_path: Path) -> None:
     cli = Cli(tmp_path / "config.toml")
-    cli("account", "add", "w", "--url", "https://dav.example.org/", "--username", "u",
-        "--password-command", "pass show dav/w")
+    cli(
+        "account",
+        "add",
+        "w",
+        "--url",
+        "https://dav.example.org/",
+        "--username",
+        "u",
+        "--password-command",
+        "pass show dav/w",
+    )
     listed = json.loads(cli("account", "list", "--json").out)
     assert listed[0]["password"] == "command"
     assert 'password_command = ["pass", "show", "dav/w"]' in (tmp_path / "config.toml").read_text()
 
 
-def test_no_keyring_backend_says_how_to_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_keyring_backend_says_how_to_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
     cli = Cli(tmp_path / "config.toml")
-    result = cli("account", "add", "w", "--url", "https://dav.example.org/", "--username", "u",
-                 "--password-stdin", stdin="pw\n", ok=False)
+    result = cli(
+        "account",
+        "add",
+        "w",
+        "--url",
+        "https://dav.example.org/",
+        "--username",
+        "u",
+        "--password-stdin",
+        stdin="pw\n",
+        ok=False,
+    )
     assert result.code == 1
     assert "password_command" in result.err
     assert "pw" not in result.err.split("hint")[0].replace("password", "")

@@ -10,9 +10,22 @@ from tests.fixtures.cli import Cli
 
 def test_add_list_show_json(cli: Cli) -> None:
     added = cli(
-        "contact", "add", "Robert Hale", "--email", "MAILTO:Robert.Hale@Example.org ",
-        "--alias", "Bob", "--org", "Northwind", "--stage", "strained",
-        "--affinity", "FinOps Summit", "--history", "Sided with my old boss.", "--json",
+        "contact",
+        "add",
+        "Robert Hale",
+        "--email",
+        "MAILTO:Robert.Hale@Example.org ",
+        "--alias",
+        "Bob",
+        "--org",
+        "Northwind",
+        "--stage",
+        "strained",
+        "--affinity",
+        "FinOps Summit",
+        "--history",
+        "Sided with my old boss.",
+        "--json",
     )
     person = json.loads(added.out)
     assert person["emails"] == ["robert.hale@example.org"]
@@ -67,8 +80,19 @@ def test_duplicate_email_is_refused(cli: Cli) -> None:
 
 def test_edit_replaces_lists_and_renames(cli: Cli) -> None:
     cli("contact", "add", "Robert Hale", "--alias", "Bob")
-    cli("contact", "edit", "Robert Hale", "--alias", "Rob", "--alias", "R. Hale", "--name", "Robert J. Hale",
-        "--goal", "Work together on the partnership")
+    cli(
+        "contact",
+        "edit",
+        "Robert Hale",
+        "--alias",
+        "Rob",
+        "--alias",
+        "R. Hale",
+        "--name",
+        "Robert J. Hale",
+        "--goal",
+        "Work together on the partnership",
+    )
     shown = json.loads(cli("contact", "show", "Rob", "--json").out)
     assert shown["name"] == "Robert J. Hale"
     assert shown["aliases"] == ["Rob", "R. Hale"]
@@ -106,7 +130,10 @@ def test_python_dash_m_works(cli: Cli) -> None:
 
     proc = subprocess.run(
         [sys.executable, "-m", "mendcrm", "contact", "list", "--json"],
-        capture_output=True, text=True, env=cli.env(), check=False,
+        capture_output=True,
+        text=True,
+        env=cli.env(),
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == []

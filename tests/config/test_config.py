@@ -23,9 +23,7 @@ def _commented_keys(text: str) -> dict[str, set[str]]:
     section = ""
     for raw in text.splitlines():
         line = raw.lstrip("# ").rstrip()
-        if line.startswith("[["):
-            section = line.strip("[]")
-        elif line.startswith("["):
+        if line.startswith("[[") or line.startswith("["):
             section = line.strip("[]")
         elif "=" in line and section and not line.startswith(("e.g", "Each")):
             key = line.split("=", 1)[0].strip()
@@ -87,10 +85,13 @@ def test_values_and_relative_paths(tmp_path: Path) -> None:
             '[[feeds]]\nname = "a"\npath = "x.ics"\n',
             "two sources are named 'a'",
         ),
-        ('[sync]\ntimeout_seconds = true\n', "must be a number, not a boolean"),
+        ("[sync]\ntimeout_seconds = true\n", "must be a number, not a boolean"),
         ('[playbook]\npath = "missing.toml"\n', "does not exist"),
         ('[[accounts]]\nname = "a"\nurl = "https://x.example/"\nannotate = "loud"\n', '"inline"'),
-        ('[[accounts]]\nname = "a"\nurl = "https://x.example/"\npassword_command = []\n', "argument"),
+        (
+            '[[accounts]]\nname = "a"\nurl = "https://x.example/"\npassword_command = []\n',
+            "argument",
+        ),
         ("nonsense = 1\n", "unknown section or key `nonsense`"),
     ],
 )

@@ -45,7 +45,9 @@ def test_clean_emails() -> None:
 
 def test_merge_fills_gaps_and_keeps_user_text() -> None:
     mine = Contact(id="x", name="Robert Hale", org="Mine", emails=("r@x.org",))
-    theirs = Contact(id="y", name="Bob Hale", org="Theirs", role="CTO", emails=("r@x.org", "bob@x.org"))
+    theirs = Contact(
+        id="y", name="Bob Hale", org="Theirs", role="CTO", emails=("r@x.org", "bob@x.org")
+    )
     merged = merge(mine, theirs)
     assert merged.id == "x" and merged.org == "Mine" and merged.role == "CTO"
     assert merged.emails == ("r@x.org", "bob@x.org")

@@ -1,0 +1,264 @@
+"""``upcoming``, ``prep``, ``followups`` and ``followup done|dismiss``: reading the queue."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+import click
+
+from mendcrm import repository
+from mendcrm.cli.context import AppContext, pass_app
+from mendcrm.cli.output import emit_json, shorten, table
+from mendcrm.errors import NotFoundError, UsageError
+from mendcrm.model import OUTCOMES, Contact, Encounter, QueueItem, replace, to_iso
+
+_OPEN = ("pending", "due", "delivered")
+
+
+def encounter_json(
+    encounter: Encounter, contacts: dict[str, Contact], items: Sequence[QueueItem]
+) -> dict[str, Any]:
+    """Given an encounter, the contacts and its queue items, return its documented JSON form."""
+    occ = encounter.occurrence
+    person = contacts.get(encounter.contact_id)
+
+    def due(kind: str) -> str | None:
+        found = [i for i in items if i.kind == kind and i.state != "withdrawn"]
+        return to_iso(found[0].due) if found else None
+
+    return {
+        "id": encounter.id,
+        "contact": {"id": encounter.contact_id, "name": person.name if person else ""},
+        "kind": encounter.kind,
+        "state": encounter.state,
+        "event": {
+            "summary": occ.summary,
+            "start": to_iso(occ.start),
+            "end": to_iso(occ.end),
+            "all_day": occ.all_day,
+            "uid": occ.uid,
+            "recurrence_id": occ.recurrence_id,
+            "calendar": occ.calendar_name or occ.calendar,
+            "source": occ.source,
+            "location": occ.location,
+        },
+        "match": {
+            "by": encounter.match.by,
+            "evidence": encounter.match.evidence,
+            "confidence": encounter.match.confidence,
+        },
+        "contact_declined": encounter.contact_declined,
+        "others": [contacts[o].name for o in encounter.others if o in contacts],
+        "prep_due": due("prep"),
+        "followup_due": due("followup"),
+    }
+
+
+def item_json(item: QueueItem, contacts: dict[str, Contact]) -> dict[str, Any]:
+    """Given a queue item, return its documented JSON form."""
+    person = contacts.get(item.contact_id)
+    return {
+        "id": item.id,
+        "kind": item.kind,
+        "encounter_id": item.encounter_id,
+        "contact": {"id": item.contact_id, "name": person.name if person else ""},
+        "title": item.title,
+        "due": to_iso(item.due),
+        "state": item.state,
+        "delivered_at": to_iso(item.delivered_at) if item.delivered_at else None,
+        "body": item.body,
+    }
+
+
+def _find_item(items: Sequence[QueueItem], query: str) -> QueueItem:
+    exact = [i for i in items if i.id == query or i.encounter_id == query]
+    found = exact or [i for i in items if i.id.startswith(query)]
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise NotFoundError(
+            f"no queue item {query!r}", hint="see `mendcrm prep` or `mendcrm followups`"
+        )
+    raise UsageError(f"{query!r} matches {len(found)} items", hint="give more of the id")
+
+
+@click.command()
+@click.option(
+    "--days",
+    type=click.IntRange(1, 3660),
+    default=None,
+    help="How far ahead (default: the look-ahead).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_app
+def upcoming(app: AppContext, days: int | None, as_json: bool) -> None:
+    """Encounters ahead, soonest first, with why each matched."""
+    from mendcrm.render import describe_when, match_reason, user_zone
+
+    now = app.clock.now()
+    until = now + timedelta(days=days or app.config.sync.lookahead_days)
+    with app.store.read() as view:
+        contacts = {c.id: c for c in repository.contacts(view)}
+        queue = repository.queue(view)
+        ahead = [
+            e
+            for e in repository.encounters(view)
+            if e.state == "active" and e.occurrence.end >= now and e.occurrence.start <= until
+        ]
+    by_encounter: dict[str, list[QueueItem]] = {}
+    for item in queue:
+        if item.encounter_id:
+            by_encounter.setdefault(item.encounter_id, []).append(item)
+    if as_json:
+        emit_json([encounter_json(e, contacts, by_encounter.get(e.id, [])) for e in ahead])
+        return
+    if not ahead:
+        click.echo("no encounters ahead", err=True)
+        return
+    zone = user_zone(app.config.me)
+    for e in ahead:
+        person = contacts.get(e.contact_id)
+        occ = e.occurrence
+        declined = "  (they declined)" if e.contact_declined else ""
+        click.echo(
+            f"{describe_when(occ.start, occ.end, zone, all_day=occ.all_day)}  [{e.kind}]{declined}"
+        )
+        click.echo(f"  {person.name if person else e.contact_id} — {occ.summary}")
+        if occ.location:
+            click.echo(f"  where: {occ.location}")
+        click.echo(f"  why:   {match_reason(e)}, confidence {e.match.confidence:.2f}")
+        click.echo(f"  id:    {e.id}")
+
+
+@click.command()
+@click.argument("item_id", required=False, metavar="[ID]")
+@click.option(
+    "--days",
+    type=click.IntRange(1, 3660),
+    default=None,
+    help="How far ahead (default: the look-ahead).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_app
+def prep(app: AppContext, item_id: str | None, days: int | None, as_json: bool) -> None:
+    """Due and upcoming prep notes, rendered (one in full with ID)."""
+    now = app.clock.now()
+    until = now + timedelta(days=days or app.config.sync.lookahead_days)
+    with app.store.read() as view:
+        contacts = {c.id: c for c in repository.contacts(view)}
+        items = [i for i in repository.queue(view) if i.kind == "prep"]
+    if item_id:
+        chosen = [_find_item(items, item_id)]
+    else:
+        chosen = [i for i in items if i.state in _OPEN and i.due <= until]
+        # Due first (most urgent on top), then what is coming.
+        chosen.sort(key=lambda i: (i.state not in ("due", "delivered"), i.due))
+    if as_json:
+        emit_json([item_json(i, contacts) for i in chosen])
+        return
+    if not chosen:
+        click.echo("no prep notes due or upcoming", err=True)
+        return
+    for index, item in enumerate(chosen):
+        if index:
+            click.echo("\n" + "─" * 72 + "\n")
+        click.echo(f"[{item.state}, due {item.due.astimezone():%a %d %b %H:%M}]  id {item.id}\n")
+        click.echo(item.body.rstrip())
+
+
+@click.command()
+@click.option("--all", "show_all", is_flag=True, help="Include done, dismissed and withdrawn ones.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_app
+def followups(app: AppContext, show_all: bool, as_json: bool) -> None:
+    """Follow-ups and nudges waiting for you."""
+    with app.store.read() as view:
+        contacts = {c.id: c for c in repository.contacts(view)}
+        items = [i for i in repository.queue(view) if i.kind in ("followup", "nudge")]
+    if not show_all:
+        items = [i for i in items if i.state in _OPEN]
+    if as_json:
+        emit_json([item_json(i, contacts) for i in items])
+        return
+    if not items:
+        click.echo("no follow-ups waiting", err=True)
+        return
+    table(
+        [
+            [
+                i.id,
+                i.kind,
+                i.state,
+                f"{i.due.astimezone():%a %d %b %H:%M}",
+                contacts[i.contact_id].name if i.contact_id in contacts else i.contact_id,
+                shorten(i.title, 50),
+            ]
+            for i in items
+        ],
+        ["ID", "KIND", "STATE", "DUE", "CONTACT", "TITLE"],
+    )
+    click.echo("\nclose one with: mendcrm followup done ID --outcome positive|neutral|negative")
+
+
+@click.group()
+def followup() -> None:
+    """Mark a follow-up (or nudge) done or dismissed."""
+
+
+@followup.command("done")
+@click.argument("item_id", metavar="ID")
+@click.option(
+    "--outcome", type=click.Choice(OUTCOMES), help="How the encounter went (recommended)."
+)
+@click.option("--note", default="", help="What happened, in a sentence.")
+@click.option("--refused", is_flag=True, help="They clearly declined to reconnect.")
+@pass_app
+def done(app: AppContext, item_id: str, outcome: str | None, note: str, refused: bool) -> None:
+    """Mark follow-up ID done; with --outcome, log how it went (the stage may move)."""
+    from mendcrm.cli.contact_commands import describe_recorded
+    from mendcrm.recording import record_outcome
+
+    now = app.clock.now()
+    if refused and outcome is None:
+        outcome = "negative"
+    with app.store.transaction() as tx:
+        item = _find_item(
+            [i for i in repository.queue(tx) if i.kind in ("followup", "nudge")], item_id
+        )
+        if item.state in ("done", "dismissed"):
+            raise UsageError(f"follow-up {item.id} is already {item.state}")
+        person = repository.contact(tx, item.contact_id)
+        repository.save(tx, "queue", replace(item, state="done", closed_at=now))
+        recorded = None
+        if outcome and person is not None:
+            recorded = record_outcome(
+                tx,
+                person,
+                outcome=outcome,
+                note=note,
+                when=now,
+                now=now,
+                kind="encounter" if item.encounter_id else "check-in",
+                refused=refused,
+                encounter_id=item.encounter_id,
+                playbook_path=app.config.playbook,
+            )
+    if recorded is not None and person is not None:
+        click.echo(describe_recorded(person, recorded))
+    else:
+        click.echo(f"follow-up {item.id} done (log how it went with --outcome next time)")
+
+
+@followup.command("dismiss")
+@click.argument("item_id", metavar="ID")
+@pass_app
+def dismiss(app: AppContext, item_id: str) -> None:
+    """Dismiss follow-up (or nudge) ID without logging anything."""
+    with app.store.transaction() as tx:
+        item = _find_item(
+            [i for i in repository.queue(tx) if i.kind in ("followup", "nudge")], item_id
+        )
+        repository.save(tx, "queue", replace(item, state="dismissed", closed_at=app.clock.now()))
+    click.echo(f"follow-up {item.id} dismissed")

@@ -1,0 +1,146 @@
+"""``mendcrm sync`` (one pass of the pipeline) and ``mendcrm events`` (what MendCRM sees)."""
+
+from __future__ import annotations
+
+import sys
+from datetime import timedelta
+
+import click
+
+from mendcrm.cli.context import AppContext, pass_app
+from mendcrm.cli.output import emit_json, shorten, table
+from mendcrm.model import to_iso
+
+
+class _TerminalProgress:
+    """Objects fetched per calendar, on one rewritten stderr line (only on a terminal)."""
+
+    def __init__(self) -> None:
+        self.shown = False
+
+    def __call__(self, calendar: str, fetched: int) -> None:
+        sys.stderr.write(f"\r\033[Ksyncing {shorten(calendar, 50)}: {fetched} objects fetched")
+        sys.stderr.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the pass's summary as JSON.")
+@click.option("--source", "sources", multiple=True, help="Only this account or feed (repeatable).")
+@pass_app
+def sync(app: AppContext, as_json: bool, sources: tuple[str, ...]) -> None:
+    """Run one pass: fetch calendars, detect encounters, plan the queue, annotate."""
+    from mendcrm.pipeline import sync_pass
+    from mendcrm.plugins import make_plugin_manager
+
+    config = app.config
+    if not config.accounts and not config.feeds:
+        raise click.UsageError(
+            "no calendars configured: add one with `mendcrm account add` or a [[feeds]] entry"
+        )
+    progress = _TerminalProgress() if sys.stderr.isatty() and not as_json else None
+    try:
+        summary = sync_pass(
+            config,
+            app.store,
+            clock=app.clock,
+            plugin_manager=make_plugin_manager(config),
+            progress=progress,
+            only=set(sources) or None,
+        )
+    finally:
+        if progress is not None:
+            progress.close()
+    if as_json:
+        emit_json(summary.to_json())
+    else:
+        rows = [
+            [
+                r.source,
+                shorten(r.name or r.calendar, 30),
+                r.method or "-",
+                str(r.fetched),
+                str(r.changed),
+                str(r.deleted),
+                str(r.occurrences),
+                str(r.requests),
+                f"{r.seconds:.2f}",
+            ]
+            for r in summary.reports
+        ]
+        table(
+            rows,
+            [
+                "SOURCE",
+                "CALENDAR",
+                "METHOD",
+                "FETCHED",
+                "CHANGED",
+                "DELETED",
+                "OCCURRENCES",
+                "REQUESTS",
+                "SECONDS",
+            ],
+        )
+        plan = summary.plan
+        click.echo(
+            f"encounters: {len(plan.detected)} new, {len(plan.changed)} changed, "
+            f"{len(plan.withdrawn)} withdrawn; {summary.due} notes due"
+        )
+    for warning in summary.warnings:
+        click.echo(f"mendcrm: warning: {warning}", err=True)
+    for source, error in summary.errors.items():
+        click.echo(f"mendcrm: error: {source}: {error}", err=True)
+    if summary.errors and len(summary.errors) >= len(config.accounts) + len(config.feeds):
+        sys.exit(1)  # nothing could be synced at all
+
+
+@click.command()
+@click.option(
+    "--days",
+    type=click.IntRange(1, 3660),
+    default=None,
+    help="How far ahead (default: the look-ahead).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_app
+def events(app: AppContext, days: int | None, as_json: bool) -> None:
+    """Show the occurrences MendCRM saw at its last sync, in the window ahead."""
+    from mendcrm.events.window import Span
+    from mendcrm.render import describe_when, user_zone
+    from mendcrm.sources.state import calendar_occurrences
+
+    now = app.clock.now()
+    span = Span(
+        now - timedelta(days=1), now + timedelta(days=days or app.config.sync.lookahead_days)
+    )
+    with app.store.read() as view:
+        docs = [d for d in view.all("sync_state") if not d["id"].startswith("annotations:")]
+    found = sorted(
+        (o for doc in docs for o in calendar_occurrences(doc, span)), key=lambda o: (o.start, o.uid)
+    )
+    if as_json:
+        emit_json([o.to_record() | {"start": to_iso(o.start), "end": to_iso(o.end)} for o in found])
+        return
+    if not found:
+        click.echo("no events in the window: run `mendcrm sync` first?", err=True)
+        return
+    zone = user_zone(app.config.me)
+    table(
+        [
+            [
+                describe_when(o.start, o.end, zone, all_day=o.all_day),
+                shorten(o.summary, 40),
+                shorten(o.calendar_name or o.calendar, 20),
+                str(len(o.attendees)),
+                o.my_partstat or "",
+            ]
+            for o in found
+        ],
+        ["WHEN", "SUMMARY", "CALENDAR", "ATTENDEES", "YOU"],
+    )

@@ -1,0 +1,356 @@
+"""Detection: which calendar occurrences may bring the user face to face with a flagged contact.
+
+Pure functions, no I/O. :class:`ContactIndex` indexes the flagged contacts once per pass (by
+normalised e-mail, by the token set of each name and alias, and by the first word of every name,
+alias, affinity term and organisation), so :func:`detect` costs about one dictionary look-up per
+attendee and per word of event text, whatever the number of contacts.
+
+The rules, strongest first (each encounter records the strongest one that matched):
+
+============================  ==========  ==============================================
+``by``                        confidence  evidence
+============================  ==========  ==============================================
+``attendee-email``            1.0         the attendee's address
+``organizer-email``           0.95        the organizer's address
+``attendee-name``             0.85/0.75   the attendee's CN (exact name / name inside)
+``name-in-summary`` (etc.)    0.7/.6/.5   the words matched in summary/location/description
+``conference-affinity``       0.5         an affinity term in a conference-like event
+``conference-org``            0.35        the contact's organisation in a conference-like event
+============================  ==========  ==============================================
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from mendcrm.config.model import DetectionConfig, MeConfig
+from mendcrm.model import Attendee, Contact, Encounter, Match, Occurrence, normalize_email
+
+_WORD = re.compile(r"\w+")
+_GAP_WORD = re.compile(r"(\W*)(\w+)")
+_JOINERS = frozenset({"-", "\u2010", "'", "\u2019", "."})
+"""Punctuation that may sit inside a name ("Jean-Luc", "O'Neill", "J.R.")."""
+
+CONFIDENCE: dict[str, float] = {
+    "attendee-email": 1.0,
+    "organizer-email": 0.95,
+    "attendee-name": 0.85,
+    "attendee-name-part": 0.75,
+    "name-in-summary": 0.7,
+    "name-in-location": 0.6,
+    "name-in-description": 0.5,
+    "conference-affinity": 0.5,
+    "conference-org": 0.35,
+}
+"""How sure each rule is; an encounter keeps the most confident match for its contact."""
+
+_MULTI_DAY = timedelta(hours=24)
+_TEXT_CACHE = 50_000
+
+
+def fold(text: str) -> str:
+    """Given any text, return it compatibility-normalised, case-folded and without accents."""
+    if text.isascii():
+        return text.lower()  # the common case, and for ASCII casefold() is lower()
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return unicodedata.normalize("NFKC", stripped)
+
+
+def words(text: str) -> list[str]:
+    """Given any text, return its folded words: the unit of every whole-word match."""
+    return _WORD.findall(fold(text)) if text else []
+
+
+def _gapped_words(text: str) -> tuple[list[str], list[str]]:
+    """Return the folded words of ``text`` and, for each, the characters just before it."""
+    pairs = _GAP_WORD.findall(fold(text))
+    return [w for _, w in pairs], [g for g, _ in pairs]
+
+
+def _spaced(gap: str) -> bool:
+    """Return True if a name may continue across ``gap``: "Robert & Hale" is not "Robert Hale",
+    but "Jean-Luc" and "O'Neill" are names."""
+    return bool(gap) and (gap.isspace() or gap.strip() in _JOINERS)
+
+
+def encounter_id(occurrence: Occurrence, contact_id: str) -> str:
+    """Given an occurrence and a contact id, return the encounter's stable id (16 hex digits).
+
+    Built from source, calendar, UID, occurrence key (RECURRENCE-ID or start) and contact, so
+    every sync pass finds the same id for the same possible meeting.
+    """
+    return _id_for(_id_base(occurrence), contact_id)
+
+
+def _id_base(occurrence: Occurrence) -> hashlib._Hash:
+    key = "\x1f".join((occurrence.source, occurrence.calendar, occurrence.uid, occurrence.key, ""))
+    return hashlib.sha256(key.encode("utf-8"))
+
+
+def _id_for(base: hashlib._Hash, contact_id: str) -> str:
+    digest = base.copy()
+    digest.update(contact_id.encode("utf-8"))
+    return digest.hexdigest()[:16]
+
+
+@dataclass(frozen=True, slots=True)
+class _Phrase:
+    """A name, alias, affinity term or organisation of one contact, as folded words."""
+
+    words: tuple[str, ...]
+    contact_id: str
+    role: str  # "name" | "affinity" | "org"
+    text: str
+
+
+@dataclass(slots=True)
+class ContactIndex:
+    """Flagged contacts indexed for detection; build it with :meth:`build`."""
+
+    contacts: dict[str, Contact] = field(default_factory=dict)
+    by_email: dict[str, list[str]] = field(default_factory=dict)
+    by_name: dict[tuple[str, ...], list[str]] = field(default_factory=dict)
+    by_lead: dict[str | tuple[str, str], list[_Phrase]] = field(default_factory=dict)
+    """Phrases keyed by their first word (one-word phrases) or first two words (longer ones),
+    so a word many phrases start with ("University of …") does not make a long bucket."""
+
+    @classmethod
+    def build(cls, contacts: Iterable[Contact]) -> ContactIndex:
+        """Given contacts, return an index of the flagged ones (the others are ignored)."""
+        index = cls()
+        for contact in sorted((c for c in contacts if c.flagged), key=lambda c: c.id):
+            index._add(contact)
+        return index
+
+    def __len__(self) -> int:
+        return len(self.contacts)
+
+    def _add(self, contact: Contact) -> None:
+        self.contacts[contact.id] = contact
+        for email in {normalize_email(e) for e in contact.emails if e.strip()}:
+            self.by_email.setdefault(email, []).append(contact.id)
+        names = {contact.name, *contact.aliases}
+        seen: set[_Phrase] = set()
+        for role, terms in (("name", names), ("affinity", set(contact.affinity)),
+                            ("org", {contact.org})):
+            for term in terms:
+                folded = tuple(words(term))
+                if not folded:
+                    continue
+                if role == "name":
+                    _add_unique(self.by_name, tuple(sorted(folded)), contact.id)
+                phrase = _Phrase(folded, contact.id, role, term.strip())
+                if phrase not in seen:
+                    seen.add(phrase)
+                    lead = folded[0] if len(folded) == 1 else (folded[0], folded[1])
+                    self.by_lead.setdefault(lead, []).append(phrase)
+
+
+def _add_unique(mapping: dict[tuple[str, ...], list[str]], key: tuple[str, ...], cid: str) -> None:
+    ids = mapping.setdefault(key, [])
+    if cid not in ids:
+        ids.append(cid)
+
+
+class _Scanner:
+    """Finds indexed phrases in texts, scanning each distinct text once per :func:`detect` call
+    (recurring events and regular attendees repeat the same texts)."""
+
+    def __init__(self, index: ContactIndex) -> None:
+        self.index = index
+        self.seen: dict[str, list[_Phrase]] = {}
+
+    def __call__(self, text: str) -> list[_Phrase]:
+        found = self.seen.get(text)
+        if found is None:
+            found = _phrases_in(text, self.index)
+            if len(self.seen) < _TEXT_CACHE:
+                self.seen[text] = found
+        return found
+
+
+def _phrases_in(text: str, index: ContactIndex) -> list[_Phrase]:
+    """Return every indexed phrase that occurs in ``text`` as whole words, separated by spaces."""
+    text_words, gaps = _gapped_words(text)
+    found: list[_Phrase] = []
+    lead = index.by_lead
+    for i, pair in enumerate(zip(text_words, [*text_words[1:], ""], strict=True)):
+        single = lead.get(pair[0])
+        if single:
+            found.extend(single)
+        double = lead.get(pair)
+        if double and _spaced(gaps[i + 1]):
+            for phrase in double:
+                n = len(phrase.words)
+                if n == 2 or (tuple(text_words[i:i + n]) == phrase.words
+                              and all(_spaced(g) for g in gaps[i + 2:i + n])):
+                    found.append(phrase)
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Keywords:
+    single: frozenset[str]
+    multi: tuple[tuple[str, ...], ...]
+
+
+def _keyword_phrases(keywords: Iterable[str]) -> _Keywords:
+    phrases = [tuple(w) for w in (words(k) for k in keywords) if w]
+    return _Keywords(frozenset(p[0] for p in phrases if len(p) == 1),
+                     tuple(p for p in phrases if len(p) > 1))
+
+
+def _contains(text_words: Sequence[str], phrase: tuple[str, ...]) -> bool:
+    n = len(phrase)
+    return any(tuple(text_words[i:i + n]) == phrase for i in range(len(text_words) - n + 1))
+
+
+def looks_like_conference(occurrence: Occurrence, keywords: Iterable[str]) -> bool:
+    """Given an occurrence, return True if it looks like a conference.
+
+    All-day or multi-day events, and events whose CATEGORIES or summary hold one of the
+    keywords as whole words, count as conferences.
+    """
+    return _is_conference(occurrence, _keyword_phrases(keywords))
+
+
+def _is_conference(occurrence: Occurrence, keywords: _Keywords) -> bool:
+    if occurrence.all_day or occurrence.end - occurrence.start >= _MULTI_DAY:
+        return True
+    texts = [words(occurrence.summary), *(words(c) for c in occurrence.categories)]
+    return any(not keywords.single.isdisjoint(t) for t in texts) or any(
+        _contains(t, p) for t in texts for p in keywords.multi)
+
+
+def _my_partstat(occurrence: Occurrence, my_emails: frozenset[str]) -> str:
+    if occurrence.my_partstat:
+        return occurrence.my_partstat.upper()
+    for attendee in occurrence.attendees:
+        if normalize_email(attendee.email) in my_emails:
+            return attendee.partstat.upper()
+    return ""
+
+
+@dataclass(slots=True)
+class _Best:
+    match: Match
+    declined: bool = False
+
+
+def _offer(best: dict[str, _Best], cid: str, by: str, evidence: str,
+           declined: bool = False) -> None:
+    """Keep the most confident match per contact; the first seen wins a tie."""
+    confidence = CONFIDENCE[by]
+    current = best.get(cid)
+    if current is None or confidence > current.match.confidence:
+        best[cid] = _Best(Match(by=by.removesuffix("-part"), evidence=evidence,
+                                confidence=confidence), declined)
+    elif declined and confidence == current.match.confidence:
+        current.declined = True
+
+
+def _match_people(occurrence: Occurrence, index: ContactIndex, scan: _Scanner,
+                  my_emails: frozenset[str], best: dict[str, _Best]) -> None:
+    people: list[tuple[Attendee, str]] = [(a, "attendee") for a in occurrence.attendees]
+    if occurrence.organizer is not None:
+        people.append((occurrence.organizer, "organizer"))
+    for person, role in people:
+        email = normalize_email(person.email) if person.email else ""
+        if email in my_emails:
+            continue  # the user's own entry never matches a contact
+        declined = role == "attendee" and person.partstat.upper() == "DECLINED"
+        for cid in index.by_email.get(email, ()) if email else ():
+            _offer(best, cid, f"{role}-email", f"{role} {email}", declined)
+        if not person.cn:
+            continue
+        for cid in index.by_name.get(tuple(sorted(words(person.cn))), ()):
+            _offer(best, cid, "attendee-name", f'{role} named "{person.cn.strip()}"', declined)
+        for phrase in scan(person.cn):
+            if phrase.role == "name":
+                _offer(best, phrase.contact_id, "attendee-name-part",
+                       f'{role} named "{person.cn.strip()}"', declined)
+
+
+def _match_text(occurrence: Occurrence, scan: _Scanner, conference: bool,
+                best: dict[str, _Best]) -> None:
+    fields = (("summary", occurrence.summary), ("location", occurrence.location),
+              ("description", occurrence.description),
+              ("categories", ", ".join(occurrence.categories)))
+    for name, text in fields:
+        if not text:
+            continue
+        for phrase in scan(text):
+            if phrase.role == "name" and name != "categories":
+                _offer(best, phrase.contact_id, f"name-in-{name}",
+                       f'"{phrase.text}" in the {name}')
+            elif conference and phrase.role == "affinity":
+                _offer(best, phrase.contact_id, "conference-affinity",
+                       f'affinity "{phrase.text}" in the {name}')
+            elif conference and phrase.role == "org":
+                _offer(best, phrase.contact_id, "conference-org",
+                       f'organisation "{phrase.text}" in the {name}')
+
+
+def detect(
+    occurrences: Iterable[Occurrence],
+    index: ContactIndex,
+    *,
+    me: MeConfig,
+    settings: DetectionConfig,
+) -> list[Encounter]:
+    """Given occurrences and an index of flagged contacts, return the possible encounters.
+
+    One encounter per (occurrence, contact) whose best match reaches
+    ``settings.min_confidence``; occurrences that are cancelled or that the user declined give
+    none. An encounter where the matched attendee declined is kept with ``contact_declined``.
+    When several contacts match one occurrence, each encounter lists the others in ``others``.
+    """
+    my_emails = frozenset(normalize_email(e) for e in me.emails)
+    keywords = _keyword_phrases(settings.conference_keywords)
+    found: list[Encounter] = []
+    if not index.contacts:
+        return found
+    scan = _Scanner(index)
+    for occurrence in occurrences:
+        if occurrence.status.upper() == "CANCELLED":
+            continue
+        if _my_partstat(occurrence, my_emails) == "DECLINED":
+            continue
+        conference = _is_conference(occurrence, keywords)
+        best: dict[str, _Best] = {}
+        _match_people(occurrence, index, scan, my_emails, best)
+        _match_text(occurrence, scan, conference, best)
+        kept = sorted(cid for cid, b in best.items()
+                      if b.match.confidence >= settings.min_confidence)
+        if not kept:
+            continue
+        kind = "conference" if conference else "meeting"
+        base = _id_base(occurrence)
+        for i, cid in enumerate(kept):
+            found.append(Encounter(
+                id=_id_for(base, cid),
+                contact_id=cid,
+                kind=kind,
+                match=best[cid].match,
+                occurrence=occurrence,
+                contact_declined=best[cid].declined,
+                others=tuple(kept[:i] + kept[i + 1:]),
+            ))
+    return found
+
+
+__all__ = [
+    "CONFIDENCE",
+    "ContactIndex",
+    "detect",
+    "encounter_id",
+    "fold",
+    "looks_like_conference",
+    "words",
+]

@@ -1,0 +1,279 @@
+"""One pass of the pipeline, stage by stage: sources → events → detection → planning → actions.
+
+Read top to bottom, this is what ``mendcrm sync`` and each daemon tick do. Network work happens
+before and after the store transaction, never while holding the lock; detection and planning are
+pure and run inside one transaction, so a pass is one atomic write.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from mendcrm import repository
+from mendcrm.clock import Clock
+from mendcrm.config.model import AccountConfig, Config
+from mendcrm.model import Contact, Encounter, QueueItem, replace
+from mendcrm.secrets import get_password
+from mendcrm.store import Store
+
+if TYPE_CHECKING:
+    import pluggy
+
+    from mendcrm.annotations import AnnotationResult
+    from mendcrm.planning import Plan
+    from mendcrm.sources.results import SyncResult
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int], None]
+
+
+@dataclass
+class PassSummary:
+    """What one pass did: the sync result, the plan it applied, and the annotation work."""
+
+    sync: SyncResult
+    plan: Plan
+    annotations: AnnotationResult | None = None
+    due: int = 0
+    seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def failed_sources(self) -> set[str]:
+        return self.sync.failed_sources
+
+    @property
+    def reports(self) -> list[Any]:
+        return self.sync.reports
+
+    @property
+    def errors(self) -> dict[str, str]:
+        """Given nothing, return ``{source: one-line error}`` for every source that failed."""
+        found = {s.source: s.error for s in self.sync.sources if s.error}
+        for report in self.sync.reports:
+            if report.error:
+                found.setdefault(report.source, report.error)
+        return found
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "seconds": round(self.seconds, 3),
+            "sources": [s.to_dict() for s in self.sync.sources],
+            "calendars": [r.to_dict() for r in self.sync.reports],
+            "occurrences": len(self.sync.occurrences),
+            "encounters": {
+                "detected": len(self.plan.detected),
+                "changed": len(self.plan.changed),
+                "withdrawn": len(self.plan.withdrawn),
+            },
+            "queue_changes": len(self.plan.queue),
+            "due": self.due,
+            "annotations": self.annotations.to_json() if self.annotations else None,
+            "warnings": self.warnings,
+            "errors": self.errors,
+        }
+
+
+def sync_pass(
+    config: Config,
+    store: Store,
+    *,
+    clock: Clock,
+    plugin_manager: pluggy.PluginManager | None = None,
+    password_for: Callable[[AccountConfig], str] = get_password,
+    progress: Progress | None = None,
+    only: set[str] | None = None,
+) -> PassSummary:
+    """Given the config and the store, run one whole pass and return what it did.
+
+    A failing source is reported in the summary, never raised; so is a failing annotation write.
+    Raise StoreError if the store cannot be read or written, ConfigError for a bad playbook or
+    template.
+    """
+    started = time.monotonic()
+    now = clock.now()
+
+    # 1–2. sources and events: fetch what changed, expand occurrences in the window.
+    sync = fetch(config, store, now=now, password_for=password_for, progress=progress, only=only)
+
+    # 3–4. detection and planning, applied in one transaction.
+    the_plan, due = detect_and_plan(config, store, sync, now=now, plugin_manager=plugin_manager)
+
+    # 5. actions: annotate the calendars, tell plugins what changed.
+    summary = PassSummary(sync=sync, plan=the_plan, due=due)
+    summary.annotations = annotate(config, store, now=now, password_for=password_for)
+    if summary.annotations is not None:
+        summary.warnings.extend(summary.annotations.warnings)
+    announce(plugin_manager, store, the_plan, config)
+    summary.warnings.extend(sync.warnings)
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def fetch(
+    config: Config,
+    store: Store,
+    *,
+    now: datetime,
+    password_for: Callable[[AccountConfig], str],
+    progress: Progress | None = None,
+    only: set[str] | None = None,
+) -> SyncResult:
+    """Given the config and store, return the sources' occurrences and new state (no writes)."""
+    from mendcrm.sources import sync_sources
+
+    with store.read() as view:
+        state = {doc["id"]: doc for doc in view.all("sync_state")}
+    return sync_sources(
+        config, state, now=now, password_for=password_for, progress=progress, only=only
+    )
+
+
+def detect_and_plan(
+    config: Config,
+    store: Store,
+    sync: SyncResult,
+    *,
+    now: datetime,
+    plugin_manager: pluggy.PluginManager | None = None,
+) -> tuple[Plan, int]:
+    """Given a sync result, detect encounters, plan the queue and commit it with the sync state.
+
+    Return the plan and how many items became due. Everything is read and written inside one
+    transaction, so a concurrent ``mendcrm log`` is never lost.
+    """
+    from mendcrm.detection import ContactIndex, detect
+    from mendcrm.planning import mark_due, plan
+    from mendcrm.playbook import load_playbook
+    from mendcrm.render import Renderer
+
+    playbook = load_playbook(config.playbook)
+    renderer = Renderer.from_config(
+        config, playbook, sections=_sections_hook(plugin_manager, config)
+    )
+    with store.transaction() as tx:
+        contacts = repository.contacts(tx)
+        index = ContactIndex.build(c for c in contacts if c.flagged)
+        detected = detect(sync.occurrences, index, me=config.me, settings=config.detection)
+        the_plan = plan(
+            detected=detected,
+            stored_encounters=repository.encounters(tx),
+            stored_queue=repository.queue(tx),
+            contacts=contacts,
+            interactions=repository.interactions(tx),
+            failed_sources=sync.failed_sources,
+            now=now,
+            config=config,
+            playbook=playbook,
+            renderer=renderer,
+        )
+        for key in sync.stale_keys:
+            tx.delete("sync_state", key)
+        tx.put_many("sync_state", sync.state.values())
+        repository.save(tx, "encounters", *the_plan.encounters)
+        repository.save(tx, "queue", *the_plan.queue)
+        newly_due = mark_due(repository.queue(tx), now)
+        repository.save(tx, "queue", *newly_due)
+    return the_plan, len(newly_due)
+
+
+def annotate(
+    config: Config,
+    store: Store,
+    *,
+    now: datetime,
+    password_for: Callable[[AccountConfig], str],
+) -> AnnotationResult | None:
+    """Given the committed queue, write the calendar annotations; return what was done.
+
+    Follow-ups the user completed in a tasks app come back and are marked done here.
+    """
+    if not any(a.annotate != "off" for a in config.accounts):
+        return None
+    from mendcrm.annotations import annotate_accounts
+
+    with store.read() as view:
+        encounters = repository.encounters(view)
+        queue = repository.queue(view)
+        contacts = {c.id: c for c in repository.contacts(view)}
+        state = {d["id"]: d for d in view.all("sync_state") if d["id"].startswith("annotations:")}
+    result = annotate_accounts(
+        config, encounters, queue, contacts, state, password_for=password_for, now=now
+    )
+    with store.transaction() as tx:
+        tx.put_many("sync_state", result.state.values())
+        for item_id in result.completed_followups:
+            item = repository.queue_item(tx, item_id)
+            if item is not None and item.state in ("pending", "due", "delivered"):
+                repository.save(tx, "queue", replace(item, state="done", closed_at=now))
+    for warning in result.warnings:
+        log.warning("%s", warning)
+    return result
+
+
+def announce(
+    plugin_manager: pluggy.PluginManager | None, store: Store, the_plan: Plan, config: Config
+) -> None:
+    """Given the applied plan, call the plugins' encounter hooks; a failing one is only logged."""
+    if plugin_manager is None or not (the_plan.detected or the_plan.changed or the_plan.withdrawn):
+        return
+    from mendcrm.plugins import call_each
+
+    with store.read() as view:
+        contacts = {c.id: c for c in repository.contacts(view)}
+
+    def who(encounter: Encounter) -> Contact | None:
+        return contacts.get(encounter.contact_id)
+
+    calls: list[tuple[str, dict[str, Any]]] = []
+    calls += [
+        ("encounter_detected", {"encounter": e, "contact": who(e), "config": config})
+        for e in the_plan.detected
+    ]
+    calls += [
+        ("encounter_changed", {"encounter": e, "previous": p, "contact": who(e), "config": config})
+        for e, p in the_plan.changed
+    ]
+    calls += [
+        (
+            "encounter_withdrawn",
+            {"encounter": e, "contact": who(e), "reason": e.withdrawn_reason, "config": config},
+        )
+        for e in the_plan.withdrawn
+    ]
+    for hook, kwargs in calls:
+        call_each(plugin_manager, hook, **kwargs)  # logs a failing plugin by name, never raises
+
+
+def _sections_hook(plugin_manager: pluggy.PluginManager | None, config: Config) -> Any:
+    """Given the plugin manager, return a callable collecting extra prep-note sections, or None."""
+    if plugin_manager is None:
+        return None
+    from mendcrm.plugins import call_each
+
+    def sections(
+        item: QueueItem, contact: Contact | None, encounter: Encounter | None
+    ) -> list[str]:
+        found: list[str] = []
+        for outcome in call_each(
+            plugin_manager,
+            "prep_note_sections",
+            item=item,
+            contact=contact,
+            encounter=encounter,
+            config=config,
+        ):
+            if outcome.value:
+                found.extend(outcome.value if isinstance(outcome.value, list) else [outcome.value])
+        return found
+
+    return sections
+
+
+__all__ = ["PassSummary", "annotate", "announce", "detect_and_plan", "fetch", "sync_pass"]

@@ -1,0 +1,441 @@
+"""Planning: reconcile this pass's encounters with the stored ones and keep the queue in step.
+
+Pure: the caller loads the stored records, calls :func:`plan`, writes ``plan.encounters`` and
+``plan.queue`` in the same store transaction, then fires the plugin hooks for
+``plan.detected``, ``plan.changed`` and ``plan.withdrawn``. :func:`mark_due` turns pending
+items whose time has come into due ones.
+
+The rules, in the order :func:`plan` applies them:
+
+1. **Moves.** A stored active encounter that is gone this pass, and a new one of the same series
+   (source, calendar, UID, contact), are the same meeting moved (a single event's occurrence key
+   is its start). When a series has as many gone as new encounters, they are paired in time
+   order; the old one is withdrawn ("moved") and its queue items follow the new one. This
+   holds for a meeting that has just ended, too (it did not happen and was put off).
+2. **Current encounters** are stored as detected; each gets a prep note (unless it has already
+   started) and a follow-up. Open items (pending/due) follow the event's time and re-render
+   when their text changes; withdrawn ones come back if the encounter does; delivered, done and
+   dismissed items are never touched, deleted or re-created.
+3. **Gone encounters** not yet over are withdrawn with their open items, unless their
+   source failed this pass. Past ones stay as history.
+4. **Nudges.** A contact whose stage has a cadence, and who has had no logged interaction (or
+   stage change) for that long, gets one nudge; logging anything starts a new quiet period.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, tzinfo
+
+from mendcrm.config.model import Config
+from mendcrm.model import (
+    OPEN_QUEUE_STATES,
+    Contact,
+    Encounter,
+    Interaction,
+    QueueItem,
+    replace,
+    to_iso,
+)
+from mendcrm.playbook import Playbook
+from mendcrm.render import Renderer
+
+CLOSED_STATES: frozenset[str] = frozenset({"delivered", "done", "dismissed"})
+"""Items in these states are history: never deleted, never re-created, never moved."""
+
+HISTORY_WINDOW = timedelta(days=1)
+"""The sync window reaches this far back (events stage: now − 1 day); an encounter that ended
+earlier has simply aged out of view, which says nothing about a move."""
+
+_MAX_PERIODS = 1000  # bounds the nudge period search for contacts left alone for decades
+
+REASON_MOVED = "moved"
+REASON_GONE = "the event was cancelled, declined or deleted, or no longer names them"
+REASON_UNFLAGGED = "the contact is no longer flagged"
+
+
+def queue_id(*parts: str) -> str:
+    """Given the parts that identify a queue item, return its stable id (12 hex digits)."""
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:12]
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What a pass changes: records to upsert, and encounters to tell the plugins about."""
+
+    encounters: tuple[Encounter, ...] = ()
+    """Encounters to upsert (new, changed, reactivated or withdrawn)."""
+    queue: tuple[QueueItem, ...] = ()
+    """Queue items to upsert (new, moved, re-rendered, revived or withdrawn)."""
+    detected: tuple[Encounter, ...] = ()
+    """Encounters seen for the first time (or seen again after being withdrawn)."""
+    changed: tuple[tuple[Encounter, Encounter], ...] = ()
+    """(encounter, previous) pairs whose event moved or changed; a moved single event's new
+    encounter is paired with the old one it replaces."""
+    withdrawn: tuple[Encounter, ...] = ()
+    """Encounters withdrawn this pass; each carries its ``withdrawn_reason``."""
+
+    @property
+    def empty(self) -> bool:
+        return not (self.encounters or self.queue)
+
+
+def series_key(encounter: Encounter) -> tuple[str, str, str, str]:
+    """Return what stays the same when a meeting moves: source, calendar, UID and contact."""
+    occ = encounter.occurrence
+    return (occ.source, occ.calendar, occ.uid, encounter.contact_id)
+
+
+def prep_due(encounter: Encounter, config: Config, zone: tzinfo) -> datetime:
+    """Given an encounter, return when its prep note is due.
+
+    ``[prep] lead`` before the start; for a conference, the evening before its first day at
+    ``[prep] conference_evening_hour`` in the user's zone.
+    """
+    start = encounter.occurrence.start
+    if encounter.kind != "conference":
+        return start - config.prep.lead
+    day_before = start.astimezone(zone).date() - timedelta(days=1)
+    local = datetime(day_before.year, day_before.month, day_before.day,
+                     config.prep.conference_evening_hour, tzinfo=zone)
+    return min(local, start - timedelta(minutes=1)).astimezone(start.tzinfo)
+
+
+def followup_due(encounter: Encounter, config: Config) -> datetime:
+    """Given an encounter, return when its follow-up is due: ``[followup] delay`` after the end."""
+    return encounter.occurrence.end + config.followup.delay
+
+
+def _meaningful(encounter: Encounter) -> tuple[object, ...]:
+    """What a change must touch to be reported (ETag, href and description churn are not)."""
+    occ = encounter.occurrence
+    return (encounter.state, encounter.kind, encounter.contact_declined, encounter.others,
+            encounter.match.by, occ.start, occ.end, occ.summary, occ.location, occ.all_day)
+
+
+def _withdrawable(encounter: Encounter, failed: Collection[str], now: datetime,
+                  since: timedelta = timedelta(0)) -> bool:
+    """Return True if an absence this pass means something: its source was read, and it ends
+    after ``now - since``."""
+    occ = encounter.occurrence
+    return occ.source not in failed and occ.calendar not in failed and occ.end > now - since
+
+
+@dataclass
+class _Work:
+    """The mutable state of one planning pass."""
+
+    config: Config
+    playbook: Playbook
+    renderer: Renderer
+    now: datetime
+    contacts: Mapping[str, Contact]
+    interactions: Mapping[str, list[Interaction]]
+    items: dict[str, QueueItem]
+    original_items: Mapping[str, QueueItem]
+    out_encounters: dict[str, Encounter] = field(default_factory=dict)
+
+    def by_encounter(self) -> dict[tuple[str, str], list[QueueItem]]:
+        grouped: dict[tuple[str, str], list[QueueItem]] = defaultdict(list)
+        for item in self.items.values():
+            if item.encounter_id is not None and item.kind in ("prep", "followup"):
+                grouped[(item.encounter_id, item.kind)].append(item)
+        return grouped
+
+    def put(self, item: QueueItem) -> None:
+        self.items[item.id] = item
+
+    def changed_items(self) -> tuple[QueueItem, ...]:
+        return tuple(sorted(
+            (i for i in self.items.values() if self.original_items.get(i.id) != i),
+            key=lambda i: i.id,
+        ))
+
+
+def plan(
+    *,
+    detected: Iterable[Encounter],
+    stored_encounters: Iterable[Encounter],
+    stored_queue: Iterable[QueueItem],
+    contacts: Iterable[Contact],
+    interactions: Iterable[Interaction],
+    failed_sources: Collection[str],
+    now: datetime,
+    config: Config,
+    playbook: Playbook,
+    renderer: Renderer,
+) -> Plan:
+    """Given this pass's encounters and the stored state, return what to write and announce.
+
+    ``failed_sources`` names sources (``Occurrence.source``) or calendars
+    (``Occurrence.calendar``) that could not be read this pass: their stored encounters are
+    neither withdrawn nor changed. Running :func:`plan` again on its own result gives an empty
+    plan.
+    """
+    stored = {e.id: e for e in stored_encounters}
+    current: dict[str, Encounter] = {}
+    for encounter in detected:
+        current.setdefault(encounter.id, replace(encounter, state="active", withdrawn_reason=""))
+    items = {i.id: i for i in stored_queue}
+    by_contact: dict[str, list[Interaction]] = defaultdict(list)
+    for interaction in interactions:
+        by_contact[interaction.contact_id].append(interaction)
+    work = _Work(config=config, playbook=playbook, renderer=renderer, now=now,
+                 contacts={c.id: c for c in contacts}, interactions=by_contact,
+                 items=dict(items), original_items=items)
+
+    changed: list[tuple[Encounter, Encounter]] = []
+    withdrawn: list[Encounter] = []
+    holders = {i.encounter_id for i in items.values()
+               if i.state in CLOSED_STATES and i.encounter_id is not None}
+    moved_from = _pair_moves(stored, current, holders, failed_sources, now)
+    for new_id, old in moved_from.items():
+        _repoint(work, old.id, new_id)
+        if old.state == "active":
+            gone = replace(old, state="withdrawn", withdrawn_reason=REASON_MOVED)
+            work.out_encounters[old.id] = gone
+            withdrawn.append(gone)
+
+    detected_now: list[Encounter] = []
+    for encounter in current.values():
+        previous = stored.get(encounter.id)
+        if (previous is None and encounter.id in moved_from
+                and moved_from[encounter.id].state == "active"):
+            changed.append((encounter, moved_from[encounter.id]))
+        elif previous is None or previous.state == "withdrawn":
+            detected_now.append(encounter)
+        elif _meaningful(previous) != _meaningful(encounter):
+            changed.append((encounter, previous))
+        if previous != encounter:
+            work.out_encounters[encounter.id] = encounter
+
+    for encounter in stored.values():
+        if (encounter.id in current or encounter.id in work.out_encounters
+                or encounter.state != "active"
+                or not _withdrawable(encounter, failed_sources, now)):
+            continue
+        contact = work.contacts.get(encounter.contact_id)
+        reason = REASON_GONE if contact is not None and contact.flagged else REASON_UNFLAGGED
+        gone = replace(encounter, state="withdrawn", withdrawn_reason=reason)
+        work.out_encounters[encounter.id] = gone
+        withdrawn.append(gone)
+
+    # Every encounter whose items may need work: still active, touched this pass, or current.
+    active = {e.id: e for e in stored.values() if e.state == "active"}
+    active.update({e.id: e for e in work.out_encounters.values()})
+    active.update(current)
+    grouped = work.by_encounter()
+    for encounter in sorted(active.values(), key=lambda e: e.id):
+        _sync_items(work, encounter, grouped, create=encounter.id in current)
+
+    soon: dict[str, datetime] = {}
+    for encounter in active.values():
+        final = work.out_encounters.get(encounter.id, encounter)
+        start = final.occurrence.start
+        if final.state == "active" and start >= now:
+            soon[final.contact_id] = min(start, soon.get(final.contact_id, start))
+    _plan_nudges(work, soon)
+    return Plan(
+        encounters=tuple(sorted(work.out_encounters.values(), key=lambda e: e.id)),
+        queue=work.changed_items(),
+        detected=tuple(detected_now),
+        changed=tuple(changed),
+        withdrawn=tuple(withdrawn),
+    )
+
+
+def _pair_moves(stored: Mapping[str, Encounter], current: Mapping[str, Encounter],
+                holders: Collection[str], failed: Collection[str],
+                now: datetime) -> dict[str, Encounter]:
+    """Return {new encounter id: the gone encounter it replaces} for moved meetings.
+
+    Gone means active last pass, absent now, and not aged out of the window; a series with
+    none of those may instead pair with withdrawn encounters that still hold delivered or
+    closed items (``holders``): a meeting cancelled after its note went out and put back at
+    another time keeps that note.
+    """
+    gone: dict[tuple[str, str, str, str], list[Encounter]] = defaultdict(list)
+    held: dict[tuple[str, str, str, str], list[Encounter]] = defaultdict(list)
+    for encounter in stored.values():
+        if encounter.id in current:
+            continue
+        if encounter.state == "active" and _withdrawable(encounter, failed, now,
+                                                         HISTORY_WINDOW):
+            gone[series_key(encounter)].append(encounter)
+        elif encounter.state == "withdrawn" and encounter.id in holders:
+            held[series_key(encounter)].append(encounter)
+    new: dict[tuple[str, str, str, str], list[Encounter]] = defaultdict(list)
+    for encounter in current.values():
+        previous = stored.get(encounter.id)
+        if previous is None or previous.state == "withdrawn":
+            new[series_key(encounter)].append(encounter)
+    pairs: dict[str, Encounter] = {}
+    for key, news in new.items():
+        olds = gone.get(key) or held.get(key, [])
+        if len(news) == len(olds):
+            for old, moved in zip(sorted(olds, key=_in_time), sorted(news, key=_in_time),
+                                  strict=True):
+                pairs[moved.id] = old
+    return pairs
+
+
+def _in_time(encounter: Encounter) -> tuple[datetime, str]:
+    return (encounter.occurrence.start, encounter.id)
+
+
+def _repoint(work: _Work, old_id: str, new_id: str) -> None:
+    """Let the items of a moved meeting's old encounter follow the new one."""
+    for item in list(work.items.values()):
+        if item.encounter_id == old_id:
+            work.put(replace(item, encounter_id=new_id))
+
+
+def _primary(items: Sequence[QueueItem]) -> QueueItem:
+    """Of several items for one (encounter, kind), return the one that speaks for it."""
+    rank = {"delivered": 0, "done": 0, "dismissed": 0, "due": 1, "pending": 1, "withdrawn": 2}
+    return min(items, key=lambda i: (rank.get(i.state, 3), i.id))
+
+
+def _sync_items(work: _Work, encounter: Encounter,
+                grouped: Mapping[tuple[str, str], list[QueueItem]], *, create: bool) -> None:
+    is_active = encounter.id not in work.out_encounters or (
+        work.out_encounters[encounter.id].state == "active")
+    encounter = work.out_encounters.get(encounter.id, encounter)
+    zone = work.renderer.zone
+    for kind in ("prep", "followup"):
+        existing = [work.items[i.id] for i in grouped.get((encounter.id, kind), [])]
+        if not is_active:
+            for item in existing:
+                if item.state in OPEN_QUEUE_STATES:
+                    work.put(replace(item, state="withdrawn"))
+            continue
+        due = (prep_due(encounter, work.config, zone) if kind == "prep"
+               else followup_due(encounter, work.config))
+        if not existing:
+            if not create or (kind == "prep" and work.now >= encounter.occurrence.start):
+                continue
+            item = QueueItem(id=queue_id(kind, encounter.id), kind=kind,
+                             contact_id=encounter.contact_id, due=due,
+                             encounter_id=encounter.id)
+            existing = [item]
+        primary = _primary(existing)
+        for extra in existing:
+            if extra.id != primary.id and extra.state in OPEN_QUEUE_STATES:
+                work.put(replace(extra, state="withdrawn"))  # a duplicate left by a move
+        if primary.state in CLOSED_STATES:
+            continue
+        state = primary.state
+        if state == "withdrawn":
+            if not create or (kind == "prep" and work.now >= encounter.occurrence.start):
+                continue
+            state = "pending"
+        if state == "due" and due > work.now:
+            state = "pending"  # moved later: not due any more
+        work.put(_rendered(work, replace(primary, due=due, state=state,
+                                         contact_id=encounter.contact_id), encounter))
+
+
+def _rendered(work: _Work, item: QueueItem, encounter: Encounter | None) -> QueueItem:
+    contact = work.contacts.get(item.contact_id)
+    if contact is None:
+        return item
+    body = work.renderer.render(item, contact, encounter,
+                                interactions=work.interactions.get(contact.id, ()),
+                                contacts=work.contacts)
+    title = work.renderer.title(item, contact, encounter)
+    if body == item.body and title == item.title:
+        return item
+    return replace(item, body=body, title=title)
+
+
+def quiet_since(contact: Contact, interactions: Iterable[Interaction]) -> datetime | None:
+    """Given a contact and their interactions, return when the current quiet period began.
+
+    That is the latest of the last logged interaction and the last stage change; None if
+    neither is known.
+    """
+    moments = [i.when for i in interactions if i.contact_id == contact.id]
+    if contact.stage_since is not None:
+        moments.append(contact.stage_since)
+    return max(moments, default=None)
+
+
+def nudge_id(contact: Contact, anchor: datetime, period: int) -> str:
+    """Return the stable id of a contact's nudge for one stage, quiet period and repeat."""
+    return queue_id("nudge", contact.id, contact.stage, to_iso(anchor), str(period))
+
+
+def _plan_nudges(work: _Work, meeting_soon: Mapping[str, datetime]) -> None:
+    """Queue one nudge per quiet contact; ``meeting_soon`` maps contacts to their next encounter."""
+    nudges: dict[str, list[QueueItem]] = defaultdict(list)
+    for item in work.items.values():
+        if item.kind == "nudge":
+            nudges[item.contact_id].append(item)
+    for contact in sorted(work.contacts.values(), key=lambda c: c.id):
+        existing = nudges.get(contact.id, [])
+        cadence = work.playbook.stage(contact.stage).cadence
+        anchor = quiet_since(contact, work.interactions.get(contact.id, ()))
+        if cadence is None or anchor is None:
+            _retire(work, existing, set())
+            continue
+        elapsed = max(1, min(_MAX_PERIODS, (work.now - anchor) // cadence))
+        period_ids = {nudge_id(contact, anchor, k) for k in range(1, elapsed + 1)}
+        _retire(work, existing, period_ids)
+        outstanding = [work.items[i.id] for i in existing if i.id in period_ids
+                       and work.items[i.id].state in (*OPEN_QUEUE_STATES, "delivered")]
+        upcoming = meeting_soon.get(contact.id)
+        if upcoming is not None and upcoming <= work.now + cadence:
+            # A meeting is coming anyway; its prep note is the better prompt.
+            for item in outstanding:
+                if item.state in OPEN_QUEUE_STATES:
+                    work.put(replace(item, state="withdrawn"))
+            continue
+        current = nudge_id(contact, anchor, elapsed)
+        if outstanding:
+            item = outstanding[0]
+        elif current in work.items:
+            item = work.items[current]
+            if item.state in CLOSED_STATES:
+                continue  # this period's nudge was seen to: wait for the next period
+            item = replace(item, state="pending")
+        else:
+            item = QueueItem(id=current, kind="nudge", contact_id=contact.id,
+                             due=anchor + elapsed * cadence)
+        if item.state in OPEN_QUEUE_STATES:
+            work.put(_rendered(work, item, None))
+
+
+def _retire(work: _Work, nudges: Iterable[QueueItem], current: set[str]) -> None:
+    """Close nudges of an earlier quiet period or stage: contact was logged or stage moved."""
+    for item in nudges:
+        if item.id in current:
+            continue
+        if item.state in OPEN_QUEUE_STATES:
+            work.put(replace(item, state="withdrawn"))
+        elif item.state == "delivered":
+            work.put(replace(item, state="done", closed_at=work.now))
+
+
+def mark_due(queue: Iterable[QueueItem], now: datetime) -> list[QueueItem]:
+    """Given queue items and the time, return the pending ones whose time has come, now due."""
+    return [replace(i, state="due") for i in queue if i.state == "pending" and i.due <= now]
+
+
+__all__ = [
+    "CLOSED_STATES",
+    "REASON_GONE",
+    "REASON_MOVED",
+    "REASON_UNFLAGGED",
+    "Plan",
+    "followup_due",
+    "mark_due",
+    "nudge_id",
+    "plan",
+    "prep_due",
+    "queue_id",
+    "quiet_since",
+    "series_key",
+]
