@@ -47,8 +47,11 @@ class AppContext:
     def store(self) -> Store:
         from mendcrm.store import Store
 
-        return Store(self.store_path)
+        # A command waits for the daemon's short transactions, but not forever for a stuck one.
+        return Store(self.store_path, lock_timeout=STORE_LOCK_TIMEOUT)
 
+
+STORE_LOCK_TIMEOUT = 30.0
 
 pass_app = click.make_pass_decorator(AppContext)
 

@@ -1,0 +1,392 @@
+"""The store's API: :class:`Store`, its transactions and its read views.
+
+A transaction holds the store's lock from start to end and starts from the current version on
+disk. Changes live in memory — a table is copied the first time it changes, so the version it
+started from stays intact for readers and for a rollback — and the commit writes the file once.
+An exception inside the ``with`` block discards every change.
+
+Records go in and come out as plain JSON dicts keyed by their ``"id"``; what a caller gets back
+is its own copy, so changing it changes nothing in the store until it is ``put``. ``table(name)``
+gives the TinyDB table (document ids are the record ids) for queries with ``tinydb.Query``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import marshal
+import os
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar, cast, overload
+
+from tinydb.queries import QueryLike
+from tinydb.storages import Storage
+from tinydb.table import Document, Table
+
+from mendcrm.errors import StoreError
+from mendcrm.store import migrations
+from mendcrm.store.migrations import SCHEMA_ID, TABLES, Tables
+from mendcrm.store.storage import Snapshot, SnapshotStorage, StoreFile, TransactionStorage
+
+log = logging.getLogger(__name__)
+
+Record = dict[str, Any]
+_T = TypeVar("_T")
+
+
+class StoreTable(Table):
+    """A TinyDB table whose document ids are the records' own ``"id"`` strings.
+
+    ``insert`` takes the id from the record, so ``table.get(doc_id=record_id)`` finds it.
+    """
+
+    document_id_class = str  # type: ignore[assignment]
+
+    def insert(self, document: Mapping[str, Any]) -> str:  # type: ignore[override]
+        return super().insert(_keyed(document))  # type: ignore[return-value]
+
+    def insert_multiple(self, documents: Iterable[Mapping[str, Any]]) -> list[str]:  # type: ignore[override]
+        return super().insert_multiple([_keyed(d) for d in documents])  # type: ignore[return-value]
+
+    # TinyDB annotates document ids as int; these overrides only restate its methods with the
+    # string ids this table uses, so callers type-check.
+
+    @overload  # type: ignore[override]
+    def get(
+        self, cond: QueryLike, doc_id: None = None, doc_ids: None = None
+    ) -> Document | None: ...
+
+    @overload
+    def get(self, cond: None = None, *, doc_id: str, doc_ids: None = None) -> Document | None: ...
+
+    @overload
+    def get(
+        self, cond: None = None, *, doc_id: None = None, doc_ids: list[str]
+    ) -> list[Document]: ...
+
+    def get(
+        self,
+        cond: QueryLike | None = None,
+        doc_id: str | None = None,
+        doc_ids: list[str] | None = None,
+    ) -> Document | list[Document] | None:
+        return super().get(cond, doc_id, doc_ids)  # type: ignore[arg-type]
+
+    def contains(self, cond: QueryLike | None = None, doc_id: str | None = None) -> bool:  # type: ignore[override]
+        return super().contains(cond, doc_id)  # type: ignore[arg-type]
+
+    def update(  # type: ignore[override]
+        self,
+        fields: Mapping[str, Any] | Callable[[MutableMapping[str, Any]], None],
+        cond: QueryLike | None = None,
+        doc_ids: Iterable[str] | None = None,
+    ) -> list[str]:
+        return super().update(fields, cond, doc_ids)  # type: ignore[arg-type, return-value]
+
+    def remove(  # type: ignore[override]
+        self, cond: QueryLike | None = None, doc_ids: Iterable[str] | None = None
+    ) -> list[str]:
+        return super().remove(cond, doc_ids)  # type: ignore[arg-type, return-value]
+
+    def _get_next_id(self) -> str:
+        # Stock TinyDB counts ids; here every id comes from the record, so reaching this is a bug.
+        raise ValueError("store records carry their own 'id'; none was given")
+
+
+class ReadOnlyTable(StoreTable):
+    """A :class:`StoreTable` over a read snapshot: queries work, every change is refused."""
+
+    def _update_table(self, updater: Any) -> None:
+        # Refuse before TinyDB's updater runs: it edits documents in place, and these are the
+        # shared snapshot's.
+        raise TypeError("a read view cannot change the store; use store.transaction()")
+
+
+class _Reader:
+    """``get`` / ``all`` over a set of tables, handing out copies."""
+
+    _tables: Tables
+
+    def get(self, table: str, record_id: str) -> Record | None:
+        """Given a table and a record id, return a copy of the record, or None if absent."""
+        record = self._tables.get(_known(table), {}).get(record_id)
+        return None if record is None else _detached(record)
+
+    def all(self, table: str) -> list[Record]:
+        """Given a table, return copies of all its records in stored order."""
+        return _detached(list(self._tables.get(_known(table), {}).values()))
+
+
+class ReadView(_Reader):
+    """A consistent, read-only snapshot of the store (see :meth:`Store.read`)."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self._tables = snapshot.tables
+        self._storage = SnapshotStorage(snapshot.tables)
+
+    def table(self, name: str) -> StoreTable:
+        """Given a table name, return its TinyDB table for queries; changes through it raise."""
+        return ReadOnlyTable(self._storage, _known(name))
+
+
+class Transaction(_Reader):
+    """Changes made under the store's lock and written at once (see :meth:`Store.transaction`)."""
+
+    def __init__(self, base: Snapshot) -> None:
+        self._base = base
+        self._tables = dict(base.tables)
+        self._changed = False
+        self._open = True
+        self._materialised: set[str] = set()
+        self._tinydb: dict[str, StoreTable] = {}
+        self._storage: Storage = TransactionStorage(self)
+
+    @property
+    def changed(self) -> bool:
+        """True once something in this transaction differs from what it started from."""
+        return self._changed
+
+    def _tinydb_read(self) -> Tables:
+        return self._tables
+
+    def _tinydb_write(self, tables: Tables) -> None:
+        self._tables = tables
+        self._changed = True
+
+    def get(self, table: str, record_id: str) -> Record | None:
+        self._check_open()
+        return super().get(table, record_id)
+
+    def all(self, table: str) -> list[Record]:
+        self._check_open()
+        return super().all(table)
+
+    def put(self, table: str, record: Mapping[str, Any]) -> None:
+        """Given a table and a record with a string ``"id"``, insert it or replace the stored one.
+
+        Raise ValueError for a record without an id, TypeError for one that is not plain JSON.
+        Putting a record equal to the stored one changes nothing.
+        """
+        self.put_many(table, (record,))
+
+    def put_many(self, table: str, records: Iterable[Mapping[str, Any]]) -> None:
+        """Given a table and records, :meth:`put` each of them."""
+        self._check_open()
+        name = _known(table)
+        target: dict[str, Record] | None = None
+        for record in records:
+            doc = _plain_record(name, record)
+            stored = (target if target is not None else self._tables.get(name, {})).get(doc["id"])
+            if stored == doc:
+                continue
+            if target is None:
+                target = self._writable(name)
+            target[doc["id"]] = doc
+        if target is not None:
+            self._touched(name)
+
+    def delete(self, table: str, record_id: str) -> None:
+        """Given a table and a record id, remove that record; an absent id is not an error."""
+        self._check_open()
+        name = _known(table)
+        if record_id in self._tables.get(name, {}):
+            del self._writable(name)[record_id]
+            self._touched(name)
+
+    def table(self, name: str) -> StoreTable:
+        """Given a table name, return its TinyDB table; changes through it join this transaction.
+
+        Documents returned by its queries share nested values with the transaction's own: change
+        records through ``update``/``upsert`` or :meth:`put`, not by editing a result in place.
+        """
+        self._check_open()
+        name = _known(name)
+        found = self._tinydb.get(name)
+        if found is None:
+            if name not in self._materialised:
+                # TinyDB edits documents in place, so give it records of its own.
+                self._tables[name] = _detached(self._tables.get(name, {}))
+                self._materialised.add(name)
+            found = self._tinydb[name] = StoreTable(self._storage, name)
+        return found
+
+    def _writable(self, name: str) -> dict[str, Record]:
+        table = self._tables.get(name)
+        if table is None or table is self._base.tables.get(name):
+            table = dict(table or {})
+            self._tables[name] = table
+        return table
+
+    def _touched(self, name: str) -> None:
+        self._changed = True
+        tinydb_table = self._tinydb.get(name)
+        if tinydb_table is not None:
+            tinydb_table.clear_cache()
+
+    def _check_open(self) -> None:
+        if not self._open:
+            raise RuntimeError("this transaction has ended; open a new one")
+
+    def _finish(self) -> Tables | None:
+        """End the transaction; return the tables to write, or None if nothing changed."""
+        self._open = False
+        if not self._changed:
+            return None
+        for name in self._materialised:
+            for key, doc in self._tables.get(name, {}).items():
+                if doc.get("id") != key:
+                    raise ValueError(
+                        f"{name} record {key!r} now has id {doc.get('id')!r}; a record's id"
+                        " cannot change (delete it and put the new one)"
+                    )
+        return self._tables
+
+
+class Store:
+    """The MendCRM store: one JSON file shared safely by every MendCRM process.
+
+    Nothing touches the disk until the first :meth:`transaction` or :meth:`read`; the file, its
+    lock file and any missing folders are created by the first write.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, lock_timeout: float | None = None) -> None:
+        """Given the store file's path and how long a transaction may wait for the lock (None:
+        as long as it takes), make the store; nothing is read or created until first use."""
+        self._file = StoreFile(Path(os.path.abspath(os.fspath(path))), lock_timeout=lock_timeout)
+        self._tx_lock = threading.Lock()
+        self._tx_thread: int | None = None
+
+    @property
+    def path(self) -> Path:
+        return self._file.path
+
+    @property
+    def backup_path(self) -> Path:
+        """Where the previous version is kept (``<name>.bak``)."""
+        return self._file.backup_path
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """Hold the store's lock, yield a transaction on the current version, then write once.
+
+        Nothing is written if nothing changed or if the block raises. Raise StoreError if the
+        file cannot be read, locked or written; RuntimeError if this thread already holds a
+        transaction on this store.
+        """
+        if self._tx_thread == threading.get_ident():
+            raise RuntimeError("a transaction is already open on this store in this thread")
+        with self._tx_lock:
+            self._tx_thread = threading.get_ident()
+            try:
+                with self._file.locked():
+                    base = self._current(locked=True)
+                    tx = Transaction(base)
+                    try:
+                        yield tx
+                        tables = tx._finish()
+                    finally:
+                        tx._open = False
+                    if tables is not None:
+                        self._file.commit(migrations.stamp(tables), base)
+            finally:
+                self._tx_thread = None
+
+    @contextmanager
+    def read(self) -> Iterator[ReadView]:
+        """Yield a read-only view of the current version, without taking the lock.
+
+        Raise StoreError if the file cannot be read or was written by a newer MendCRM.
+        """
+        yield ReadView(self._current(locked=False))
+
+    def close(self) -> None:
+        """Release the cached copy of the store; the store stays usable."""
+        self._file.close()
+
+    def _current(self, *, locked: bool) -> Snapshot:
+        snapshot = self._file.load()
+        try:
+            version = migrations.schema_version(snapshot.tables)
+        except ValueError as exc:
+            raise self._file.damaged(str(exc)) from None
+        if version > migrations.SCHEMA_VERSION:
+            raise StoreError(
+                f"the store {self.path} was written by a newer MendCRM (schema {version}; this"
+                f" one knows up to {migrations.SCHEMA_VERSION})",
+                hint="upgrade MendCRM to use this store",
+            )
+        if version == migrations.SCHEMA_VERSION:
+            return snapshot
+        if not locked:
+            # Upgrading writes, and writing needs the lock; another process may get there first.
+            with self._file.locked():
+                return self._current(locked=True)
+        return self._migrate(snapshot, version)
+
+    def _migrate(self, snapshot: Snapshot, version: int) -> Snapshot:
+        backup = self.path.with_name(f"{self.path.name}.v{version}.bak")
+        try:
+            tables = migrations.migrate(snapshot.tables, version)
+        except (ValueError, LookupError) as exc:
+            raise StoreError(
+                f"cannot upgrade the store {self.path} from schema {version}: {exc}",
+                hint="the file was left as it was; repair it by hand or ask for help",
+            ) from exc
+        self._file.keep_copy(backup)
+        migrated = self._file.commit(tables, snapshot)
+        log.info(
+            "upgraded the store %s from schema %d to %d; the old file is kept as %s",
+            self.path,
+            version,
+            migrations.SCHEMA_VERSION,
+            backup,
+        )
+        return migrated
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.path)!r})"
+
+
+def _known(table: str) -> str:
+    if table not in TABLES:
+        raise ValueError(f"unknown store table {table!r}; the tables are {', '.join(TABLES)}")
+    return table
+
+
+def _plain_record(table: str, record: Mapping[str, Any]) -> Record:
+    if not isinstance(record, Mapping):
+        raise TypeError(f"a {table} record must be a mapping, not {type(record).__name__}")
+    record_id = record.get("id")
+    if not isinstance(record_id, str) or not record_id:
+        raise ValueError(f"a {table} record needs a non-empty string 'id', got {record_id!r}")
+    if table == "meta" and record_id == SCHEMA_ID:
+        raise ValueError(f"the meta record {SCHEMA_ID!r} is managed by the store")
+    try:
+        # A round trip through JSON both proves the record can be stored and makes it our own
+        # copy, with tuples turned into lists exactly as a reload would see them.
+        doc: Record = json.loads(json.dumps(record, allow_nan=False))
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{table} record {record_id!r} is not plain JSON: {exc}") from None
+    return doc
+
+
+def _keyed(document: Mapping[str, Any]) -> Document:
+    record_id = document.get("id")
+    if not isinstance(record_id, str) or not record_id:
+        raise ValueError(f"a store record needs a non-empty string 'id', got {record_id!r}")
+    if isinstance(document, Document) and document.doc_id != record_id:
+        raise ValueError(f"document id {document.doc_id!r} differs from record id {record_id!r}")
+    return Document(dict(document), doc_id=record_id)  # type: ignore[arg-type]
+
+
+def _detached(value: _T) -> _T:
+    # Stored values are JSON data (dicts, lists, str, numbers, bools, None), which marshal
+    # copies in C: several times faster than copy.deepcopy, and faster than pickle.
+    copied: _T = marshal.loads(marshal.dumps(cast(Any, value)))
+    return copied
+
+
+__all__ = ["ReadOnlyTable", "ReadView", "Record", "Store", "StoreTable", "Transaction"]
