@@ -66,7 +66,7 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         target = _COMMANDS.get(cmd_name)
         if target is None:
-            return super().get_command(ctx, cmd_name)
+            return super().get_command(ctx, cmd_name) or self._plugin_command(ctx, cmd_name)
         module_name, _, attribute = target.partition(":")
         try:
             module = importlib.import_module(module_name)
@@ -76,6 +76,17 @@ class LazyGroup(click.Group):
             raise
         command: click.Command = getattr(module, attribute)
         return command
+
+    def _plugin_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """Load the enabled plugins' commands, only when a name is not one of MendCRM's own."""
+        app = ctx.find_object(AppContext)
+        if app is None or getattr(self, "_plugins_loaded", False):
+            return None
+        self._plugins_loaded = True
+        from mendcrm.plugins import add_plugin_commands
+
+        add_plugin_commands(self, app.config)
+        return super().get_command(ctx, cmd_name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # Listing help must not import every command module (start-up time).

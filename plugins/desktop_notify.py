@@ -1,0 +1,112 @@
+"""desktop_notify: a desktop notification when a prep note or follow-up is due.
+
+Uses the first that is available: ``osascript`` on macOS; elsewhere ``notify-send`` (libnotify),
+then ``gdbus`` calling the freedesktop ``org.freedesktop.Notifications`` service on the session
+bus. Where none is available it says so once in the log and stays quiet; items are then left for
+the other plugins (and ``mendcrm prep``).
+
+Discreet by default, because screens are glanced at: the notification names the person and says
+a prep note (or follow-up) is ready — no stage, no history. ``detail = "full"`` adds the note's
+title and first lines.
+
+Config::
+
+    [plugins.desktop_notify]
+    detail = "discreet"   # or "full"
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import subprocess
+import sys
+
+from mendcrm.config.model import Config
+from mendcrm.errors import ConfigError
+from mendcrm.hookspecs import hookimpl
+from mendcrm.model import Contact, QueueItem
+
+NAME = "desktop_notify"
+APP_NAME = "MendCRM"
+_TIMEOUT = 15.0
+log = logging.getLogger(f"mendcrm.plugin.{NAME}")
+_said_unavailable = False
+
+
+def detail(config: Config) -> str:
+    """Given the config, return "discreet" or "full"; raise ConfigError for anything else."""
+    table = config.plugins.settings.get(NAME, {})
+    unknown = sorted(set(table) - {"detail"})
+    if unknown:
+        raise ConfigError(f"[plugins.{NAME}] has unknown key {unknown[0]!r}",
+                          hint="the only key is detail")
+    value = table.get("detail", "discreet")
+    if value not in ("discreet", "full"):
+        raise ConfigError(f"[plugins.{NAME}] detail must be \"discreet\" or \"full\", "
+                          f"not {value!r}",
+                          hint='detail = "discreet" names the person only')
+    return str(value)
+
+
+@hookimpl
+def validate_config(config: Config) -> None:
+    detail(config)
+
+
+def message(item: QueueItem, contact: Contact | None, level: str) -> tuple[str, str]:
+    """Given an item, its contact and the detail level, return the notification's title and body."""
+    who = contact.name if contact else "someone"
+    what = {"prep": "A prep note is ready", "followup": "A follow-up is due"}.get(
+        item.kind, "A note is ready")
+    title = f"{APP_NAME}: {who}"
+    body = f"{what} for {who}."
+    if level == "full":
+        first = " ".join(item.body.split())[:240]
+        body = f"{item.title or body}\n{first}".strip()
+    return title, body
+
+
+def _gvariant_string(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def command(title: str, body: str) -> list[str] | None:
+    """Given a title and body, return the argv that shows the notification here, or None."""
+    if sys.platform == "darwin" and shutil.which("osascript"):
+        def quote(text: str) -> str:
+            return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return ["osascript", "-e", f"display notification {quote(body)} with title {quote(title)}"]
+    if shutil.which("notify-send"):
+        return ["notify-send", f"--app-name={APP_NAME}", "--", title, body]
+    if shutil.which("gdbus"):
+        return [
+            "gdbus", "call", "--session",
+            "--dest", "org.freedesktop.Notifications",
+            "--object-path", "/org/freedesktop/Notifications",
+            "--method", "org.freedesktop.Notifications.Notify",
+            _gvariant_string(APP_NAME), "0", "''", _gvariant_string(title),
+            _gvariant_string(body), "[]", "{}", "-1",
+        ]
+    return None
+
+
+@hookimpl
+def deliver(item: QueueItem, contact: Contact | None, config: Config) -> str | None:
+    global _said_unavailable
+    if item.kind not in ("prep", "followup"):
+        return None
+    title, body = message(item, contact, detail(config))
+    argv = command(title, body)
+    if argv is None:
+        if not _said_unavailable:
+            log.warning("desktop_notify: no notification tool found (notify-send, gdbus or "
+                        "osascript); notifications are off")
+            _said_unavailable = True
+        return None
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=_TIMEOUT, check=False,
+                            stdin=subprocess.DEVNULL)
+    if result.returncode != 0:
+        reason = " ".join(result.stderr.split())[:200] or f"exit status {result.returncode}"
+        raise RuntimeError(f"{argv[0]} failed: {reason}")
+    return f"notified via {argv[0]}"

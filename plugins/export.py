@@ -1,0 +1,147 @@
+"""export: the queue as files other tools can read — an iCalendar file and a JSON file.
+
+After every delivery round the plugin rewrites, only when their content changed:
+
+- ``mendcrm.ics``: a VTODO per queue item (DUE = when it is due; STATUS follows the item:
+  NEEDS-ACTION, COMPLETED once done or delivered, CANCELLED when withdrawn or dismissed) and a
+  VEVENT per active encounter (the meeting itself), for calendar and task apps that subscribe to
+  a local file;
+- ``mendcrm-queue.json``: ``{"items": [...]}``, each item's stored record (times in ISO 8601
+  UTC) plus the contact's name, for scripts. No timestamp of its own, so an unchanged queue
+  leaves the file untouched.
+
+Both are written atomically (temporary file, fsync, rename), mode 0600.
+
+Config::
+
+    [plugins.export]
+    folder = "~/.local/share/mendcrm/export"   # required
+    ics = "mendcrm.ics"                        # file names inside folder (optional)
+    json = "mendcrm-queue.json"
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime
+from pathlib import Path
+
+from icalendar import Calendar, Event, Todo
+
+from mendcrm.config.model import Config
+from mendcrm.errors import ConfigError
+from mendcrm.hookspecs import hookimpl
+from mendcrm.model import Contact, Encounter, QueueItem
+
+NAME = "export"
+_STATUS = {"done": "COMPLETED", "delivered": "COMPLETED", "withdrawn": "CANCELLED",
+           "dismissed": "CANCELLED"}
+
+
+def paths(config: Config) -> tuple[Path, Path]:
+    """Given the config, return the .ics and .json paths; raise ConfigError if the table is bad."""
+    table = config.plugins.settings.get(NAME, {})
+    unknown = sorted(set(table) - {"folder", "ics", "json"})
+    if unknown:
+        raise ConfigError(f"[plugins.{NAME}] has unknown key {unknown[0]!r}",
+                          hint="known keys: folder, ics, json")
+    folder = table.get("folder")
+    if not isinstance(folder, str) or not folder.strip():
+        raise ConfigError(f"[plugins.{NAME}] folder is missing or not a string",
+                          hint='set folder = "~/.local/share/mendcrm/export"')
+    base = Path(folder).expanduser()
+    if not base.is_absolute() and config.source is not None:
+        base = config.source.parent / base
+    names = []
+    for key, default in (("ics", "mendcrm.ics"), ("json", "mendcrm-queue.json")):
+        name = table.get(key, default)
+        if not isinstance(name, str) or not name or "/" in name:
+            raise ConfigError(f"[plugins.{NAME}] {key} must be a plain file name",
+                              hint=f'e.g. {key} = "{default}"')
+        names.append(base / name)
+    return names[0], names[1]
+
+
+@hookimpl
+def validate_config(config: Config) -> None:
+    paths(config)
+
+
+def to_ics(items: list[QueueItem], contacts: dict[str, Contact],
+           encounters: dict[str, Encounter]) -> bytes:
+    """Given the queue and context, return the iCalendar file's bytes (same input, same bytes)."""
+    calendar = Calendar()
+    calendar.add("prodid", "-//MendCRM//export//EN")
+    calendar.add("version", "2.0")
+    calendar.add("x-wr-calname", "MendCRM")
+    for item in items:
+        todo = Todo()
+        todo.add("uid", f"{item.id}@mendcrm")
+        todo.add("dtstamp", item.due)
+        who = contacts[item.contact_id].name if item.contact_id in contacts else item.contact_id
+        todo.add("summary", item.title or f"{item.kind}: {who}")
+        todo.add("due", item.due)
+        todo.add("status", _STATUS.get(item.state, "NEEDS-ACTION"))
+        if item.body:
+            todo.add("description", item.body)
+        calendar.add_component(todo)
+    wanted = {i.encounter_id for i in items if i.encounter_id}
+    for encounter in sorted(encounters.values(), key=lambda e: e.id):
+        if encounter.state != "active" or encounter.id not in wanted:
+            continue
+        occurrence = encounter.occurrence
+        event = Event()
+        event.add("uid", f"{encounter.id}@mendcrm")
+        event.add("dtstamp", occurrence.start)
+        event.add("dtstart", occurrence.start)
+        event.add("dtend", occurrence.end)
+        event.add("summary", occurrence.summary or "Encounter")
+        if occurrence.location:
+            event.add("location", occurrence.location)
+        calendar.add_component(event)
+    return calendar.to_ical()
+
+
+def to_json(items: list[QueueItem], contacts: dict[str, Contact]) -> bytes:
+    """Given the queue, return the JSON file's bytes."""
+    records = []
+    for item in items:
+        record = item.to_record()
+        contact = contacts.get(item.contact_id)
+        record["contact_name"] = contact.name if contact else ""
+        records.append(record)
+    return (json.dumps({"items": records}, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def write_if_changed(path: Path, data: bytes) -> bool:
+    """Given a path and content, replace the file atomically (0600) if it differs; say if it did."""
+    try:
+        if path.read_bytes() == data:
+            return False
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return True
+
+
+@hookimpl
+def queue_snapshot(items: list[QueueItem], contacts: dict[str, Contact],
+                   encounters: dict[str, Encounter], config: Config, now: datetime) -> None:
+    ics_path, json_path = paths(config)
+    write_if_changed(ics_path, to_ics(items, contacts, encounters))
+    write_if_changed(json_path, to_json(items, contacts))
+
+
+__all__ = ["NAME", "paths", "queue_snapshot", "to_ics", "to_json", "validate_config"]
+

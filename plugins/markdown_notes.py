@@ -1,0 +1,173 @@
+"""markdown_notes: each prep note and follow-up as a Markdown file in a notes folder.
+
+Every due item becomes one ``.md`` file with YAML front matter (title, kind, contact, due, state,
+tags) in the folder you name — an Obsidian vault, or any folder of notes. When the note changes
+(the event moved, the contact's stage changed), the file is rewritten — unless you edited it: the
+plugin keeps a hash of what it wrote (in ``.mendcrm-notes.json`` in that folder), and a file whose
+content no longer matches is never touched again; the new version goes beside it as
+``… (MendCRM update).md``. Files are written atomically, mode 0600.
+
+Config::
+
+    [plugins]
+    enabled = ["markdown_notes"]
+
+    [plugins.markdown_notes]
+    folder = "~/Notes/MendCRM"     # required
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from mendcrm.config.model import Config
+from mendcrm.errors import ConfigError
+from mendcrm.hookspecs import hookimpl
+from mendcrm.model import Contact, Encounter, QueueItem, to_iso
+
+NAME = "markdown_notes"
+STATE_FILE = ".mendcrm-notes.json"
+_KINDS = {"prep": "Prep", "followup": "Follow-up", "nudge": "Nudge"}
+_UNSAFE = re.compile(r'[\\/:*?"<>|#^\[\]\x00-\x1f]+')
+
+
+def settings(config: Config) -> Path:
+    """Given the config, return the notes folder; raise ConfigError if the table is wrong."""
+    table = config.plugins.settings.get(NAME, {})
+    unknown = sorted(set(table) - {"folder"})
+    if unknown:
+        raise ConfigError(f"[plugins.{NAME}] has unknown key {unknown[0]!r}",
+                          hint="the only key is folder")
+    folder = table.get("folder")
+    if not isinstance(folder, str) or not folder.strip():
+        raise ConfigError(f"[plugins.{NAME}] folder is missing or not a string",
+                          hint='set folder = "~/Notes/MendCRM"')
+    path = Path(folder).expanduser()
+    if not path.is_absolute() and config.source is not None:
+        path = config.source.parent / path
+    return path
+
+
+@hookimpl
+def validate_config(config: Config) -> None:
+    settings(config)
+
+
+def _yaml(value: Any) -> str:
+    # JSON strings, numbers and lists are valid YAML flow scalars: no YAML library needed.
+    return json.dumps(value, ensure_ascii=False)
+
+
+def render(item: QueueItem, contact: Contact | None, encounter: Encounter | None) -> str:
+    """Given an item and its context, return the Markdown file's full text."""
+    front = {
+        "title": item.title or f"{_KINDS.get(item.kind, item.kind)}: {_name(item, contact)}",
+        "kind": item.kind,
+        "contact": contact.name if contact else item.contact_id,
+        "due": to_iso(item.due),
+        # Only closing states: due → delivered is not worth rewriting the file for.
+        "status": item.state if item.state in {"done", "dismissed", "withdrawn"} else "open",
+        "mendcrm_id": item.id,
+        "tags": ["mendcrm", item.kind],
+    }
+    if encounter is not None:
+        front["event"] = encounter.occurrence.summary
+        front["event_start"] = to_iso(encounter.occurrence.start)
+        if encounter.occurrence.location:
+            front["location"] = encounter.occurrence.location
+    lines = ["---", *(f"{key}: {_yaml(value)}" for key, value in front.items()), "---", ""]
+    return "\n".join(lines) + (item.body.rstrip() + "\n" if item.body else "")
+
+
+def _name(item: QueueItem, contact: Contact | None) -> str:
+    return contact.name if contact else item.contact_id
+
+
+def _file_name(item: QueueItem, contact: Contact | None) -> str:
+    # Local time in the name: it is what the user sees in their calendar.
+    due = item.due.astimezone()
+    base = f"{due:%Y-%m-%d %H%M} {_KINDS.get(item.kind, item.kind)} - {_name(item, contact)}"
+    return _UNSAFE.sub(" ", base).strip()[:120] + ".md"
+
+
+class Folder:
+    """The notes folder and its record of what the plugin wrote (file name and content hash)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.state_path = path / STATE_FILE
+        try:
+            self.state: dict[str, dict[str, str]] = json.loads(self.state_path.read_text("utf-8"))
+        except FileNotFoundError:
+            self.state = {}
+
+    def save_state(self) -> None:
+        _write(self.state_path, json.dumps(self.state, indent=1, sort_keys=True) + "\n")
+
+    def _free_name(self, wanted: str) -> str:
+        taken = {entry["file"] for entry in self.state.values()}
+        stem, n = wanted[:-3], 1
+        name = wanted
+        while name in taken or (self.path / name).exists():
+            n += 1
+            name = f"{stem} ({n}).md"
+        return name
+
+    def write(self, item: QueueItem, text: str, contact: Contact | None) -> Path:
+        """Write (or update) the item's file unless the user edited it; return the file used."""
+        self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        entry = self.state.get(item.id)
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        if entry is None:
+            name = self._free_name(_file_name(item, contact))
+        else:
+            name = entry["file"]
+            target = self.path / name
+            if entry["sha256"] == digest and target.exists():
+                return target  # nothing changed
+            if target.exists() and _hash(target) != entry["sha256"]:
+                # The user edited it: leave it alone for good, write the update beside it.
+                name = self._free_name(f"{Path(name).stem} (MendCRM update).md")
+        _write(self.path / name, text)
+        self.state[item.id] = {"file": name, "sha256": digest}
+        self.save_state()
+        return self.path / name
+
+
+def _hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _write(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+@hookimpl
+def deliver(item: QueueItem, contact: Contact | None, encounter: Encounter | None,
+            config: Config) -> str:
+    folder = Folder(settings(config))
+    return str(folder.write(item, render(item, contact, encounter), contact))
+
+
+@hookimpl
+def queue_snapshot(items: list[QueueItem], contacts: dict[str, Contact],
+                   encounters: dict[str, Encounter], config: Config, now: datetime) -> None:
+    folder = Folder(settings(config))
+    for item in items:
+        if item.id not in folder.state:
+            continue  # only notes this plugin delivered are kept current
+        encounter = encounters.get(item.encounter_id) if item.encounter_id else None
+        contact = contacts.get(item.contact_id)
+        folder.write(item, render(item, contact, encounter), contact)
