@@ -5,9 +5,9 @@ a prep note before and a follow-up after each one. Use it from the command line 
 or read its store from your own tools::
 
     from mendcrm.api import open_store
-    with open_store() as crm:
-        for item in crm.queue(state="due"):
-            print(item.due, item.title)
+    crm = open_store()
+    for item in crm.queue(state="due"):
+        print(item.due, item.title)
 
 The pipeline, stage by stage: :mod:`mendcrm.sources` → :mod:`mendcrm.events` →
 :mod:`mendcrm.detection` → :mod:`mendcrm.planning` → actions (annotations and plugins), all

@@ -123,3 +123,37 @@ def test_first_steps_run_for_real(radicale_server: DavServer, tmp_path: Path) ->
     assert upcoming[0]["match"]["by"] == "attendee-email"
     prep = run("prep").out
     assert "Robert Hale" in prep and "Sided with my former manager" in prep
+
+
+def _python_blocks() -> list[str]:
+    return re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+
+
+def test_read_api_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    from mendcrm import repository
+    from mendcrm.config import default_store_path
+    from mendcrm.model import Contact, QueueItem
+    from mendcrm.store import Store
+
+    now = datetime.now(UTC)
+    with Store(default_store_path()).transaction() as tx:
+        repository.save(tx, "contacts", Contact(id="c1", name="Robert Hale", stage="strained"))
+        repository.save(tx, "queue", QueueItem(id="q1", kind="prep", contact_id="c1", due=now,
+                                               state="due", title="Prep note ready: Robert Hale"))
+    block = next(b for b in _python_blocks() if "open_store" in b)
+    exec(compile(block, "README.md", "exec"), {})
+    out = capsys.readouterr().out
+    assert "Prep note ready: Robert Hale" in out and "Robert Hale strained" in out
+
+
+def test_plugin_example_delivers(capsys: pytest.CaptureFixture[str]) -> None:
+    from mendcrm.config.model import Config
+    from mendcrm.model import Contact, QueueItem
+
+    block = next(b for b in _python_blocks() if "hookimpl" in b)
+    namespace: dict[str, object] = {}
+    exec(compile(block, "README.md", "exec"), namespace)
+    item = QueueItem(id="q1", kind="prep", contact_id="c1", due=datetime.now(UTC), title="Prep")
+    receipt = namespace["deliver"](item, Contact(id="c1", name="Robert Hale"), Config())  # type: ignore[operator]
+    assert receipt == "printed"
+    assert "Robert Hale: Prep" in capsys.readouterr().out
