@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import unicodedata
 import uuid
 from collections.abc import Iterable, Sequence
 
+from mendcrm.detection import fold as fold_text
 from mendcrm.errors import NotFoundError, UsageError
 from mendcrm.model import STAGES, Contact, normalize_email, replace
 
@@ -16,10 +16,8 @@ def new_id() -> str:
 
 
 def fold(text: str) -> str:
-    """Given a name, return it in the form names are compared in: NFKC, accents off, casefolded."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " ".join(unicodedata.normalize("NFKC", stripped).casefold().split())
+    """Given a name, return it as names are compared: folded like detection does, spaces single."""
+    return " ".join(fold_text(text).split())
 
 
 def resolve(contacts: Sequence[Contact], query: str) -> Contact:

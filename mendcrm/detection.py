@@ -28,6 +28,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from mendcrm.annotations.markers import strip_block
 from mendcrm.config.model import DetectionConfig, MeConfig
 from mendcrm.model import Attendee, Contact, Encounter, Match, Occurrence, normalize_email
 
@@ -280,7 +281,8 @@ def _match_people(occurrence: Occurrence, index: ContactIndex, scan: _Scanner,
 def _match_text(occurrence: Occurrence, scan: _Scanner, conference: bool,
                 best: dict[str, _Best]) -> None:
     fields = (("summary", occurrence.summary), ("location", occurrence.location),
-              ("description", occurrence.description),
+              # MendCRM's own inline note names the contact; it is no evidence of a meeting.
+              ("description", strip_block(occurrence.description)),
               ("categories", ", ".join(occurrence.categories)))
     for name, text in fields:
         if not text:

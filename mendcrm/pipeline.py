@@ -74,7 +74,12 @@ class PassSummary:
             },
             "queue_changes": len(self.plan.queue),
             "due": self.due,
-            "annotations": self.annotations.to_json() if self.annotations else None,
+            "annotations": {
+                "requests": self.annotations.requests,
+                "completed_followups": self.annotations.completed_followups,
+            }
+            if self.annotations
+            else None,
             "warnings": self.warnings,
             "errors": self.errors,
         }
@@ -129,7 +134,8 @@ def fetch(
     from mendcrm.sources import sync_sources
 
     with store.read() as view:
-        state = {doc["id"]: doc for doc in view.all("sync_state")}
+        # Annotation documents share the table but belong to the actions stage.
+        state = {d["id"]: d for d in view.all("sync_state") if not _is_annotation_state(d["id"])}
     return sync_sources(
         config, state, now=now, password_for=password_for, progress=progress, only=only
     )
@@ -174,7 +180,8 @@ def detect_and_plan(
             renderer=renderer,
         )
         for key in sync.stale_keys:
-            tx.delete("sync_state", key)
+            if not _is_annotation_state(key):
+                tx.delete("sync_state", key)
         tx.put_many("sync_state", sync.state.values())
         repository.save(tx, "encounters", *the_plan.encounters)
         repository.save(tx, "queue", *the_plan.queue)
@@ -201,10 +208,19 @@ def annotate(
     with store.read() as view:
         encounters = repository.encounters(view)
         queue = repository.queue(view)
-        contacts = {c.id: c for c in repository.contacts(view)}
-        state = {d["id"]: d for d in view.all("sync_state") if d["id"].startswith("annotations:")}
+        contacts = repository.contacts(view)
+        state = {d["id"]: d for d in view.all("sync_state")}
+    from mendcrm.playbook import load_playbook
+
     result = annotate_accounts(
-        config, encounters, queue, contacts, state, password_for=password_for, now=now
+        config,
+        encounters,
+        queue,
+        contacts,
+        state,
+        password_for=password_for,
+        now=now,
+        playbook=load_playbook(config.playbook),
     )
     with store.transaction() as tx:
         tx.put_many("sync_state", result.state.values())
@@ -249,6 +265,12 @@ def announce(
     ]
     for hook, kwargs in calls:
         call_each(plugin_manager, hook, **kwargs)  # logs a failing plugin by name, never raises
+
+
+def _is_annotation_state(doc_id: str) -> bool:
+    from mendcrm.annotations import STATE_PREFIX
+
+    return doc_id.startswith(STATE_PREFIX)
 
 
 def _sections_hook(plugin_manager: pluggy.PluginManager | None, config: Config) -> Any:

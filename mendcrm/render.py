@@ -18,17 +18,16 @@ idempotent (a body changes only when what it says changes).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jinja2
 
 from mendcrm.config.model import Config, MeConfig
 from mendcrm.errors import ConfigError
+from mendcrm.events import zones
 from mendcrm.model import Contact, Encounter, Interaction, QueueItem
 from mendcrm.playbook import Playbook
 
@@ -57,28 +56,7 @@ def user_zone(me: MeConfig) -> tzinfo:
 
     Raise :class:`ConfigError` if the configured zone is unknown.
     """
-    if me.timezone:
-        try:
-            return ZoneInfo(me.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ConfigError(
-                f"[me] timezone: unknown time zone {me.timezone!r}",
-                hint='use an IANA name such as "Europe/Berlin"',
-            ) from None
-    name = os.environ.get("TZ", "").lstrip(":")
-    if not name:
-        # /etc/localtime links into the zoneinfo tree on most systems; its tail is the zone name.
-        try:
-            target = os.path.realpath("/etc/localtime")
-            name = target.split("zoneinfo/", 1)[1] if "zoneinfo/" in target else ""
-        except OSError:
-            name = ""
-    if name:
-        try:
-            return ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            pass
-    return datetime.now(UTC).astimezone().tzinfo or UTC
+    return zones.user_zone(me.timezone)
 
 
 def zone_name(zone: tzinfo) -> str:

@@ -125,6 +125,14 @@ def interactions(now: datetime) -> list[Interaction]:
             outcome="negative",
             note="He just nodded when I said goodbye.",
         ),
+        Interaction(
+            id="demo-i5",
+            contact_id="demo-osei",
+            when=days(80),
+            kind="lunch",
+            outcome="positive",
+            note="Caught up over lunch; the budget row is long forgotten.",
+        ),
     ]
 
 

@@ -1,0 +1,38 @@
+"""The *annotations* action: MendCRM's notes inside the user's own calendar app.
+
+Read in this order:
+
+- :mod:`mendcrm.annotations.run`: ``annotate_accounts`` (one pass per sync) and ``clear_accounts``.
+- :mod:`mendcrm.annotations.dedicated`: MendCRM's own calendar (prep events, follow-up tasks).
+- :mod:`mendcrm.annotations.inline`: the block inside the user's event, and when it is safe.
+- :mod:`mendcrm.annotations.contentlines`: editing raw iCalendar text without disturbing it.
+- :mod:`mendcrm.annotations.text` and :mod:`mendcrm.annotations.markers`: the words.
+- :mod:`mendcrm.annotations.dav`: the few requests, through the sources' Transport.
+
+The names below are imported on first use, so ``mendcrm.annotations.markers`` (which the
+detection stage uses) does not load the CalDAV stack.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY = {
+    "AnnotationResult": "mendcrm.annotations.run",
+    "annotate_accounts": "mendcrm.annotations.run",
+    "clear_accounts": "mendcrm.annotations.run",
+    "state_id": "mendcrm.annotations.run",
+    "STATE_PREFIX": "mendcrm.annotations.run",
+    "strip_block": "mendcrm.annotations.markers",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+__all__ = sorted(_LAZY)

@@ -1,0 +1,412 @@
+"""One annotation pass over every account, and ``annotations clear``.
+
+The pipeline calls :func:`annotate_accounts` once per sync pass, after planning is committed and
+outside the store lock (it talks to servers), and stores ``result.state`` in ``sync_state``.
+Per account (``annotate`` = ``off`` | ``dedicated`` | ``inline``):
+
+1. decide what should be annotated where (pure): active encounters of this account that have
+   not ended yet or are annotated already; their follow-ups; in inline mode, the encounters
+   whose event is safe to change go inline and the others to the dedicated calendar;
+2. inline blocks first (an event that turns out unsafe moves to the dedicated calendar), then
+   the dedicated calendar, created only when something must go there.
+
+An account whose server refuses writes gets one warning and the others carry on. Encounters
+from read-only feeds are not annotated: there is nowhere to write them, and putting them into
+some account's calendar would be a guess.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, tzinfo
+from typing import Any
+from urllib.parse import urljoin
+
+from mendcrm.annotations import dav, dedicated, inline
+from mendcrm.annotations.contentlines import PREFIX
+from mendcrm.annotations.markers import make_block
+from mendcrm.annotations.text import (
+    content_hash,
+    event_description,
+    event_title,
+    inline_line,
+    todo_description,
+    todo_title,
+)
+from mendcrm.config.model import AccountConfig, Config
+from mendcrm.errors import MendError
+from mendcrm.model import Contact, Encounter, QueueItem
+from mendcrm.playbook import Playbook, load_playbook
+from mendcrm.render import user_zone
+from mendcrm.sources.caldav_account import make_transport, source_name
+from mendcrm.sources.sync import make_env
+from mendcrm.sources.transport import Transport
+
+log = logging.getLogger(__name__)
+
+STATE_PREFIX = "annotations:"
+PasswordFor = Callable[[AccountConfig], str]
+
+
+def state_id(account: str) -> str:
+    """Return the id of an account's annotation state document in ``sync_state``."""
+    return f"{STATE_PREFIX}{account}"
+
+
+@dataclass
+class AnnotationResult:
+    """What a pass did: the state documents to store (by id), one warning per account that
+    could not be annotated, follow-ups completed in a tasks app, and the requests sent."""
+
+    state: dict[str, dict[str, Any]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    completed_followups: list[str] = field(default_factory=list)
+    requests: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class InlineWant:
+    """MendCRM's block for one event: where, what, and the encounters it speaks for."""
+
+    key: str
+    href: str
+    block: str
+    lines: tuple[str, ...]
+    encounters: tuple[Encounter, ...]
+
+    @property
+    def hash(self) -> str:
+        return content_hash([self.block, list(self.lines)])
+
+
+@dataclass
+class AccountPlan:
+    dedicated: dict[str, dedicated.Desired] = field(default_factory=dict)
+    inline: dict[str, InlineWant] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class _Words:
+    """What the text of an annotation depends on besides its encounter."""
+
+    config: Config
+    zone: tzinfo
+    playbook: Playbook | None
+    contacts: Mapping[str, Contact]
+    preps: Mapping[str, QueueItem]
+
+
+# -- deciding (pure) ----------------------------------------------------------------------------
+
+
+def _prep_event(encounter: Encounter, contact: Contact, account: AccountConfig,
+                words: _Words) -> dedicated.Desired:
+    occ = encounter.occurrence
+    length = timedelta(minutes=max(1, account.annotation_minutes))
+    if occ.all_day:
+        # Ending at midnight would ring in the night: the evening before, as for conferences.
+        day = occ.start.astimezone(words.zone).date() - timedelta(days=1)
+        start = datetime(day.year, day.month, day.day, words.config.prep.conference_evening_hour,
+                         tzinfo=words.zone)
+        end = start + length
+    else:
+        end = occ.start
+        start = end - length
+    detail = account.annotation_detail
+    prep = words.preps.get(encounter.id)
+    return dedicated.prep_event(
+        encounter.id, start=start, end=end,
+        summary=event_title(contact, detail, words.playbook),
+        description=event_description(contact, encounter, zone=words.zone, detail=detail,
+                                      playbook=words.playbook,
+                                      prep_id=prep.id if prep is not None else None),
+        stage=contact.stage if detail == "full" else "",
+    )
+
+
+def _inline_want(href: str, group: list[tuple[Encounter, Contact]], account: AccountConfig,
+                 words: _Words) -> InlineWant:
+    group = sorted(group, key=lambda pair: (pair[1].name, pair[0].id))
+    detail = account.annotation_detail
+    block = make_block([inline_line(c, zone=words.zone, detail=detail, playbook=words.playbook)
+                        for _, c in group])
+    lines = [f"{PREFIX}ENCOUNTER:{e.id}" for e, _ in group]
+    if detail == "full":
+        # Discreet mode writes no stage: the event may sit in a calendar others can read.
+        lines += [f"{PREFIX}STAGE;{PREFIX}ENCOUNTER={e.id}:{c.stage}" for e, c in group]
+    return InlineWant(f"inline:{href}", href, block, tuple(lines), tuple(e for e, _ in group))
+
+
+def plan_account(account: AccountConfig, doc: Mapping[str, Any], encounters: Iterable[Encounter],
+                 queue_items: Iterable[QueueItem], words: _Words, now: datetime) -> AccountPlan:
+    """Given an account, its annotation state and the pipeline's records, return what should be
+    annotated where (before any server says otherwise)."""
+    source = source_name(account)
+    items = doc.get("items") or {}
+    mine = {e.id: e for e in encounters if e.occurrence.source == source}
+    plan = AccountPlan()
+    groups: dict[str, list[tuple[Encounter, Contact]]] = {}
+    inline_ids = {e for i in items.values() for e in i.get("encounters") or ()}
+    for encounter in sorted(mine.values(), key=lambda e: e.id):
+        contact = words.contacts.get(encounter.contact_id)
+        href = encounter.occurrence.href
+        known = f"event:{encounter.id}" in items or encounter.id in inline_ids
+        if encounter.state != "active" or contact is None or (
+                encounter.occurrence.end <= now and not known):
+            continue
+        if account.annotate == "inline" and inline.occurrence_refusal(
+                encounter.occurrence, words.config.me.emails) is None:
+            groups.setdefault(href, []).append((encounter, contact))
+        else:
+            want = _prep_event(encounter, contact, account, words)
+            plan.dedicated[want.key] = want
+    for href, group in groups.items():
+        want_inline = _inline_want(href, group, account, words)
+        plan.inline[want_inline.key] = want_inline
+    for item in queue_items:
+        if item.kind != "followup":
+            continue
+        key = f"todo:{item.id}"
+        met = mine.get(item.encounter_id or "")
+        if met is None and key not in items:
+            continue
+        if item.state == "withdrawn" or (item.state in ("done", "dismissed") and key not in items):
+            continue
+        contact = words.contacts.get(item.contact_id)
+        if contact is None:
+            continue
+        detail = account.annotation_detail
+        want = dedicated.followup_task(
+            item.id, due=item.due, summary=todo_title(contact),
+            description=todo_description(contact, met, zone=words.zone, detail=detail,
+                                         playbook=words.playbook, item_id=item.id),
+            state=item.state, closed_at=item.closed_at,
+        )
+        plan.dedicated[want.key] = want
+    return plan
+
+
+# -- doing (I/O) --------------------------------------------------------------------------------
+
+
+def _new_doc(account: AccountConfig, old: Mapping[str, Any] | None) -> dict[str, Any]:
+    doc = copy.deepcopy(dict(old)) if old else {}
+    doc.update(id=state_id(account.name), kind="annotations", account=account.name)
+    doc.setdefault("items", {})
+    return doc
+
+
+def _transport(config: Config, account: AccountConfig, state: Mapping[str, Mapping[str, Any]],
+               password_for: PasswordFor, now: datetime,
+               sleep: Callable[[float], None]) -> Transport:
+    password = password_for(account) if account.username else ""
+    auth = (state.get(source_name(account)) or {}).get("auth")  # what the sync found working
+    return make_transport(account, password, make_env(config, now), auth, sleep)
+
+
+def _refused_warning(account: AccountConfig, exc: dav.WriteRefused) -> str:
+    return (
+        f"account {account.name!r}: the server refuses MendCRM's writes ({exc}); this account's "
+        "calendar annotations were skipped (hint: give the account write access, create a "
+        f'calendar named "{account.annotation_calendar}" yourself, or set annotate = "off")'
+    )
+
+
+def _run_inline(t: Transport, account: AccountConfig, doc: dict[str, Any], plan: AccountPlan,
+                words: _Words, before_write: inline.BeforeWrite | None,
+                warnings: list[str]) -> None:
+    items: dict[str, dict[str, Any]] = doc["items"]
+    me = words.config.me.emails
+    for key, want in plan.inline.items():
+        item = items.get(key)
+        occurrence = want.encounters[0].occurrence
+        refused_before = item is not None and item.get("where") == "elsewhere"
+        if refused_before and item is not None and item.get("etag") == occurrence.etag:
+            outcome = inline.Outcome("refused", occurrence.etag)  # unchanged since it was refused
+        elif inline.already_there(item, want.hash, occurrence, want.block):
+            continue
+        else:
+            url = urljoin(t.url, want.href)
+            outcome = inline.write(t, url, want.block, list(want.lines), me,
+                                   before_write=before_write)
+        if outcome.status in ("written", "unchanged"):
+            items[key] = {"where": "inline", "href": want.href, "etag": outcome.etag,
+                          "hash": want.hash, "encounters": [e.id for e in want.encounters]}
+        elif outcome.status == "refused":
+            log.info("annotating %s in the dedicated calendar: %s", want.href, outcome.reason)
+            for encounter in want.encounters:
+                contact = words.contacts[encounter.contact_id]
+                fallback = _prep_event(encounter, contact, account, words)
+                plan.dedicated[fallback.key] = fallback
+            # Remembered with its ETag, so an unchanged event is not read again next time.
+            items[key] = {"where": "elsewhere", "href": want.href, "etag": outcome.etag}
+        elif outcome.status == "busy":
+            warnings.append(f"account {account.name!r}: {want.href} kept changing while MendCRM "
+                            "annotated it; trying again on the next sync")
+        else:
+            items.pop(key, None)
+    for key, item in list(items.items()):
+        if key in plan.inline or item.get("where") not in ("inline", "elsewhere"):
+            continue
+        if item["where"] == "elsewhere":
+            del items[key]
+        else:
+            _remove_inline(t, account, items, key, before_write, warnings, me)
+
+
+def _remove_inline(t: Transport, account: AccountConfig, items: dict[str, dict[str, Any]],
+                   key: str, before_write: inline.BeforeWrite | None, warnings: list[str],
+                   me: tuple[str, ...]) -> None:
+    href = items[key]["href"]
+    outcome = inline.write(t, urljoin(t.url, href), None, [], me, before_write=before_write)
+    if outcome.status == "busy":
+        warnings.append(f"account {account.name!r}: {href} kept changing while MendCRM removed "
+                        "its note; trying again on the next sync")
+        return
+    if outcome.status == "refused":
+        # Changing it now would be sent to its attendees: leave it, and say so once.
+        warnings.append(f"account {account.name!r}: left MendCRM's note in {href} because "
+                        f"{outcome.reason}; remove it by hand if you wish")
+    del items[key]
+
+
+def _run_dedicated(t: Transport, account: AccountConfig, doc: dict[str, Any], plan: AccountPlan,
+                   now: datetime) -> list[str]:
+    tracked = any(v.get("where") == "dedicated" for v in doc["items"].values())
+    if not plan.dedicated and not tracked:
+        return []
+    if dedicated.ensure_calendar(t, account, doc, create=bool(plan.dedicated)) is None:
+        return []
+    try:
+        return dedicated.reconcile(t, doc, plan.dedicated, now=now)
+    except dedicated.CalendarGone:
+        # Deleted by the user or the server: start afresh (and create it again if needed).
+        doc.pop("calendar", None)
+        doc.pop("created", None)
+        doc["items"] = {k: v for k, v in doc["items"].items() if v.get("where") != "dedicated"}
+        if dedicated.ensure_calendar(t, account, doc, create=bool(plan.dedicated)) is None:
+            return []
+        return dedicated.reconcile(t, doc, plan.dedicated, now=now)
+
+
+def _account_error(account: AccountConfig, exc: Exception) -> str:
+    if isinstance(exc, dav.WriteRefused):
+        return _refused_warning(account, exc)
+    if isinstance(exc, MendError):
+        return f"account {account.name!r}: calendar annotations skipped: {exc}"
+    log.exception("annotating account %s failed unexpectedly", account.name)
+    return f"account {account.name!r}: calendar annotations failed ({type(exc).__name__})"
+
+
+def annotate_accounts(
+    config: Config,
+    encounters: Iterable[Encounter],
+    queue_items: Iterable[QueueItem],
+    contacts: Iterable[Contact],
+    state: Mapping[str, Mapping[str, Any]],
+    *,
+    password_for: PasswordFor,
+    now: datetime,
+    playbook: Playbook | None = None,
+    before_write: inline.BeforeWrite | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> AnnotationResult:
+    """Given the config, the stored encounters (active and withdrawn), queue items and contacts,
+    and the ``sync_state`` documents by id, annotate every account's calendars and return the
+    new annotation state documents, warnings, follow-ups completed remotely and the request
+    count. Never raises for a server or account problem: that becomes a warning. Raise
+    ConfigError only if ``[me] timezone`` or the playbook file is unusable."""
+    encounters = list(encounters)
+    queue_items = list(queue_items)
+    if playbook is None and any(a.annotation_detail == "full" and a.annotate != "off"
+                                for a in config.accounts):
+        playbook = load_playbook(config.playbook)
+    words = _Words(
+        config=config, zone=user_zone(config.me), playbook=playbook,
+        contacts={c.id: c for c in contacts},
+        preps={i.encounter_id: i for i in queue_items if i.kind == "prep" and i.encounter_id},
+    )
+    result = AnnotationResult()
+    for account in config.accounts:
+        old = state.get(state_id(account.name))
+        doc = _new_doc(account, old)
+        if account.annotate == "off":
+            if old is not None:
+                result.state[doc["id"]] = doc  # what was written stays until `annotations clear`
+            continue
+        plan = plan_account(account, doc, encounters, queue_items, words, now)
+        if not plan.dedicated and not plan.inline and not doc["items"]:
+            if old is not None:
+                result.state[doc["id"]] = doc
+            continue
+        t: Transport | None = None
+        try:
+            t = _transport(config, account, state, password_for, now, sleep)
+            _run_inline(t, account, doc, plan, words, before_write, result.warnings)
+            result.completed_followups += _run_dedicated(t, account, doc, plan, now)
+        except Exception as exc:  # one account failing must not stop the others
+            result.warnings.append(_account_error(account, exc))
+        finally:
+            if t is not None:
+                result.requests += t.requests
+                t.close()
+        result.state[doc["id"]] = doc
+    return result
+
+
+def clear_accounts(
+    config: Config,
+    state: Mapping[str, Mapping[str, Any]],
+    *,
+    password_for: PasswordFor,
+    now: datetime,
+    accounts: Iterable[str] | None = None,
+    remove_calendar: bool = False,
+    sleep: Callable[[float], None] = time.sleep,
+) -> AnnotationResult:
+    """Given the config and the stored annotation state, strip MendCRM's inline blocks, delete
+    its objects from the dedicated calendar (and the calendar itself with ``remove_calendar``)
+    for every account (or those named) and return the cleared state and any warnings."""
+    names = set(accounts) if accounts is not None else None
+    result = AnnotationResult()
+    for account in config.accounts:
+        if names is not None and account.name not in names:
+            continue
+        old = state.get(state_id(account.name))
+        doc = _new_doc(account, old)
+        if old is None and not remove_calendar:
+            continue
+        t: Transport | None = None
+        try:
+            t = _transport(config, account, state, password_for, now, sleep)
+            items: dict[str, dict[str, Any]] = doc["items"]
+            for key in [k for k, v in items.items() if v.get("where") == "inline"]:
+                _remove_inline(t, account, items, key, None, result.warnings, config.me.emails)
+            if not doc.get("calendar") and remove_calendar:
+                doc["calendar"] = dedicated.find_calendar(t, account)[0]
+            for warning in dedicated.clear(t, doc, remove_calendar=remove_calendar):
+                result.warnings.append(f"account {account.name!r}: {warning}")
+            if not doc.get("calendar"):
+                doc.pop("calendar", None)
+        except Exception as exc:
+            result.warnings.append(_account_error(account, exc))
+        finally:
+            if t is not None:
+                result.requests += t.requests
+                t.close()
+        result.state[doc["id"]] = doc
+    return result
+
+
+__all__ = [
+    "STATE_PREFIX",
+    "AnnotationResult",
+    "annotate_accounts",
+    "clear_accounts",
+    "plan_account",
+    "state_id",
+]
