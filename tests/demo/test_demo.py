@@ -40,7 +40,7 @@ def test_demo_report_and_no_process_left(tmp_path: Path) -> None:
     assert "their e-mail on the invitation" in out or "attendee" in out
     assert "Martin Keller [strained] — DataOps Europe Summit (conference)" in out
     assert "Priya Raman [rebuilding] — Platform sync with Priya Raman (meeting)" in out
-    assert "Not encounters:" in out and "an event you declined" in out
+    assert "Not encounters:" in out and "an event you declined" in out, out
     # One full prep note, the follow-ups, and where things were written.
     assert "A prep note, in full" in out and "## How to approach it" in out
     assert "Follow-ups queued" in out
@@ -48,5 +48,39 @@ def test_demo_report_and_no_process_left(tmp_path: Path) -> None:
     assert "markdown notes:" in out and "Prep - Dana Whitfield.md" in out
     assert "Traceback" not in proc.stderr
     # Nothing left behind: no server process, no temporary folder.
+    assert _processes_mentioning(str(tmp_path)) == []
+    assert not list(tmp_path.glob("mendcrm-demo-*"))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_demo_keep_serves_until_interrupted(tmp_path: Path) -> None:
+    import re
+    import signal
+    import urllib.request
+
+    env = dict(os.environ, TMPDIR=str(tmp_path), PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen(
+        [str(SCRIPT), "demo", "--keep"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, env=env,
+    )
+    try:
+        assert proc.stdout is not None
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if "Press Ctrl-C" in line:
+                break
+        text = "".join(lines)
+        found = re.search(r"The server keeps running: (http://127\.0\.0\.1:\d+/)\s+user (\S+)", text)
+        assert found, text
+        # The server really is there for a calendar client.
+        with urllib.request.urlopen(found.group(1), timeout=10) as answer:
+            assert answer.status == 200
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
     assert _processes_mentioning(str(tmp_path)) == []
     assert not list(tmp_path.glob("mendcrm-demo-*"))
