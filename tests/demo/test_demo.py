@@ -60,8 +60,11 @@ def test_demo_keep_serves_until_interrupted(tmp_path: Path) -> None:
 
     env = dict(os.environ, TMPDIR=str(tmp_path), PYTHONUNBUFFERED="1")
     proc = subprocess.Popen(
-        [str(SCRIPT), "demo", "--keep"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, env=env,
+        [str(SCRIPT), "demo", "--keep"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     try:
         assert proc.stdout is not None
@@ -71,7 +74,9 @@ def test_demo_keep_serves_until_interrupted(tmp_path: Path) -> None:
             if "Press Ctrl-C" in line:
                 break
         text = "".join(lines)
-        found = re.search(r"The server keeps running: (http://127\.0\.0\.1:\d+/)\s+user (\S+)", text)
+        found = re.search(
+            r"The server keeps running: (http://127\.0\.0\.1:\d+/)\s+user (\S+)", text
+        )
         assert found, text
         # The server really is there for a calendar client.
         with urllib.request.urlopen(found.group(1), timeout=10) as answer:
