@@ -334,6 +334,8 @@ def _sync_items(work: _Work, encounter: Encounter,
             state = "pending"
         if state == "due" and due > work.now:
             state = "pending"  # moved later: not due any more
+        if kind == "prep" and work.now >= encounter.occurrence.end:
+            state = "withdrawn"  # never delivered in time (daemon off): a late prep note is noise
         work.put(_rendered(work, replace(primary, due=due, state=state,
                                          contact_id=encounter.contact_id), encounter))
 

@@ -182,6 +182,9 @@ def show(app: AppContext, query: str, as_json: bool) -> None:
         ]
         emit_json(data)
         return
+    from mendcrm.render import user_zone
+
+    zone = user_zone(app.config.me)
     click.echo(f"{person.name}  ({person.id})")
     lines = [
         ("stage", person.stage + (" (flagged)" if person.flagged else "")),
@@ -202,11 +205,11 @@ def show(app: AppContext, query: str, as_json: bool) -> None:
     if ahead:
         click.echo("\nupcoming encounters:")
         for e in ahead:
-            start = e.occurrence.start.astimezone().strftime("%a %d %b %H:%M")
+            start = e.occurrence.start.astimezone(zone).strftime("%a %d %b %H:%M")
             click.echo(f"  {start}  {e.occurrence.summary}  [{e.kind}, {e.match.by}]  ({e.id})")
     click.echo("\ninteractions:" if history else "\nno interactions logged yet")
     for item in history:
-        when = item.when.astimezone().strftime("%Y-%m-%d")
+        when = item.when.astimezone(zone).strftime("%Y-%m-%d")
         outcome = f" {item.outcome}" if item.outcome else ""
         move = (
             f"  [{item.stage_before} → {item.stage_after}]"
@@ -335,7 +338,11 @@ def _parse_when(value: str | None, app: AppContext) -> datetime:
             f"--when {value!r} is not a date or time",
             hint="use e.g. 2026-11-20 or 2026-11-20T15:00",
         ) from None
-    return parsed if parsed.tzinfo else parsed.astimezone()
+    if parsed.tzinfo:
+        return parsed
+    from mendcrm.render import user_zone
+
+    return parsed.replace(tzinfo=user_zone(app.config.me))  # a bare time is in the user's zone
 
 
 @click.command("log")

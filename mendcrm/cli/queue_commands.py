@@ -149,10 +149,14 @@ def prep(app: AppContext, item_id: str | None, days: int | None, as_json: bool) 
     with app.store.read() as view:
         contacts = {c.id: c for c in repository.contacts(view)}
         items = [i for i in repository.queue(view) if i.kind == "prep"]
+        over = {e.id for e in repository.encounters(view) if e.occurrence.end <= now}
     if item_id:
         chosen = [_find_item(items, item_id)]
     else:
-        chosen = [i for i in items if i.state in _OPEN and i.due <= until]
+        # A note for an encounter that is over has nothing left to prepare for.
+        chosen = [
+            i for i in items if i.state in _OPEN and i.due <= until and i.encounter_id not in over
+        ]
         # Due first (most urgent on top), then what is coming.
         chosen.sort(key=lambda i: (i.state not in ("due", "delivered"), i.due))
     if as_json:
@@ -161,10 +165,15 @@ def prep(app: AppContext, item_id: str | None, days: int | None, as_json: bool) 
     if not chosen:
         click.echo("no prep notes due or upcoming", err=True)
         return
+    from mendcrm.render import user_zone
+
+    zone = user_zone(app.config.me)
     for index, item in enumerate(chosen):
         if index:
             click.echo("\n" + "─" * 72 + "\n")
-        click.echo(f"[{item.state}, due {item.due.astimezone():%a %d %b %H:%M}]  id {item.id}\n")
+        when = f"{item.due.astimezone(zone):%a %d %b %H:%M}"
+        label = {"pending": "due", "due": "due since"}.get(item.state, f"{item.state}, was due")
+        click.echo(f"[{label} {when}]  id {item.id}\n")
         click.echo(item.body.rstrip())
 
 
@@ -185,13 +194,16 @@ def followups(app: AppContext, show_all: bool, as_json: bool) -> None:
     if not items:
         click.echo("no follow-ups waiting", err=True)
         return
+    from mendcrm.render import user_zone
+
+    zone = user_zone(app.config.me)
     table(
         [
             [
                 i.id,
                 i.kind,
                 i.state,
-                f"{i.due.astimezone():%a %d %b %H:%M}",
+                f"{i.due.astimezone(zone):%a %d %b %H:%M}",
                 contacts[i.contact_id].name if i.contact_id in contacts else i.contact_id,
                 shorten(i.title, 50),
             ]
