@@ -168,13 +168,23 @@ def prep(app: AppContext, item_id: str | None, days: int | None, as_json: bool) 
     from mendcrm.render import user_zone
 
     zone = user_zone(app.config.me)
-    for index, item in enumerate(chosen):
+    # In full: the one asked for, or those due now; the rest as one line each.
+    full = chosen if item_id else [i for i in chosen if i.state != "pending"]
+    later = [] if item_id else [i for i in chosen if i.state == "pending"]
+    for index, item in enumerate(full):
         if index:
             click.echo("\n" + "─" * 72 + "\n")
         when = f"{item.due.astimezone(zone):%a %d %b %H:%M}"
         label = {"pending": "due", "due": "due since"}.get(item.state, f"{item.state}, was due")
         click.echo(f"[{label} {when}]  id {item.id}\n")
         click.echo(item.body.rstrip())
+    if later:
+        click.echo(("\n" if full else "") + "coming up (show one in full with `mendcrm prep ID`):")
+        for item in later:
+            who = contacts[item.contact_id].name if item.contact_id in contacts else ""
+            click.echo(
+                f"  {item.due.astimezone(zone):%a %d %b %H:%M}  {item.id}  {who}: {item.title}"
+            )
 
 
 @click.command()
@@ -197,6 +207,9 @@ def followups(app: AppContext, show_all: bool, as_json: bool) -> None:
     from mendcrm.render import user_zone
 
     zone = user_zone(app.config.me)
+    # Follow-ups of meetings still ahead are not actionable yet: count them, list them on --all.
+    later = [] if show_all else [i for i in items if i.state == "pending"]
+    shown = [i for i in items if i not in later]
     table(
         [
             [
@@ -207,11 +220,20 @@ def followups(app: AppContext, show_all: bool, as_json: bool) -> None:
                 contacts[i.contact_id].name if i.contact_id in contacts else i.contact_id,
                 shorten(i.title, 50),
             ]
-            for i in items
+            for i in shown
         ],
         ["ID", "KIND", "STATE", "DUE", "CONTACT", "TITLE"],
     )
-    click.echo("\nclose one with: mendcrm followup done ID --outcome positive|neutral|negative")
+    if later:
+        click.echo(
+            f"{'' if not shown else chr(10)}{len(later)} more after upcoming meetings "
+            "(see them with --all)"
+        )
+    if shown:
+        click.echo(
+            "\nclose one with: mendcrm followup done ID --outcome positive|neutral|negative"
+            "\n            or: mendcrm followup dismiss ID"
+        )
 
 
 @click.group()

@@ -106,7 +106,9 @@ def test_sync_and_the_listing_commands_give_the_documented_fields(
     full = world.cli("prep", prep["id"][:6]).out
     assert full.startswith(f"[due {local(start - LEAD)}]  id {prep['id']}")
     assert "## How to approach it" in full
-    assert f"{local(start + hours(1) + DELAY)}  Robert Hale" in world.cli("followups").out
+    # A follow-up of a meeting still ahead is counted, and listed with --all.
+    assert "1 more after upcoming meetings" in world.cli("followups").out
+    assert f"{local(start + hours(1) + DELAY)}  Robert Hale" in world.cli("followups", "--all").out
 
     seen = run_json(world, "events")
     assert [(o["uid"], o["summary"]) for o in seen] == [
