@@ -1,0 +1,460 @@
+"""The event reader: one calendar object's text → the Occurrences that fall in a span.
+
+Pure: text in, occurrences and warnings out; it never raises for bad input. A series (VEVENTs
+sharing a UID, with RRULE, RDATE or RECURRENCE-ID) is expanded with recurring-ical-events; a
+lone VEVENT is read directly, which is much cheaper. Times become UTC; all-day and floating
+times are placed in the user's zone; the original zone name is kept in ``tzid``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import itertools
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import Any, cast
+
+import icalendar
+import recurring_ical_events
+import x_wr_timezone
+
+from mendcrm.events.guards import nesting_problem, rrule_problem
+from mendcrm.events.lean import lean_text
+from mendcrm.events.window import Span
+from mendcrm.events.zones import zone_name
+from mendcrm.model import Attendee, Occurrence, normalize_email, to_iso
+
+
+@dataclass(frozen=True, slots=True)
+class ReadContext:
+    """What the reader needs to know besides the text: where it came from and the user's setup."""
+
+    source: str
+    calendar: str
+    calendar_name: str = ""
+    zone: tzinfo = UTC
+    my_emails: frozenset[str] = frozenset()
+    max_occurrences: int = 500
+    max_object_bytes: int = 1_000_000
+
+    def warning(self, href: str, uid: str | None, what: str) -> str:
+        """Return a one-line warning naming the source, calendar, href and UID."""
+        where = self.calendar_name or self.calendar
+        return f"{self.source} ({where}): {href or '-'} UID {uid or '?'}: {what}"
+
+
+@dataclass(slots=True)
+class ObjectReading:
+    """What one object yielded: its UIDs, whether it recurs, occurrences in the span, warnings."""
+
+    uids: list[str] = field(default_factory=list)
+    recurring: bool = False
+    text: str = ""
+    """The object trimmed to what the reader uses: what to store to read a series again."""
+    occurrences: list[Occurrence] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+RECURRENCE_PROPS = ("RRULE", "RDATE", "RECURRENCE-ID")
+
+
+def read_object(
+    data: str | bytes, span: Span, ctx: ReadContext, *, href: str = "", etag: str = ""
+) -> ObjectReading:
+    """Given one calendar object (or a whole .ics file), return its occurrences in ``span``.
+
+    Never raises for bad input: every problem becomes a warning naming ``href`` and the UID.
+    """
+    reading = ObjectReading()
+    size = len(data)
+    if size > ctx.max_object_bytes:
+        reading.warnings.append(
+            ctx.warning(
+                href,
+                None,
+                f"object of {size} bytes exceeds the {ctx.max_object_bytes}"
+                "-byte limit ([sync] max_object_bytes); skipped",
+            )
+        )
+        return reading
+    try:
+        text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
+        text = text.lstrip("\ufeff")
+        problem = nesting_problem(text)
+        if problem:
+            reading.warnings.append(ctx.warning(href, None, f"{problem}; skipped"))
+            return reading
+        text = lean_text(text)
+        reading.text = text
+        if "BEGIN:VTIMEZONE" in text:
+            forget_custom_zones()
+        tops = icalendar.Calendar.from_ical(text, multiple=True)
+    except Exception as exc:  # icalendar raises many kinds for malformed text
+        reading.warnings.append(
+            ctx.warning(href, None, f"not valid iCalendar ({_why(exc)}); skipped")
+        )
+        return reading
+    for group in _group_by_uid(_vevents(tops, reading, ctx, href), href):
+        uid = group[0][0]
+        components = [c for _, c in group]
+        if uid not in reading.uids:
+            reading.uids.append(uid)
+        try:
+            if len(components) == 1 and not any(p in components[0] for p in RECURRENCE_PROPS):
+                occ = _read_single(components[0], uid, span, ctx, href, etag, reading.warnings)
+                reading.occurrences.extend(occ)
+            else:
+                reading.recurring = True
+                reading.occurrences.extend(
+                    _read_series(components, uid, span, ctx, href, etag, reading.warnings)
+                )
+        except Exception as exc:  # one bad series must not cost the others
+            reading.warnings.append(
+                ctx.warning(href, uid, f"unreadable event ({_why(exc)}); skipped")
+            )
+    reading.occurrences.sort(key=lambda o: (o.start, o.uid))
+    return reading
+
+
+def forget_custom_zones() -> None:
+    """Drop the custom VTIMEZONE definitions icalendar keeps process-wide, first one winning.
+
+    Two objects may define the same custom TZID differently (Outlook's "Customized Time Zone"),
+    and one feed must not decide how another calendar's times are read.
+    """
+    cache = getattr(icalendar.timezone.tzp, "_TZP__tz_cache", None)
+    if isinstance(cache, dict):
+        cache.clear()
+
+
+def _why(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    text = text[:160]
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _vevents(
+    tops: Iterable[Any], reading: ObjectReading, ctx: ReadContext, href: str
+) -> list[icalendar.Component]:
+    events: list[icalendar.Component] = []
+    for top in tops:
+        if top.name == "VEVENT":
+            events.append(top)
+            continue
+        if top.name != "VCALENDAR":
+            if top.walk("VEVENT"):
+                reading.warnings.append(
+                    ctx.warning(
+                        href,
+                        None,
+                        f"events inside a {top.name} component, not a VCALENDAR; skipped",
+                    )
+                )
+            continue
+        if "X-WR-TIMEZONE" in top:
+            # Google feeds write UTC times and name the real zone only here; move them into it.
+            try:
+                top = x_wr_timezone.to_standard(top)
+            except Exception as exc:
+                reading.warnings.append(
+                    ctx.warning(href, None, f"X-WR-TIMEZONE not applied ({_why(exc)})")
+                )
+        events.extend(c for c in top.subcomponents if c.name == "VEVENT")
+    return events
+
+
+def _group_by_uid(
+    events: Sequence[icalendar.Component], href: str
+) -> list[list[tuple[str, icalendar.Component]]]:
+    groups: dict[str, list[tuple[str, icalendar.Component]]] = {}
+    for index, event in enumerate(events):
+        uid = str(event.get("UID", "")).strip()
+        if not uid:
+            # Stable across syncs as long as the event is not edited, which is all an id needs here.
+            seed = f"{href}|{index}|{event.get('DTSTART', '')!s}|{event.get('SUMMARY', '')!s}"
+            uid = "no-uid-" + hashlib.sha256(seed.encode()).hexdigest()[:16]
+        groups.setdefault(uid, []).append((uid, event))
+    return list(groups.values())
+
+
+# -- single events ----------------------------------------------------------------------------
+
+
+def _read_single(
+    event: icalendar.Component,
+    uid: str,
+    span: Span,
+    ctx: ReadContext,
+    href: str,
+    etag: str,
+    warnings: list[str],
+) -> list[Occurrence]:
+    start_prop = event.get("DTSTART")
+    if start_prop is None:
+        warnings.append(ctx.warning(href, uid, "event has no DTSTART; skipped"))
+        return []
+    start_value = _time_value(start_prop, "DTSTART")
+    end_value = _end_value(event, start_value, ctx, href, uid, warnings)
+    base = _base(event, uid, ctx, href, etag, warnings)
+    if base is None:
+        return []
+    occurrence = _timed(base, start_value, end_value, None, ctx, href, uid, warnings)
+    if not span.overlaps(occurrence.start, occurrence.end):
+        return []
+    return [occurrence]
+
+
+def _first(value: Any) -> Any:
+    # A property written twice arrives as a list; the first one wins, as most clients do.
+    return value[0] if isinstance(value, list) and value else value
+
+
+def _time_value(prop: Any, name: str) -> date | datetime:
+    value = getattr(_first(prop), "dt", None)
+    if not isinstance(value, date):
+        raise ValueError(f"{name} is not a date or date-time: {str(prop)[:40]!r}")
+    return value
+
+
+def _end_value(
+    event: icalendar.Component,
+    start: date | datetime,
+    ctx: ReadContext,
+    href: str,
+    uid: str,
+    warnings: list[str],
+) -> date | datetime:
+    if event.get("DTEND") is not None:
+        return _time_value(event["DTEND"], "DTEND")
+    duration = getattr(_first(event.get("DURATION")), "dt", None)
+    if isinstance(duration, timedelta):
+        if duration < timedelta(0):
+            warnings.append(ctx.warning(href, uid, "negative DURATION; read as zero"))
+            return start
+        return start + duration
+    # RFC 5545 3.6.1: a date lasts the day, a date-time without end is an instant.
+    return start + timedelta(days=1) if not isinstance(start, datetime) else start
+
+
+# -- series -----------------------------------------------------------------------------------
+
+
+def _read_series(
+    components: list[icalendar.Component],
+    uid: str,
+    span: Span,
+    ctx: ReadContext,
+    href: str,
+    etag: str,
+    warnings: list[str],
+) -> list[Occurrence]:
+    local_start = span.start.astimezone(ctx.zone)
+    local_end = span.end.astimezone(ctx.zone)
+    for component in components:
+        if "RECURRENCE-ID" in component or "RRULE" not in component:
+            continue
+        if component.get("DTSTART") is None:
+            warnings.append(ctx.warning(href, uid, "recurring event has no DTSTART; skipped"))
+            return []
+        first = _time_value(component.get("DTSTART"), "DTSTART")
+        rules = component["RRULE"]
+        for rule in rules if isinstance(rules, list) else [rules]:
+            problem = rrule_problem(cast(Mapping[str, Any], rule), first, span.end, ctx.zone)
+            if problem:
+                warnings.append(ctx.warning(href, uid, f"{problem}; series skipped"))
+                return []
+    calendar = icalendar.Calendar()
+    for component in components:
+        calendar.add_component(component)
+    query = recurring_ical_events.of(calendar)
+    found: list[Any] = []
+    cap = ctx.max_occurrences
+    for series in query.series:
+        found.extend(itertools.islice(series.between(local_start, local_end), cap + 1 - len(found)))
+        if len(found) > cap:
+            break
+    if len(found) > cap:
+        warnings.append(
+            ctx.warning(
+                href,
+                uid,
+                f"more than {cap} occurrences in the span; kept the first {cap} "
+                "([sync] max_occurrences_per_series)",
+            )
+        )
+    # Each occurrence shares its fields with the component it comes from (the master or an
+    # override); they are read once per component, not copied per occurrence.
+    bases: dict[int, Occurrence | None] = {}
+    occurrences: list[Occurrence] = []
+    for item in found:
+        component = item._adapter._component
+        key = id(component)
+        if key not in bases:
+            bases[key] = _base(component, uid, ctx, href, etag, warnings)
+        base = bases[key]
+        if base is None:
+            continue
+        rid = component.get("RECURRENCE-ID")
+        if rid is not None and "RANGE" not in getattr(rid, "params", {}):
+            rid_text = _rid_text(_time_value(rid, "RECURRENCE-ID"), ctx.zone)
+        else:
+            rid_text = _rid_text(item.start, ctx.zone)
+        occurrence = _timed(base, item.start, item.end, rid_text, ctx, href, uid, warnings)
+        if span.overlaps(occurrence.start, occurrence.end):
+            occurrences.append(occurrence)
+    occurrences.sort(key=lambda o: o.start)
+    return occurrences[:cap]
+
+
+def _rid_text(value: date | datetime, zone: tzinfo) -> str:
+    if isinstance(value, datetime):
+        return to_iso(value if value.tzinfo else value.replace(tzinfo=zone))
+    return value.isoformat()
+
+
+# -- one occurrence ---------------------------------------------------------------------------
+
+
+def _utc(value: date | datetime, zone: tzinfo) -> datetime:
+    if not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=zone)
+    return value.astimezone(UTC)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _base(
+    event: icalendar.Component,
+    uid: str,
+    ctx: ReadContext,
+    href: str,
+    etag: str,
+    warnings: list[str],
+) -> Occurrence | None:
+    """Return an occurrence with every field but the times filled from ``event``; None if the
+    event is cancelled (dropped: an occurrence that is missing withdraws what was planned)."""
+    status = str(event.get("STATUS", "CONFIRMED")).strip().upper() or "CONFIRMED"
+    if status == "CANCELLED":
+        return None
+    tzid: str | None = None
+    start_prop = _first(event.get("DTSTART"))
+    value = getattr(start_prop, "dt", None)
+    if isinstance(value, datetime):
+        written_tzid = getattr(start_prop, "params", {}).get("TZID")
+        if value.tzinfo is not None:
+            tzid = zone_name(value.tzinfo, value)
+            if tzid is None or (written_tzid and not getattr(value.tzinfo, "key", None)):
+                tzid = str(written_tzid) if written_tzid else tzid
+        elif written_tzid:
+            warnings.append(
+                ctx.warning(href, uid, f"unknown TZID {written_tzid!r}; read in your own time zone")
+            )
+    organizer = _address(event.get("ORGANIZER"), default_partstat="ACCEPTED", default_role="CHAIR")
+    attendees = tuple(a for a in map(_address, _as_list(event.get("ATTENDEE"))) if a is not None)
+    return Occurrence(
+        source=ctx.source,
+        calendar=ctx.calendar,
+        calendar_name=ctx.calendar_name,
+        href=href,
+        etag=etag,
+        uid=uid,
+        start=_EPOCH,
+        end=_EPOCH,
+        summary=_text(event.get("SUMMARY")),
+        description=_text(event.get("DESCRIPTION")),
+        location=_text(event.get("LOCATION")),
+        categories=_categories(event.get("CATEGORIES")),
+        organizer=organizer,
+        attendees=attendees,
+        my_partstat=_my_partstat(organizer, attendees, ctx.my_emails),
+        status=status,
+        tzid=tzid,
+    )
+
+
+def _timed(
+    base: Occurrence,
+    start_value: date | datetime,
+    end_value: date | datetime,
+    recurrence_id: str | None,
+    ctx: ReadContext,
+    href: str,
+    uid: str,
+    warnings: list[str],
+) -> Occurrence:
+    """Return ``base`` placed at the given start and end (UTC; all-day in the user's zone)."""
+    start = _utc(start_value, ctx.zone)
+    end = _utc(end_value, ctx.zone)
+    if end < start:
+        warnings.append(ctx.warning(href, uid, "event ends before it starts; read as an instant"))
+        end = start
+    all_day = not isinstance(start_value, datetime)
+    return dataclasses.replace(
+        base,
+        start=start,
+        end=end,
+        recurrence_id=recurrence_id,
+        all_day=all_day,
+        tzid=None if all_day else base.tzid,
+    )
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return "\n".join(_text(v) for v in value)
+    return str(value).strip()
+
+
+def _categories(value: Any) -> tuple[str, ...]:
+    names: list[str] = []
+    for item in _as_list(value):
+        cats = getattr(item, "cats", None)
+        for cat in cats if cats is not None else str(item).split(","):
+            name = str(cat).strip()
+            if name and name not in names:
+                names.append(name)
+    return tuple(names)
+
+
+def _address(
+    value: Any, default_partstat: str = "NEEDS-ACTION", default_role: str = "REQ-PARTICIPANT"
+) -> Attendee | None:
+    if value is None:
+        return None
+    email = normalize_email(str(value))
+    if not email:
+        return None
+    params = getattr(value, "params", {})
+    return Attendee(
+        email=email,
+        cn=str(params.get("CN", "")).strip(),
+        partstat=str(params.get("PARTSTAT", default_partstat)).strip().upper() or default_partstat,
+        role=str(params.get("ROLE", default_role)).strip().upper() or default_role,
+    )
+
+
+def _my_partstat(
+    organizer: Attendee | None, attendees: Sequence[Attendee], mine: frozenset[str]
+) -> str | None:
+    for attendee in attendees:
+        if attendee.email in mine:
+            return attendee.partstat
+    if organizer is not None and organizer.email in mine:
+        return "ACCEPTED"
+    return None
+
+
+__all__ = ["ObjectReading", "ReadContext", "read_object"]

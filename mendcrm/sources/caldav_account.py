@@ -1,0 +1,492 @@
+"""CalDAV accounts: discovery, the calendar listing, and the incremental sync of each calendar.
+
+How a calendar is brought up to date, cheapest first:
+
+1. The account's calendar listing (one PROPFIND, Depth 1, on the calendar home) carries each
+   calendar's DAV:sync-token and CS:getctag. Unchanged → nothing more is asked. A re-sync with
+   no change therefore costs one request per account.
+2. sync-token (RFC 6578): a sync-collection REPORT from the stored token asking for
+   calendar-data, so changed objects arrive in the same answer; deletions come with it. The
+   caldav library's own call would GET each object and, on any error, silently fall back to a
+   full download under a fake token [caldav collection.py, PR #583, issue #461]; here an
+   invalid token (403 DAV:valid-sync-token) leads to step 3 instead, deliberately.
+3. Otherwise (ctag changed, no sync support, lost token): a calendar-query over the horizon
+   asking only for ETags, compared with the stored ones; changed objects come by
+   calendar-multiget in chunks of at most 100 [vdirsyncer #988: servers cap multiget silently].
+
+The first sync never lists the whole calendar: it takes the current sync-token from the listing
+(before asking for anything else, so nothing changed in between is lost) and asks the server
+for the objects overlapping the horizon only (time-range filtering), so years of history are
+neither downloaded nor parsed. When the window later passes the horizon's end, only the newly
+covered slice is asked for, and stored series are expanded again from their stored text.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urljoin
+
+from mendcrm.config.model import AccountConfig
+from mendcrm.errors import SourceError
+from mendcrm.events.window import Span
+from mendcrm.sources import davxml
+from mendcrm.sources.calendar import CalendarWork, SyncEnv
+from mendcrm.sources.davxml import CS, C, D, Member, NotMultistatus, tag
+from mendcrm.sources.results import CalendarInfo
+from mendcrm.sources.state import horizon_of
+from mendcrm.sources.transport import PreconditionFailed, Transport
+
+MULTIGET_CHUNK = 100
+MAX_SYNC_PAGES = 50
+"""A truncated sync-collection answer is continued at most this many times in one pass."""
+
+
+@dataclass(frozen=True, slots=True)
+class DavCalendar:
+    """A calendar as the listing shows it."""
+
+    url: str
+    name: str
+    components: tuple[str, ...]
+    token: str | None
+    ctag: str | None
+    sync_report: bool
+
+    def info(self, selected: bool = True) -> CalendarInfo:
+        return CalendarInfo(
+            name=self.name,
+            url=self.url,
+            components=self.components,
+            sync_token=self.token is not None or self.sync_report,
+            ctag=self.ctag is not None,
+            selected=selected,
+        )
+
+
+def source_name(account: AccountConfig) -> str:
+    return f"account:{account.name}"
+
+
+def calendar_key(source: str, url: str) -> str:
+    """Return the stable id of a calendar's state document."""
+    return f"{source}|{davxml.href_path(url)}"
+
+
+def make_transport(
+    account: AccountConfig, password: str, env: SyncEnv, auth_type: str | None, sleep: Any
+) -> Transport:
+    return Transport(
+        account.url,
+        where=f"account {account.name!r}",
+        username=account.username,
+        password=password,
+        auth_type=auth_type,
+        ca_file=account.ca_file,
+        timeout=account.timeout_seconds or env.timeout,
+        sleep=sleep,
+    )
+
+
+# -- discovery --------------------------------------------------------------------------------
+
+
+def _multistatus(
+    transport: Transport, url: str, method: str, body: str, depth: str | None
+) -> davxml.Multistatus:
+    headers = {"Content-Type": "application/xml; charset=utf-8"}
+    if depth is not None:
+        headers["Depth"] = depth
+    response = transport.request(url, method, body, headers)
+    if response.status == 404:
+        raise CollectionGone(f"{transport.where}: {url} was not found (404)")
+    if response.status in (405, 501) and method == "PROPFIND":
+        raise ServerFailed(
+            f"{transport.where}: {davxml.href_path(url)} does not speak WebDAV "
+            f"({response.status} to PROPFIND)",
+            hint="check that the url points at the CalDAV server",
+            status=response.status,
+        )
+    if response.status != 207:
+        raise ServerFailed(
+            f"{transport.where}: {method} {davxml.href_path(url)} answered {response.status}",
+            hint="the server may be down or misconfigured; MendCRM retries on the next sync",
+            status=response.status,
+        )
+    try:
+        return davxml.parse_multistatus(response.tree)
+    except NotMultistatus as exc:
+        raise SourceError(
+            f"{transport.where}: {method} {davxml.href_path(url)} returned something other "
+            f"than WebDAV XML ({exc})",
+            hint="check that the url points at a CalDAV server",
+        ) from exc
+
+
+class CollectionGone(SourceError):
+    """A stored URL no longer exists on the server."""
+
+
+class ServerFailed(SourceError):
+    """The server answered a request with an error status."""
+
+    def __init__(self, message: str, *, hint: str = "", status: int = 0) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+
+
+@dataclass(frozen=True, slots=True)
+class Discovery:
+    """Where an account's calendars are: the principal (if any) and the places to list."""
+
+    principal: str
+    targets: list[tuple[str, str]]
+
+
+def discover(transport: Transport, url: str) -> Discovery:
+    """Given the configured URL (server root, principal, calendar home or one calendar), return
+    the places to list calendars from as (URL, Depth); raise SourceError if none is found."""
+    found = _listing_targets_at(transport, url)
+    if found is not None:
+        return found
+    # Not a principal or calendar: ask the server's well-known entry point (RFC 6764 §5).
+    well_known = urljoin(url, "/.well-known/caldav")
+    found = _listing_targets_at(transport, well_known)
+    if found is not None:
+        return found
+    raise SourceError(
+        f"{transport.where}: no CalDAV principal or calendar found at {url}",
+        hint="give the server's CalDAV URL (its root, your principal, or a calendar)",
+    )
+
+
+def _listing_targets_at(transport: Transport, url: str) -> Discovery | None:
+    try:
+        found = _multistatus(transport, url, "PROPFIND", davxml.PRINCIPAL_PROPS, "0")
+    except CollectionGone:
+        return None
+    for member in found.members:
+        if tag(C, "calendar") in member.children(tag(D, "resourcetype")):
+            return Discovery("", [(urljoin(url, member.href), "0")])
+        principals = member.hrefs(tag(D, "current-user-principal"))
+        if principals:
+            principal = urljoin(url, principals[0])
+            return Discovery(principal, _homes(transport, principal))
+    return None
+
+
+def _homes(transport: Transport, principal: str) -> list[tuple[str, str]]:
+    found = _multistatus(transport, principal, "PROPFIND", davxml.HOME_PROPS, "0")
+    homes = [
+        urljoin(principal, h) for m in found.members for h in m.hrefs(tag(C, "calendar-home-set"))
+    ]
+    if not homes:
+        raise SourceError(
+            f"{transport.where}: the principal {davxml.href_path(principal)} has no calendar home",
+            hint="check the account on the server",
+        )
+    return [(home, "1") for home in homes]
+
+
+def list_calendars(
+    transport: Transport, targets: list[tuple[str, str]], *, with_ctag: bool = False
+) -> list[DavCalendar]:
+    """Given the listing places, return every calendar there with its change markers."""
+    calendars: list[DavCalendar] = []
+    body = davxml.LISTING_PROPS_WITH_CTAG if with_ctag else davxml.LISTING_PROPS
+    for url, depth in targets:
+        found = _multistatus(transport, url, "PROPFIND", body, depth)
+        for member in found.members:
+            if tag(C, "calendar") not in member.children(tag(D, "resourcetype")):
+                continue
+            full = urljoin(url, member.href)
+            comp_set = member.props.get(tag(C, "supported-calendar-component-set"))
+            comps = tuple(
+                str(c.get("name", "")).upper()
+                for c in (comp_set if comp_set is not None else [])
+                if isinstance(c.tag, str)
+            )
+            reports = member.children(tag(D, "supported-report-set"))
+            calendars.append(
+                DavCalendar(
+                    url=full,
+                    name=member.text(tag(D, "displayname"))
+                    or davxml.href_path(full).rstrip("/").rsplit("/", 1)[-1],
+                    components=comps,
+                    token=member.text(tag(D, "sync-token")) or None,
+                    ctag=member.text(tag(CS, "getctag")) or None,
+                    sync_report=tag(D, "sync-collection") in reports,
+                )
+            )
+    return calendars
+
+
+def _matches(calendar: DavCalendar, wanted: str) -> bool:
+    wanted = wanted.strip()
+    if "/" in wanted:
+        return davxml.href_path(wanted).rstrip("/") == davxml.href_path(calendar.url).rstrip("/")
+    return wanted.casefold() == calendar.name.casefold()
+
+
+def select_calendars(account: AccountConfig, calendars: list[DavCalendar]) -> list[DavCalendar]:
+    """Return the calendars to read: those named in ``calendars`` (default: every calendar that
+    holds events), minus ``exclude`` and MendCRM's own annotation calendar."""
+    chosen = []
+    for calendar in calendars:
+        if account.calendars:
+            if not any(_matches(calendar, w) for w in account.calendars):
+                continue
+        elif calendar.components and "VEVENT" not in calendar.components:
+            continue
+        if any(_matches(calendar, w) for w in account.exclude):
+            continue
+        if account.annotation_calendar and _matches(calendar, account.annotation_calendar):
+            continue
+        chosen.append(calendar)
+    return chosen
+
+
+# -- one calendar -----------------------------------------------------------------------------
+
+
+class InvalidToken(Exception):
+    """The server no longer accepts the stored sync token."""
+
+
+class CalendarSync:
+    """Brings one calendar's stored objects up to date, by the cheapest way the server allows."""
+
+    def __init__(self, transport: Transport, calendar: DavCalendar, work: CalendarWork) -> None:
+        self.t = transport
+        self.cal = calendar
+        self.work = work
+
+    def run(self) -> dict[str, Any]:
+        """Sync and return the calendar's new state document; raise SourceError if it fails."""
+        old = self.work.old or {}
+        began = time.perf_counter()
+        before = self.t.requests
+        try:
+            if self.work.first:
+                doc = self._first()
+            elif old.get("method") == "sync-token" and old.get("token"):
+                doc = self._by_token(str(old["token"]))
+            elif (
+                old.get("method") == "ctag"
+                and self.cal.ctag
+                and not self.work.grew
+                and self.cal.ctag == old.get("ctag")
+            ):
+                doc = self._unchanged("ctag")
+            else:
+                doc = self._by_listing(self._method())
+        finally:
+            self.work.report.requests = self.t.requests - before
+            self.work.report.seconds = round(time.perf_counter() - began, 3)
+        return doc
+
+    def _method(self) -> str:
+        if self.cal.token is not None or self.cal.sync_report:
+            return "sync-token"
+        return "ctag" if self.cal.ctag else "time-range"
+
+    def _fresh_token(self) -> str | None:
+        # Taken before any object is read, so a change made meanwhile shows up next time.
+        if self.cal.token is not None:
+            return self.cal.token
+        if self.cal.sync_report:
+            return self._sync_page("", with_data=False)[2]
+        return None
+
+    def _document(self, method: str, token: str | None) -> dict[str, Any]:
+        self.work.report.method = self.work.report.method or method
+        return self.work.document(method, token=token, ctag=self.cal.ctag)
+
+    def _unchanged(self, method: str) -> dict[str, Any]:
+        self.work.report.method = "unchanged"
+        old = self.work.old or {}
+        return self.work.document(method, token=old.get("token"), ctag=self.cal.ctag)
+
+    def _first(self) -> dict[str, Any]:
+        method = self._method()
+        token = self._fresh_token() if method == "sync-token" else None
+        found = self._query(self.work.horizon, with_data=True)
+        self._load_members(found)
+        self.work.report.method = method
+        return self._document(method, token)
+
+    def _by_token(self, token: str) -> dict[str, Any]:
+        unchanged = self.cal.token is not None and self.cal.token == token
+        if unchanged and not self.work.grew:
+            return self._unchanged("sync-token")
+        if unchanged:
+            self._slide()
+            self.work.report.method = "sync-token"
+            return self._document("sync-token", token)
+        try:
+            changed, deleted, new_token = self._sync_changes(token)
+        except InvalidToken:
+            self.work.report.warnings.append(
+                f"{self.work.source} ({self.work.name}): the server no longer accepts the stored "
+                "sync token; compared ETags over the window instead"
+            )
+            return self._by_listing("sync-token", fallback=True)
+        for href in deleted:
+            self.work.remove(href)
+        self._load_members(changed)
+        if self.work.grew:
+            self._slide()
+        self.work.report.method = "sync-token"
+        return self._document("sync-token", new_token)
+
+    def _by_listing(self, method: str, *, fallback: bool = False) -> dict[str, Any]:
+        token = self._fresh_token() if method == "sync-token" else None
+        found = self._query(self.work.horizon, with_data=False)
+        listed = {m.href: m.etag for m in found if not m.href.endswith("/")}
+        for href in list(self.work.objects):
+            if href not in listed:
+                self.work.remove(href)
+        if self.work.grew:
+            self.work.reexpand_series()
+        stale = [
+            h
+            for h, etag in listed.items()
+            if h not in self.work.objects or not etag or self.work.objects[h].get("e") != etag
+        ]
+        self._load_members(self._multiget(stale))
+        self.work.report.method = "time-range" if fallback else method
+        return self._document(method, token)
+
+    def _slide(self) -> None:
+        previous = horizon_of(self.work.old)
+        self.work.reexpand_series()
+        start = (
+            previous.end
+            if previous is not None and previous.end > self.work.horizon.start
+            else self.work.horizon.start
+        )
+        found = self._query(Span(start, self.work.horizon.end), with_data=True)
+        fresh = [
+            m for m in found if self.work.objects.get(m.href, {}).get("e") != m.etag or not m.etag
+        ]
+        self._load_members(fresh)
+
+    # -- requests --
+
+    def _query(self, span: Span, *, with_data: bool) -> list[Member]:
+        body = davxml.calendar_query(span.start, span.end, with_data)
+        try:
+            return _multistatus(self.t, self.cal.url, "REPORT", body, "1").members
+        except ServerFailed as exc:
+            if exc.status < 500 and exc.status not in (400, 403, 501):
+                raise
+        # Some servers fail the whole time-range query over one object they cannot parse
+        # (Xandikos answers 500); reading everything is slower but still works.
+        self.work.report.warnings.append(
+            f"{self.work.source} ({self.work.name}): the server could not filter by time; "
+            "read every object instead"
+        )
+        return self._everything(with_data=with_data)
+
+    def _everything(self, *, with_data: bool) -> list[Member]:
+        found = _multistatus(self.t, self.cal.url, "PROPFIND", davxml.propfind("D:getetag"), "1")
+        own = davxml.href_path(self.cal.url).rstrip("/")
+        members = [
+            m for m in found.members if not m.href.endswith("/") and m.href.rstrip("/") != own
+        ]
+        if not with_data:
+            return members
+        return self._multiget([m.href for m in members])
+
+    def _multiget(self, hrefs: list[str]) -> list[Member]:
+        members: list[Member] = []
+        for i in range(0, len(hrefs), MULTIGET_CHUNK):
+            chunk = hrefs[i : i + MULTIGET_CHUNK]
+            found = _multistatus(self.t, self.cal.url, "REPORT", davxml.multiget(chunk), None)
+            members.extend(found.members)
+            got = {m.href for m in found.members if m.calendar_data is not None}
+            missing = [h for h in chunk if h not in got]
+            if missing:
+                self.work.report.warnings.append(
+                    f"{self.work.source} ({self.work.name}): the server did not return "
+                    f"{len(missing)} of {len(chunk)} objects asked for (e.g. {missing[0]})"
+                )
+        return members
+
+    def _sync_page(
+        self, token: str, *, with_data: bool
+    ) -> tuple[list[Member], list[str], str, bool]:
+        """One sync-collection REPORT: (changed members, deleted hrefs, new token, truncated)."""
+        headers = {"Content-Type": "application/xml; charset=utf-8", "Depth": "1"}
+        body = davxml.sync_collection(token, with_data)
+        try:
+            response = self.t.request(self.cal.url, "REPORT", body, headers)
+        except PreconditionFailed as exc:
+            if token:
+                raise InvalidToken(str(exc)) from exc
+            raise
+        if response.status in (400, 403, 409, 412, 422) and token:
+            # RFC 6578 3.2 asks for 403 + DAV:valid-sync-token; some servers answer otherwise.
+            raise InvalidToken(f"{response.status}")
+        if response.status != 207:
+            raise SourceError(
+                f"{self.t.where}: sync-collection REPORT on {self.work.name!r} answered "
+                f"{response.status}",
+                hint="MendCRM retries on the next sync",
+            )
+        try:
+            found = davxml.parse_multistatus(response.tree)
+        except NotMultistatus as exc:
+            raise SourceError(
+                f"{self.t.where}: sync-collection answer is not WebDAV XML ({exc})"
+            ) from exc
+        if not found.sync_token:
+            raise SourceError(f"{self.t.where}: sync-collection answer carries no sync token")
+        changed = [m for m in found.members if m.status != 404 and not m.href.endswith("/")]
+        deleted = [m.href for m in found.members if m.status == 404]
+        return changed, deleted, found.sync_token, found.truncated
+
+    def _sync_changes(self, token: str) -> tuple[list[Member], list[str], str]:
+        changed: dict[str, Member] = {}
+        deleted: list[str] = []
+        for _ in range(MAX_SYNC_PAGES):
+            page, gone, token, truncated = self._sync_page(token, with_data=True)
+            for member in page:
+                changed[member.href] = member
+            for href in gone:
+                changed.pop(href, None)
+                deleted.append(href)
+            if not truncated:
+                break
+        missing = [h for h, m in changed.items() if m.calendar_data is None]
+        if missing:
+            fetched = {m.href: m for m in self._multiget(missing)}
+            for href in missing:
+                if href in fetched:
+                    changed[href] = fetched[href]
+                else:
+                    changed.pop(href)
+        return list(changed.values()), deleted, token
+
+    def _load_members(self, members: list[Member]) -> None:
+        for member in members:
+            data = member.calendar_data
+            if data is None or member.href.endswith("/") or member.status == 404:
+                continue
+            self.work.load(member.href, member.etag, data)
+
+
+__all__ = [
+    "CalendarSync",
+    "CollectionGone",
+    "DavCalendar",
+    "Discovery",
+    "InvalidToken",
+    "calendar_key",
+    "discover",
+    "list_calendars",
+    "make_transport",
+    "select_calendars",
+    "source_name",
+]

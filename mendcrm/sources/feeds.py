@@ -1,0 +1,291 @@
+"""Read-only feeds: an https ``.ics`` URL, a local ``.ics`` file, or a vdir folder.
+
+An unchanged feed costs one small request (conditional GET with the stored ETag and
+Last-Modified → 304) or one ``stat`` per file. A changed feed is split into its events by UID
+at the text level and only the events whose text changed are parsed again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from mendcrm.config.model import FeedConfig
+from mendcrm.errors import SourceError
+from mendcrm.sources.calendar import CalendarWork
+from mendcrm.sources.transport import Transport
+
+RECURRENCE_LINE = re.compile(r"^(RRULE|RDATE|RECURRENCE-ID)[;:]", re.IGNORECASE)
+_DATE_LINE = re.compile(r"^(DTSTART|DTEND|DURATION)[;:]", re.IGNORECASE)
+
+
+def feed_source(feed: FeedConfig) -> str:
+    return f"feed:{feed.name}"
+
+
+def feed_location(feed: FeedConfig) -> str:
+    """Return the feed's URL (webcal:// read as https://) or its path, as the calendar's id."""
+    if feed.path is not None:
+        return str(Path(feed.path).expanduser())
+    url = feed.url.strip()
+    if url.lower().startswith("webcal://"):
+        url = "https://" + url[len("webcal://") :]
+    return url
+
+
+@dataclass(slots=True)
+class FeedEvent:
+    """One UID's VEVENTs cut out of a feed, wrapped as a calendar of its own."""
+
+    key: str
+    text: str
+    digest: str
+    recurring: bool
+    last_day: str | None = None
+    """YYYYMMDD of DTEND (or DTSTART) when the event does not recur, for a cheap past check."""
+
+
+@dataclass(slots=True)
+class _Block:
+    lines: list[str] = field(default_factory=list)
+    uid: str = ""
+
+
+def _unfolded(lines: list[str]) -> list[str]:
+    out: list[str] = []
+    for line in lines:
+        if line[:1] in (" ", "\t") and out:
+            out[-1] += line[1:]
+        else:
+            out.append(line)
+    return out
+
+
+def split_feed(text: str) -> list[FeedEvent] | None:
+    """Given a whole .ics feed, return its events grouped by UID, each as a small calendar with
+    the feed's calendar properties and time zones; None if the text is not shaped like one."""
+    lines = text.lstrip("\ufeff").splitlines()
+    if not lines or lines[0].strip().upper() != "BEGIN:VCALENDAR":
+        return None
+    header: list[str] = []
+    zones: list[str] = []
+    blocks: list[_Block] = []
+    depth = 0
+    current: list[str] | None = None
+    kind = ""
+    for line in lines:
+        upper = line[:16].upper()
+        if upper.startswith("BEGIN:"):
+            depth += 1
+            if depth == 2:
+                kind = line[6:].strip().upper()
+                current = []
+        if depth == 1 and not upper.startswith(("BEGIN:VCALENDAR", "END:VCALENDAR")):
+            header.append(line)
+        elif depth >= 2 and current is not None:
+            current.append(line)
+        if upper.startswith("END:"):
+            if depth == 2 and current is not None:
+                if kind == "VTIMEZONE":
+                    zones.extend(current)
+                elif kind == "VEVENT":
+                    blocks.append(_Block(current))
+                current = None
+            depth -= 1
+    groups: dict[str, list[_Block]] = {}
+    for block in blocks:
+        unfolded = _unfolded(block.lines)
+        uid = next(
+            (ln.split(":", 1)[1].strip() for ln in unfolded if ln.upper().startswith("UID:")), ""
+        )
+        block.uid = (
+            uid or "no-uid-" + hashlib.sha256("\n".join(block.lines).encode()).hexdigest()[:16]
+        )
+        groups.setdefault(block.uid, []).append(block)
+    head = "BEGIN:VCALENDAR\r\n" + "".join(f"{ln}\r\n" for ln in header)
+    tz_text = "".join(f"{ln}\r\n" for ln in zones)
+    events: list[FeedEvent] = []
+    for uid, members in groups.items():
+        body = "".join(f"{ln}\r\n" for b in members for ln in b.lines)
+        unfolded = _unfolded([ln for b in members for ln in b.lines])
+        recurring = len(members) > 1 or any(RECURRENCE_LINE.match(ln) for ln in unfolded)
+        digest = hashlib.sha256((head + body).encode()).hexdigest()[:24]
+        events.append(
+            FeedEvent(
+                key=uid,
+                text=head + tz_text + body + "END:VCALENDAR\r\n",
+                digest=digest,
+                recurring=recurring,
+                last_day=None if recurring else _last_day(unfolded),
+            )
+        )
+    return events
+
+
+def _last_day(lines: list[str]) -> str | None:
+    values = {}
+    for line in lines:
+        match = _DATE_LINE.match(line)
+        if match:
+            values[match.group(1).upper()] = line.split(":", 1)[-1].strip()
+    value = values.get("DTEND") or (values.get("DTSTART") if "DURATION" not in values else None)
+    if value and len(value) >= 8 and value[:8].isdigit():
+        return value[:8]
+    return None
+
+
+class FeedSync:
+    """Brings one feed's stored events up to date."""
+
+    def __init__(
+        self, feed: FeedConfig, work: CalendarWork, sleep: Callable[[float], None]
+    ) -> None:
+        self.feed = feed
+        self.work = work
+        self.sleep = sleep
+        self.location = feed_location(feed)
+
+    def run(self) -> dict[str, Any]:
+        """Sync and return the feed's new state document; raise SourceError if it fails."""
+        began = time.perf_counter()
+        try:
+            if self.feed.path is not None:
+                path = Path(self.location)
+                if path.is_dir():
+                    return self._vdir(path)
+                return self._file(path)
+            if not self.feed.url:
+                raise SourceError(f"feed {self.feed.name!r}: neither url nor path is set")
+            return self._url()
+        finally:
+            self.work.report.seconds = round(time.perf_counter() - began, 3)
+
+    def _validator(self) -> dict[str, Any]:
+        return dict((self.work.old or {}).get("validator") or {})
+
+    def _unchanged(self, validator: dict[str, Any]) -> dict[str, Any]:
+        self.work.report.method = "unchanged"
+        return self.work.document("feed", validator=validator)
+
+    def _url(self) -> dict[str, Any]:
+        transport = Transport(
+            self.location,
+            where=f"feed {self.feed.name!r}",
+            timeout=self.work.env.timeout,
+            sleep=self.sleep,
+        )
+        try:
+            validator = self._validator()
+            headers: dict[str, str] = {"Accept": "text/calendar"}
+            if not self.work.grew and not self.work.first:
+                if validator.get("etag"):
+                    headers["If-None-Match"] = validator["etag"]
+                if validator.get("last_modified"):
+                    headers["If-Modified-Since"] = validator["last_modified"]
+            response = transport.request(self.location, "GET", "", headers)
+        finally:
+            self.work.report.requests = transport.requests
+            transport.close()
+        if response.status == 304:
+            return self._unchanged(validator)
+        if response.status != 200:
+            raise SourceError(
+                f"feed {self.feed.name!r}: GET {self.location} answered {response.status}",
+                hint="check the feed URL; MendCRM retries on the next sync",
+            )
+        body = response._raw_body or (response._raw if isinstance(response._raw, bytes) else b"")
+        new_validator = {
+            "etag": response.headers.get("ETag", ""),
+            "last_modified": response.headers.get("Last-Modified", ""),
+        }
+        self._load_feed(body, self.location)
+        return self.work.document("feed", validator=new_validator)
+
+    def _file(self, path: Path) -> dict[str, Any]:
+        try:
+            stat = path.stat()
+            validator = {"mtime_ns": stat.st_mtime_ns, "size": stat.st_size}
+            if not self.work.grew and not self.work.first and validator == self._validator():
+                return self._unchanged(validator)
+            body = path.read_bytes()
+        except OSError as exc:
+            raise SourceError(
+                f"feed {self.feed.name!r}: cannot read {path} ({exc.strerror or exc})",
+                hint="check the path in the [[feeds]] entry",
+            ) from exc
+        self._load_feed(body, str(path))
+        return self.work.document("feed", validator=validator)
+
+    def _load_feed(self, body: bytes, href: str) -> None:
+        work = self.work
+        if len(body) > max(work.env.max_object_bytes * 100, 64 * 1024 * 1024):
+            raise SourceError(f"feed {self.feed.name!r}: {len(body)} bytes is too big to read")
+        text = body.decode("utf-8", errors="replace")
+        events = split_feed(text)
+        work.report.method = "feed"
+        if events is None:
+            # Not shaped like a calendar: let the reader say exactly what is wrong with it.
+            for href_key in list(work.objects):
+                work.remove(href_key)
+            work.load(href, "", text, h=href)
+            return
+        seen = set()
+        cutoff = (work.horizon.start - timedelta(days=2)).strftime("%Y%m%d")
+        for event in events:
+            seen.add(event.key)
+            stored = work.objects.get(event.key)
+            if stored is not None and stored.get("e") == event.digest:
+                continue
+            if event.last_day is not None and event.last_day < cutoff:
+                work.remove(event.key)
+                continue
+            work.load(event.key, event.digest, event.text, h=href)
+        for key in list(work.objects):
+            if key not in seen:
+                work.remove(key)
+
+    def _vdir(self, folder: Path) -> dict[str, Any]:
+        work = self.work
+        work.report.method = "feed"
+        try:
+            files = {
+                p.name: p for p in folder.iterdir() if p.suffix.lower() == ".ics" and p.is_file()
+            }
+        except OSError as exc:
+            raise SourceError(
+                f"feed {self.feed.name!r}: cannot list {folder} ({exc.strerror or exc})",
+                hint="check the path in the [[feeds]] entry",
+            ) from exc
+        rescan = work.grew or work.first
+        # Files with nothing in the horizon are not stored; re-read one only if it changed since
+        # the last scan (a second of slack for coarse file system clocks).
+        since = int(self._validator().get("scanned_ns") or 0) - 1_000_000_000
+        scanned_ns = time.time_ns()
+        for name, path in sorted(files.items()):
+            try:
+                stat = path.stat()
+                etag = f"{stat.st_mtime_ns}-{stat.st_size}"
+                stored = work.objects.get(name)
+                if not rescan and stored is not None and stored.get("e") == etag:
+                    continue
+                if not rescan and stored is None and stat.st_mtime_ns < since:
+                    continue
+                work.load(name, etag, path.read_bytes().decode("utf-8", errors="replace"))
+            except OSError as exc:
+                work.report.warnings.append(
+                    f"{work.source} ({work.name}): {name}: cannot read ({exc.strerror or exc}); "
+                    "skipped"
+                )
+        for name in list(work.objects):
+            if name not in files:
+                work.remove(name)
+        return work.document("feed", validator={"scanned_ns": scanned_ns})
+
+
+__all__ = ["FeedEvent", "FeedSync", "feed_location", "feed_source", "split_feed"]

@@ -1,0 +1,199 @@
+"""The sync state of one calendar, kept compact because the store rewrites one JSON file per commit.
+
+A calendar's document (one row of the store's ``sync_state`` table)::
+
+    {"id": KEY, "kind": "calendar", "source": "account:work", "calendar": URL, "name": "Work",
+     "method": "sync-token" | "ctag" | "time-range" | "feed",
+     "token": …, "ctag": …, "validator": {…},     # what tells "unchanged" cheaply
+     "horizon": [START, END],                      # epoch seconds: span whose objects are stored
+     "objects": {HREF: ENTRY}, "synced_at": ISO, "suspect": ISO | None}
+
+Only objects with occurrences inside the horizon are stored. An ENTRY holds the object's ETag
+(``e``) and its occurrences over the horizon: the fields they share once per distinct value
+(``p``, defaults left out) and one short row per occurrence (``x``: payload index, start, end,
+recurrence id). A recurring object also keeps its text, compressed (``r``), so the horizon can
+move forward by re-expanding it instead of downloading it again.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from mendcrm.events.window import Span
+from mendcrm.model import Attendee, Occurrence
+
+Entry = dict[str, Any]
+
+_IDENTITY = frozenset(
+    {"source", "calendar", "calendar_name", "href", "etag", "start", "end", "recurrence_id"}
+)
+
+
+def _encoded_defaults(cls: type) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if f.default is not dataclasses.MISSING:
+            value = f.default
+            out[f.name] = list(value) if isinstance(value, tuple) else value
+    return out
+
+
+_OCCURRENCE_DEFAULTS = _encoded_defaults(Occurrence)
+_SHARED = tuple(f.name for f in dataclasses.fields(Occurrence) if f.name not in _IDENTITY)
+_ATTENDEE_DEFAULTS = _encoded_defaults(Attendee)
+
+
+def _strip(record: dict[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in record.items() if k not in defaults or defaults[k] != v}
+
+
+def _payload(occurrence: Occurrence) -> dict[str, Any]:
+    record = {k: v for k, v in occurrence.to_record().items() if k not in _IDENTITY}
+    if record.get("organizer"):
+        record["organizer"] = _strip(record["organizer"], _ATTENDEE_DEFAULTS)
+    if record.get("attendees"):
+        record["attendees"] = [_strip(a, _ATTENDEE_DEFAULTS) for a in record["attendees"]]
+    return _strip(record, _OCCURRENCE_DEFAULTS)
+
+
+def epoch(value: datetime) -> int:
+    return int(value.timestamp())
+
+
+def from_epoch(value: int) -> datetime:
+    return datetime.fromtimestamp(value, UTC)
+
+
+def make_entry(
+    etag: str, occurrences: Sequence[Occurrence], raw: str | None = None, **extra: Any
+) -> Entry:
+    """Given an object's ETag, its occurrences over the horizon and, for a series, its text,
+    return the compact entry to store."""
+    payloads: list[dict[str, Any]] = []
+    index: dict[tuple[Any, ...], int] = {}
+    rows: list[list[Any]] = []
+    for occurrence in occurrences:
+        # Occurrences of one series share everything but their times: encode each variant once.
+        key = tuple(getattr(occurrence, name) for name in _SHARED)
+        if key not in index:
+            index[key] = len(payloads)
+            payloads.append(_payload(occurrence))
+        rows.append(
+            [index[key], epoch(occurrence.start), epoch(occurrence.end), occurrence.recurrence_id]
+        )
+    entry: Entry = {"e": etag, "p": payloads, "x": rows, **extra}
+    if raw is not None:
+        entry["r"] = pack_text(raw)
+    return entry
+
+
+def entry_occurrences(
+    entry: Mapping[str, Any],
+    *,
+    href: str,
+    source: str,
+    calendar: str,
+    calendar_name: str,
+    span: Span | None = None,
+) -> list[Occurrence]:
+    """Given a stored entry, return its occurrences (those overlapping ``span``, if given)."""
+    payloads = entry.get("p") or []
+    templates: dict[int, Occurrence] = {}
+    out: list[Occurrence] = []
+    for pidx, start_s, end_s, rid in entry.get("x") or []:
+        start, end = from_epoch(start_s), from_epoch(end_s)
+        if span is not None and not span.overlaps(start, end):
+            continue
+        template = templates.get(pidx)
+        if template is None:
+            record = dict(payloads[pidx])
+            record.update(
+                source=source,
+                calendar=calendar,
+                calendar_name=calendar_name,
+                href=entry.get("h", href),
+                etag=entry.get("e", ""),
+                start=start,
+                end=end,
+            )
+            template = templates[pidx] = Occurrence.from_record(record)
+        out.append(dataclasses.replace(template, start=start, end=end, recurrence_id=rid))
+    return out
+
+
+def prune_entry(entry: Entry, horizon: Span) -> Entry | None:
+    """Given an entry and the new horizon, drop occurrences that ended before it starts; return
+    None when nothing of a non-recurring object is left."""
+    start = epoch(horizon.start)
+    rows = [row for row in entry.get("x") or [] if row[2] > start or row[1] >= start]
+    if len(rows) == len(entry.get("x") or []):
+        return entry
+    if not rows and "r" not in entry:
+        return None
+    used = sorted({row[0] for row in rows})
+    remap = {old: new for new, old in enumerate(used)}
+    return {
+        **entry,
+        "p": [entry["p"][i] for i in used],
+        "x": [[remap[r[0]], r[1], r[2], r[3]] for r in rows],
+    }
+
+
+def pack_text(text: str) -> str:
+    """Return ``text`` compressed into a JSON-safe string."""
+    return base64.b85encode(zlib.compress(text.encode("utf-8"), 6)).decode("ascii")
+
+
+def unpack_text(packed: str) -> str:
+    return zlib.decompress(base64.b85decode(packed)).decode("utf-8")
+
+
+def calendar_occurrences(doc: Mapping[str, Any], span: Span) -> list[Occurrence]:
+    """Given a calendar's state document, return its stored occurrences overlapping ``span``."""
+    out: list[Occurrence] = []
+    for href, entry in (doc.get("objects") or {}).items():
+        out.extend(
+            entry_occurrences(
+                entry,
+                href=href,
+                source=doc.get("source", ""),
+                calendar=doc.get("calendar", ""),
+                calendar_name=doc.get("name", ""),
+                span=span,
+            )
+        )
+    return out
+
+
+def horizon_of(doc: Mapping[str, Any] | None) -> Span | None:
+    """Return the span a calendar's stored objects cover, or None if it has none yet."""
+    if not doc or not doc.get("horizon"):
+        return None
+    start, end = doc["horizon"]
+    return Span(from_epoch(start), from_epoch(end))
+
+
+def state_size(docs: Iterable[Mapping[str, Any]]) -> int:
+    """Return how many bytes the documents take as compact JSON (what the store writes)."""
+    return sum(len(json.dumps(doc, separators=(",", ":"))) for doc in docs)
+
+
+__all__ = [
+    "Entry",
+    "calendar_occurrences",
+    "entry_occurrences",
+    "epoch",
+    "from_epoch",
+    "horizon_of",
+    "make_entry",
+    "pack_text",
+    "prune_entry",
+    "state_size",
+    "unpack_text",
+]

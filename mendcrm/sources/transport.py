@@ -1,0 +1,288 @@
+"""HTTP for one source: a caldav DAVClient built from MendCRM's settings alone, plus the policy
+the library leaves to its caller: which URLs are acceptable, redirects, retries, request counts.
+
+- Every setting is passed explicitly: no ``get_davclient`` (it reads CALDAV_* variables and
+  ``~/.config/caldav/calendar.conf``), no RFC 6764 DNS discovery, no proxy or .netrc from the
+  environment (``trust_env`` off). TLS is always verified, against ``ca_file`` if given.
+- ``http://`` is refused except to loopback: credentials and calendars would travel in clear.
+- Redirects are followed here, not by the HTTP library: only to the same host, never down to
+  http, and with the same method (the library turns a 302'd PROPFIND into a GET).
+- Only idempotent requests are retried (connection errors, timeouts, 429/502/503/504), with
+  back-off, honouring Retry-After up to a limit.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from caldav.davclient import DAVClient
+from caldav.lib import error as dav_error
+from caldav.lib.http_sync import requests as http_lib
+from caldav.response import DAVResponse
+
+from mendcrm.errors import SourceError
+
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PROPFIND", "REPORT"})
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+MAX_REDIRECTS = 5
+USER_AGENT = "MendCRM (caldav)"
+
+
+def is_loopback(host: str) -> bool:
+    """Given a host name or address, return whether it is this machine."""
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_url(url: str, where: str) -> None:
+    """Given a URL from the config (or a redirect), raise SourceError if MendCRM must not use it."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return
+    if parts.scheme == "http" and parts.hostname:
+        if is_loopback(parts.hostname):
+            return
+        raise SourceError(
+            f"{where}: refusing plain http:// to {parts.hostname}: the password and the calendar "
+            "would cross the network unencrypted",
+            hint="use the server's https:// address (http:// is allowed only for loopback)",
+        )
+    raise SourceError(
+        f"{where}: {url!r} is not an http(s) URL", hint="give the full https:// address"
+    )
+
+
+class Transport:
+    """Requests to one server on behalf of one source, counted and retried by policy.
+
+    ``requests`` counts HTTP exchanges on the wire (authentication round trips and failed
+    attempts included); ``sleep`` is how back-off waits (tests pass a recorder).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        where: str,
+        username: str = "",
+        password: str = "",
+        auth_type: str | None = None,
+        ca_file: Path | None = None,
+        timeout: float = 30.0,
+        attempts: int = 3,
+        backoff: float = 0.5,
+        max_retry_after: float = 60.0,
+        max_response_bytes: int = 256 * 1024 * 1024,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        check_url(url, where)
+        if ca_file is not None and not Path(ca_file).is_file():
+            raise SourceError(f"{where}: CA file {ca_file} does not exist", hint="fix ca_file")
+        self.where = where
+        self.host = (urlsplit(url).hostname or "").lower()
+        self.requests = 0
+        self.attempts = max(1, attempts)
+        self.backoff = backoff
+        self.max_retry_after = max_retry_after
+        self.max_response_bytes = max_response_bytes
+        self.sleep = sleep
+        self.client = DAVClient(
+            url=url,
+            username=username or None,
+            password=password or None,
+            auth_type=auth_type if (username and password) else None,
+            timeout=timeout,  # type: ignore[arg-type]  # a float works; the hint says int
+            ssl_verify_cert=str(ca_file) if ca_file else True,
+            headers={"User-Agent": USER_AGENT},
+            enable_rfc6764=False,
+            require_tls=True,
+            rate_limit_handle=False,
+        )
+        session = self.client.session
+        session.trust_env = False
+        session.hooks.setdefault("response", []).append(self._on_response)
+        follow = session.request
+
+        def request_without_redirects(method: str, target: str, **kwargs: Any) -> Any:
+            kwargs["allow_redirects"] = False
+            return follow(method, target, **kwargs)
+
+        session.request = request_without_redirects  # type: ignore[method-assign,assignment]
+
+    @property
+    def url(self) -> str:
+        return str(self.client.url)
+
+    @property
+    def auth_type(self) -> str | None:
+        """The scheme that worked ("basic", "digest", "bearer"), to send up front next time."""
+        auth = self.client.auth
+        if auth is None:
+            return None
+        name = type(auth).__name__.lower()
+        for scheme in ("digest", "basic", "bearer"):
+            if scheme in name:
+                return scheme
+        return None
+
+    def close(self) -> None:
+        self.client.close()
+
+    def _on_response(self, response: Any, *args: Any, **kwargs: Any) -> Any:
+        self.requests += 1
+        length = response.headers.get("Content-Length")
+        if length and length.isdigit() and int(length) > self.max_response_bytes:
+            raise SourceError(
+                f"{self.where}: the server sent a {int(length)}-byte answer, over the "
+                f"{self.max_response_bytes}-byte limit",
+                hint="check the server; a calendar that big is likely an error",
+            )
+        return response
+
+    def request(
+        self,
+        url: str,
+        method: str,
+        body: str = "",
+        headers: Mapping[str, str] | None = None,
+    ) -> DAVResponse:
+        """Send one request (following safe redirects, retrying if idempotent) and return the
+        answer, whatever its status; raise SourceError when the server cannot be reached, refuses
+        the credentials, or keeps failing."""
+        target = url
+        for _ in range(MAX_REDIRECTS + 1):
+            response = self._with_retries(target, method, body, headers)
+            if response.status in (301, 302, 303, 307, 308):
+                location = response.headers.get("Location")
+                if not location:
+                    return response
+                target = self._redirect_target(target, location)
+                continue
+            return response
+        raise SourceError(f"{self.where}: too many redirects from {url}", hint="check the URL")
+
+    def _redirect_target(self, current: str, location: str) -> str:
+        target = urljoin(current, location)
+        parts, before = urlsplit(target), urlsplit(current)
+        if (parts.hostname or "").lower() != (before.hostname or "").lower():
+            raise SourceError(
+                f"{self.where}: the server redirects to another host ({parts.hostname}); "
+                "MendCRM will not send your credentials there",
+                hint=f"if that is right, set the url to {target}",
+            )
+        if before.scheme == "https" and parts.scheme != "https":
+            raise SourceError(
+                f"{self.where}: the server redirects from https to plain http",
+                hint="fix the server, or use its https:// address",
+            )
+        check_url(target, self.where)
+        return target
+
+    def _with_retries(
+        self, url: str, method: str, body: str, headers: Mapping[str, str] | None
+    ) -> DAVResponse:
+        attempts = self.attempts if method in IDEMPOTENT else 1
+        for attempt in range(1, attempts + 1):
+            last = attempt == attempts
+            try:
+                response = self.client.request(url, method, body, dict(headers or {}))
+            except dav_error.RateLimitError as exc:
+                wait = self._retry_wait(exc.retry_after_seconds, attempt)
+                if last or wait is None:
+                    raise SourceError(
+                        f"{self.where}: the server is busy ({exc.status}) and asks to retry "
+                        f"after {exc.retry_after or 'a while'}",
+                        hint="MendCRM will try again on the next sync",
+                    ) from exc
+                self.sleep(wait)
+                continue
+            except dav_error.AuthorizationError as exc:
+                raise self._auth_error(exc) from exc
+            except http_lib.exceptions.Timeout as exc:
+                self.requests += 1
+                if last:
+                    raise SourceError(
+                        f"{self.where}: no answer from {self.host} within the timeout",
+                        hint="check the server, or raise timeout_seconds",
+                    ) from exc
+                self.sleep(self.backoff * 2 ** (attempt - 1))
+                continue
+            except http_lib.exceptions.SSLError as exc:
+                self.requests += 1
+                raise SourceError(
+                    f"{self.where}: TLS certificate of {self.host} could not be verified",
+                    hint="for a private CA, set ca_file to its certificate",
+                ) from exc
+            except (http_lib.exceptions.ConnectionError, OSError) as exc:
+                self.requests += 1
+                if last:
+                    raise SourceError(
+                        f"{self.where}: cannot connect to {self.host}",
+                        hint="check that the server is up and the url is right",
+                    ) from exc
+                self.sleep(self.backoff * 2 ** (attempt - 1))
+                continue
+            except http_lib.exceptions.RequestException as exc:
+                self.requests += 1
+                raise SourceError(f"{self.where}: request to {self.host} failed ({exc})") from exc
+            if response.status in RETRY_STATUSES and not last:
+                wait = self._retry_wait(None, attempt)
+                if wait is not None:
+                    self.sleep(wait)
+                    continue
+            return response
+        raise AssertionError("unreachable")  # the loop always returns or raises
+
+    def _retry_wait(self, retry_after: float | None, attempt: int) -> float | None:
+        if retry_after is None:
+            return self.backoff * 2 ** (attempt - 1)
+        if retry_after > self.max_retry_after:
+            return None
+        return max(0.0, retry_after)
+
+    def _auth_error(self, exc: dav_error.AuthorizationError) -> SourceError:
+        if exc.status == 403 and exc.preconditions:
+            return PreconditionFailed(self.where, exc.preconditions, exc.status)
+        if exc.status == 403:
+            return SourceError(
+                f"{self.where}: the server refuses access (403) to {exc.url}",
+                hint="check the account's permissions and the calendar URL",
+            )
+        return AuthRejected(
+            f"{self.where}: the server rejected the username or password (401)",
+            hint="check the username, and the password in the keyring or password_command",
+        )
+
+
+class AuthRejected(SourceError):
+    """The server answered 401 to the credentials sent."""
+
+
+class PreconditionFailed(SourceError):
+    """The server answered with a DAV:error precondition (e.g. an invalid sync token)."""
+
+    def __init__(self, where: str, preconditions: list[str], status: int | None) -> None:
+        names = ", ".join(p.split("}")[-1] for p in preconditions)
+        super().__init__(f"{where}: the server refused the request ({status}: {names})")
+        self.preconditions = preconditions
+        self.status = status
+
+
+__all__ = [
+    "IDEMPOTENT",
+    "AuthRejected",
+    "PreconditionFailed",
+    "Transport",
+    "check_url",
+    "is_loopback",
+]
