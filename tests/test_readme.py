@@ -121,8 +121,9 @@ def test_first_steps_run_for_real(radicale_server: DavServer, tmp_path: Path) ->
     upcoming = json.loads(run("upcoming", "--json").out)
     assert [e["event"]["summary"] for e in upcoming] == ["Partner programme review"]
     assert upcoming[0]["match"]["by"] == "attendee-email"
-    prep = run("prep").out
-    assert "Robert Hale" in prep and "Sided with my former manager" in prep
+    assert "Robert Hale: Prep note ready" in run("prep").out  # coming up, one line
+    item = json.loads(run("prep", "--json").out)[0]
+    assert "Sided with my former manager" in run("prep", item["id"]).out
 
 
 def _python_blocks() -> list[str]:

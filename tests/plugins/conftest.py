@@ -42,12 +42,13 @@ def sample_item(n: int = 1, *, due: datetime = NOW - timedelta(minutes=5),
     )
 
 
-def seed(store: Store, *items: QueueItem) -> None:
+def seed(store: Store, *items: QueueItem, now: datetime = NOW) -> None:
+    """Store Ana, her coffee a day after ``now`` (the real time for a real daemon), and items."""
     contact = Contact(id="c-ana", name="Ana Lima", emails=("ana@example.org",), stage="strained",
                       history="Left the team on bad terms.")
     occurrence = Occurrence(
         source="account:work", calendar="https://dav.example/cal/", href="/cal/e1.ics",
-        uid="e1", start=NOW + timedelta(days=1), end=NOW + timedelta(days=1, hours=1),
+        uid="e1", start=now + timedelta(days=1), end=now + timedelta(days=1, hours=1),
         summary="Coffee", location="Café Central",
         attendees=(Attendee("ana@example.org", "Ana Lima"),),
     )

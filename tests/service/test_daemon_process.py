@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import subprocess
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,11 @@ from tests.plugins.smtp_server import Inbox, free_port
 from tests.service.daemon_process import SCRIPT, DaemonProcess, env_for, poll, status_json
 
 pytestmark = pytest.mark.slow
+
+
+def real_now() -> datetime:
+    """The daemon under test runs on the real clock, so its data must be current."""
+    return datetime.now(UTC)
 
 
 def write_config(path: Path, store: Path, *, extra: str = "") -> Path:
@@ -67,7 +73,7 @@ def test_one_daemon_per_store_reload_and_clean_stop(tmp_path: Path,
     # A valid one takes effect: the example plugin now delivers a due item.
     write_config(config, store, extra=f'enabled = ["journal_line"]\n\n'
                  f'[plugins.journal_line]\nfile = "{journal}"\n')
-    seed(Store(store), sample_item(1))
+    seed(Store(store), sample_item(1, due=real_now()), now=real_now())
     first.signal(signal.SIGHUP)
     poll(lambda: journal.exists() and "Ana Lima" in journal.read_text(), what="delivery")
     assert "config reloaded" in first.stderr
@@ -117,7 +123,7 @@ def test_no_secret_in_any_log_line(tmp_path: Path, daemons: list[DaemonProcess])
     controller.start()
     try:
         store = tmp_path / "store.json"
-        seed(Store(store), sample_item(1))
+        seed(Store(store), sample_item(1, due=real_now()), now=real_now())
         config = write_config(tmp_path / "config.toml", store, extra=(
             'enabled = ["email"]\n\n'
             f'[plugins.email]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "plain"\n'
