@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 import click
@@ -51,10 +51,11 @@ def status_data(app: AppContext) -> dict[str, Any]:
     }
 
 
-def _when(value: str | None) -> str:
+def _when(value: str | None, zone: tzinfo | None = None) -> str:
+    """Given a stored ISO time, return it in the user's zone (``[me] timezone``), or "never"."""
     if not value:
         return "never"
-    return datetime.fromisoformat(value).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    return datetime.fromisoformat(value).astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
 
 
 @click.command()
@@ -67,34 +68,41 @@ def status(app: AppContext, as_json: bool) -> None:
         emit_json(data)
         return
     health = data["health"]
+    from mendcrm.render import user_zone
+
+    zone = user_zone(app.config.me)
+
+    def when(value: str | None) -> str:
+        return _when(value, zone)
+
     if data["daemon"]["running"]:
         pid = data["daemon"]["pid"]
         click.echo(f"daemon: running{f' (pid {pid})' if pid else ''}, "
-                   f"since {_when(health.get('started_at'))}")
+                   f"since {when(health.get('started_at'))}")
     else:
         stopped = health.get("stopped_at")
-        click.echo("daemon: not running" + (f" (stopped {_when(stopped)})" if stopped else ""))
+        click.echo("daemon: not running" + (f" (stopped {when(stopped)})" if stopped else ""))
     click.echo(f"store: {data['store']}")
     if not health:
         click.echo("no daemon has run on this store yet")
         return
-    click.echo(f"last sync: {_when(health.get('last_sync_at'))}; "
-               f"last fully successful: {_when(health.get('last_successful_sync_at'))}")
+    click.echo(f"last sync: {when(health.get('last_sync_at'))}; "
+               f"last fully successful: {when(health.get('last_successful_sync_at'))}")
     if data["daemon"]["running"]:
-        click.echo(f"next sync: {_when(health.get('next_sync_at'))}; "
-                   f"next delivery: {_when(health.get('next_delivery_at'))}")
+        click.echo(f"next sync: {when(health.get('next_sync_at'))}; "
+                   f"next delivery: {when(health.get('next_delivery_at'))}")
     click.echo(f"items delivered: {health.get('items_delivered', 0)}")
     for source, state in sorted(health.get("sources", {}).items()):
         if state.get("failures"):
             click.echo(f"  {source}: failing ({state['failures']} in a row, retry "
-                       f"{_when(state.get('next_attempt_at'))}): {state.get('last_error', '')}")
+                       f"{when(state.get('next_attempt_at'))}): {state.get('last_error', '')}")
         else:
-            click.echo(f"  {source}: ok, last success {_when(state.get('last_success_at'))}")
+            click.echo(f"  {source}: ok, last success {when(state.get('last_success_at'))}")
     for name, record in sorted(data["plugins"].items()):
         if record.get("failures"):
             click.echo(f"  plugin {name}: failing: {record.get('last_error', '')}")
     if health.get("last_error"):
-        click.echo(f"last error ({_when(health.get('last_error_at'))}): {health['last_error']}")
+        click.echo(f"last error ({when(health.get('last_error_at'))}): {health['last_error']}")
 
 
 @click.group()
