@@ -94,10 +94,13 @@ def sync_pass(
     password_for: Callable[[AccountConfig], str] = get_password,
     progress: Progress | None = None,
     only: set[str] | None = None,
+    force: bool = False,
 ) -> PassSummary:
     """Given the config and the store, run one whole pass and return what it did.
 
     A failing source is reported in the summary, never raised; so is a failing annotation write.
+    A source still backing off after failures is skipped unless ``force`` (the CLI forces, the
+    daemon does not).
     Raise StoreError if the store cannot be read or written, ConfigError for a bad playbook or
     template.
     """
@@ -105,7 +108,9 @@ def sync_pass(
     now = clock.now()
 
     # 1–2. sources and events: fetch what changed, expand occurrences in the window.
-    sync = fetch(config, store, now=now, password_for=password_for, progress=progress, only=only)
+    sync = fetch(
+        config, store, now=now, password_for=password_for, progress=progress, only=only, force=force
+    )
 
     # 3–4. detection and planning, applied in one transaction.
     the_plan, due = detect_and_plan(config, store, sync, now=now, plugin_manager=plugin_manager)
@@ -129,6 +134,7 @@ def fetch(
     password_for: Callable[[AccountConfig], str],
     progress: Progress | None = None,
     only: set[str] | None = None,
+    force: bool = False,
 ) -> SyncResult:
     """Given the config and store, return the sources' occurrences and new state (no writes)."""
     from mendcrm.sources import sync_sources
@@ -137,7 +143,13 @@ def fetch(
         # Annotation documents share the table but belong to the actions stage.
         state = {d["id"]: d for d in view.all("sync_state") if not _is_annotation_state(d["id"])}
     return sync_sources(
-        config, state, now=now, password_for=password_for, progress=progress, only=only
+        config,
+        state,
+        now=now,
+        password_for=password_for,
+        progress=progress,
+        only=only,
+        force=force,
     )
 
 

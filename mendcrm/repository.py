@@ -7,10 +7,11 @@ defined once. They take a transaction or a read view (both have ``get`` / ``all`
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
+from datetime import datetime
 from typing import Any, Protocol
 
-from mendcrm.model import Contact, Encounter, Interaction, QueueItem
+from mendcrm.model import Contact, Encounter, Interaction, QueueItem, from_iso
 
 
 class Readable(Protocol):
@@ -50,6 +51,32 @@ def encounters(view: Readable) -> list[Encounter]:
     return sorted(found, key=lambda e: (e.occurrence.start, e.id))
 
 
+def encounters_between(view: Readable, start: datetime, end: datetime) -> list[Encounter]:
+    """Given a store view and a span, return the active encounters whose occurrence ends at or
+    after ``start`` and starts at or before ``end``, soonest first.
+
+    Records outside the span are skipped before they are decoded: the store keeps many more
+    encounters than a command shows, and decoding them all is most of a read command's time.
+    """
+    found = []
+    for record in view.all("encounters"):
+        occurrence = record.get("occurrence") or {}
+        if record.get("state", "active") != "active":
+            continue
+        if from_iso(occurrence["end"]) < start or from_iso(occurrence["start"]) > end:
+            continue
+        found.append(Encounter.from_record(record))
+    return sorted(found, key=lambda e: (e.occurrence.start, e.id))
+
+
+def queue_of_encounters(view: Readable, encounter_ids: Collection[str]) -> list[QueueItem]:
+    """Given a store view and encounter ids, return their queue items, by due time."""
+    found = [
+        QueueItem.from_record(r) for r in view.all("queue") if r.get("encounter_id") in encounter_ids
+    ]
+    return sorted(found, key=lambda q: (q.due, q.id))
+
+
 def queue(view: Readable) -> list[QueueItem]:
     """Given a store view, return every queue item, by due time."""
     found = [QueueItem.from_record(r) for r in view.all("queue")]
@@ -71,8 +98,10 @@ __all__ = [
     "contact",
     "contacts",
     "encounters",
+    "encounters_between",
     "interactions",
     "queue",
     "queue_item",
+    "queue_of_encounters",
     "save",
 ]

@@ -95,18 +95,16 @@ def _find_item(items: Sequence[QueueItem], query: str) -> QueueItem:
 @pass_app
 def upcoming(app: AppContext, days: int | None, as_json: bool) -> None:
     """Encounters ahead, soonest first, with why each matched."""
-    from mendcrm.render import describe_when, match_reason, user_zone
-
     now = app.clock.now()
     until = now + timedelta(days=days or app.config.sync.lookahead_days)
+    # Only what is shown is decoded: the store holds far more encounters and items than that.
     with app.store.read() as view:
-        contacts = {c.id: c for c in repository.contacts(view)}
-        queue = repository.queue(view)
-        ahead = [
-            e
-            for e in repository.encounters(view)
-            if e.state == "active" and e.occurrence.end >= now and e.occurrence.start <= until
-        ]
+        ahead = repository.encounters_between(view, now, until)
+        queue = repository.queue_of_encounters(view, {e.id for e in ahead})
+        wanted = {e.contact_id for e in ahead} | {o for e in ahead for o in e.others}
+        contacts = {
+            c.id: c for c in (repository.contact(view, cid) for cid in sorted(wanted)) if c
+        }
     by_encounter: dict[str, list[QueueItem]] = {}
     for item in queue:
         if item.encounter_id:
@@ -117,6 +115,8 @@ def upcoming(app: AppContext, days: int | None, as_json: bool) -> None:
     if not ahead:
         click.echo("no encounters ahead", err=True)
         return
+    from mendcrm.render import describe_when, match_reason, user_zone
+
     zone = user_zone(app.config.me)
     for e in ahead:
         person = contacts.get(e.contact_id)

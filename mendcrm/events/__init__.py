@@ -4,19 +4,34 @@
 - :mod:`mendcrm.events.zones`: the user's zone, for all-day and floating times.
 - :mod:`mendcrm.events.guards`: bounds against hostile input.
 - :mod:`mendcrm.events.reader`: ``read_object`` itself.
+
+The names below are imported on first use, so a command that only needs the zones or the
+window (``mendcrm upcoming`` renders times in the user's zone) does not load icalendar and
+recurring-ical-events.
 """
 
-from mendcrm.events.reader import ObjectReading, ReadContext, read_object
-from mendcrm.events.window import Span, sync_window
-from mendcrm.events.zones import system_zone, user_zone, zone_name
+from __future__ import annotations
 
-__all__ = [
-    "ObjectReading",
-    "ReadContext",
-    "Span",
-    "read_object",
-    "sync_window",
-    "system_zone",
-    "user_zone",
-    "zone_name",
-]
+import importlib
+from typing import Any
+
+_LAZY: dict[str, str] = {
+    "ObjectReading": "mendcrm.events.reader",
+    "ReadContext": "mendcrm.events.reader",
+    "read_object": "mendcrm.events.reader",
+    "Span": "mendcrm.events.window",
+    "sync_window": "mendcrm.events.window",
+    "system_zone": "mendcrm.events.zones",
+    "user_zone": "mendcrm.events.zones",
+    "zone_name": "mendcrm.events.zones",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+__all__ = sorted(_LAZY)

@@ -20,6 +20,7 @@ import icalendar
 import recurring_ical_events
 import x_wr_timezone
 
+from mendcrm.events.contentlines import Described, split_descriptive, split_list, unescape_text
 from mendcrm.events.guards import nesting_problem, rrule_problem
 from mendcrm.events.lean import lean_text
 from mendcrm.events.window import Span
@@ -90,32 +91,68 @@ def read_object(
         reading.text = text
         if "BEGIN:VTIMEZONE" in text:
             forget_custom_zones()
-        tops = icalendar.Calendar.from_ical(text, multiple=True)
+        split = split_descriptive(text)
+        tops = icalendar.Calendar.from_ical(split.timing, multiple=True)
+        events = _vevents(tops, reading, ctx, href)
+        described = _pair(events, split.events)
+        if described is None:
+            # The cut did not line up with icalendar's view of the text: read it all the slow way.
+            del reading.warnings[:]
+            events = _vevents(icalendar.Calendar.from_ical(text, multiple=True), reading, ctx, href)
+            described = [None] * len(events)
     except Exception as exc:  # icalendar raises many kinds for malformed text
         reading.warnings.append(
             ctx.warning(href, None, f"not valid iCalendar ({_why(exc)}); skipped")
         )
         return reading
-    for group in _group_by_uid(_vevents(tops, reading, ctx, href), href):
+    details = {id(event): info for event, info in zip(events, described, strict=True)}
+    for group in _group_by_uid(events, href):
         uid = group[0][0]
         components = [c for _, c in group]
         if uid not in reading.uids:
             reading.uids.append(uid)
         try:
+            where = _Where(uid, span, ctx, href, etag, reading.warnings, details)
             if len(components) == 1 and not any(p in components[0] for p in RECURRENCE_PROPS):
-                occ = _read_single(components[0], uid, span, ctx, href, etag, reading.warnings)
-                reading.occurrences.extend(occ)
+                reading.occurrences.extend(_read_single(components[0], where))
             else:
                 reading.recurring = True
-                reading.occurrences.extend(
-                    _read_series(components, uid, span, ctx, href, etag, reading.warnings)
-                )
+                reading.occurrences.extend(_read_series(components, where))
         except Exception as exc:  # one bad series must not cost the others
             reading.warnings.append(
                 ctx.warning(href, uid, f"unreadable event ({_why(exc)}); skipped")
             )
     reading.occurrences.sort(key=lambda o: (o.start, o.uid))
     return reading
+
+
+@dataclass(frozen=True, slots=True)
+class _Where:
+    """What reading one UID's events needs besides the events themselves."""
+
+    uid: str
+    span: Span
+    ctx: ReadContext
+    href: str
+    etag: str
+    warnings: list[str]
+    details: dict[int, Described | None]
+
+    def warn(self, what: str) -> None:
+        self.warnings.append(self.ctx.warning(self.href, self.uid, what))
+
+
+def _pair(
+    events: Sequence[icalendar.Component], described: Sequence[Described]
+) -> list[Described | None] | None:
+    """Match the VEVENTs icalendar found with the descriptive parts cut out of the text, in
+    order; None if they do not line up one to one."""
+    if len(events) != len(described):
+        return None
+    for event, info in zip(events, described, strict=True):
+        if str(event.get("UID", "")).strip() != info.uid:
+            return None
+    return list(described)
 
 
 def forget_custom_zones() -> None:
@@ -173,7 +210,7 @@ def _group_by_uid(
         uid = str(event.get("UID", "")).strip()
         if not uid:
             # Stable across syncs as long as the event is not edited, which is all an id needs here.
-            seed = f"{href}|{index}|{event.get('DTSTART', '')!s}|{event.get('SUMMARY', '')!s}"
+            seed = f"{href}|{index}|{event.get('DTSTART', '')!s}"
             uid = "no-uid-" + hashlib.sha256(seed.encode()).hexdigest()[:16]
         groups.setdefault(uid, []).append((uid, event))
     return list(groups.values())
@@ -182,26 +219,18 @@ def _group_by_uid(
 # -- single events ----------------------------------------------------------------------------
 
 
-def _read_single(
-    event: icalendar.Component,
-    uid: str,
-    span: Span,
-    ctx: ReadContext,
-    href: str,
-    etag: str,
-    warnings: list[str],
-) -> list[Occurrence]:
+def _read_single(event: icalendar.Component, where: _Where) -> list[Occurrence]:
     start_prop = event.get("DTSTART")
     if start_prop is None:
-        warnings.append(ctx.warning(href, uid, "event has no DTSTART; skipped"))
+        where.warn("event has no DTSTART; skipped")
         return []
     start_value = _time_value(start_prop, "DTSTART")
-    end_value = _end_value(event, start_value, ctx, href, uid, warnings)
-    base = _base(event, uid, ctx, href, etag, warnings)
+    end_value = _end_value(event, start_value, where)
+    base = _base(event, where)
     if base is None:
         return []
-    occurrence = _timed(base, start_value, end_value, None, ctx, href, uid, warnings)
-    if not span.overlaps(occurrence.start, occurrence.end):
+    occurrence = _timed(base, start_value, end_value, None, where)
+    if not where.span.overlaps(occurrence.start, occurrence.end):
         return []
     return [occurrence]
 
@@ -219,19 +248,14 @@ def _time_value(prop: Any, name: str) -> date | datetime:
 
 
 def _end_value(
-    event: icalendar.Component,
-    start: date | datetime,
-    ctx: ReadContext,
-    href: str,
-    uid: str,
-    warnings: list[str],
+    event: icalendar.Component, start: date | datetime, where: _Where
 ) -> date | datetime:
     if event.get("DTEND") is not None:
         return _time_value(event["DTEND"], "DTEND")
     duration = getattr(_first(event.get("DURATION")), "dt", None)
     if isinstance(duration, timedelta):
         if duration < timedelta(0):
-            warnings.append(ctx.warning(href, uid, "negative DURATION; read as zero"))
+            where.warn("negative DURATION; read as zero")
             return start
         return start + duration
     # RFC 5545 3.6.1: a date lasts the day, a date-time without end is an instant.
@@ -241,29 +265,20 @@ def _end_value(
 # -- series -----------------------------------------------------------------------------------
 
 
-def _read_series(
-    components: list[icalendar.Component],
-    uid: str,
-    span: Span,
-    ctx: ReadContext,
-    href: str,
-    etag: str,
-    warnings: list[str],
-) -> list[Occurrence]:
-    local_start = span.start.astimezone(ctx.zone)
-    local_end = span.end.astimezone(ctx.zone)
+def _read_series(components: list[icalendar.Component], where: _Where) -> list[Occurrence]:
+    ctx, span = where.ctx, where.span
     for component in components:
         if "RECURRENCE-ID" in component or "RRULE" not in component:
             continue
         if component.get("DTSTART") is None:
-            warnings.append(ctx.warning(href, uid, "recurring event has no DTSTART; skipped"))
+            where.warn("recurring event has no DTSTART; skipped")
             return []
         first = _time_value(component.get("DTSTART"), "DTSTART")
         rules = component["RRULE"]
         for rule in rules if isinstance(rules, list) else [rules]:
             problem = rrule_problem(cast(Mapping[str, Any], rule), first, span.end, ctx.zone)
             if problem:
-                warnings.append(ctx.warning(href, uid, f"{problem}; series skipped"))
+                where.warn(f"{problem}; series skipped")
                 return []
     calendar = icalendar.Calendar()
     for component in components:
@@ -271,37 +286,39 @@ def _read_series(
     query = recurring_ical_events.of(calendar)
     found: list[Any] = []
     cap = ctx.max_occurrences
+    # In the user's zone, so floating and all-day times are compared where they happen.
+    local_start, local_end = span.start.astimezone(ctx.zone), span.end.astimezone(ctx.zone)
     for series in query.series:
         found.extend(itertools.islice(series.between(local_start, local_end), cap + 1 - len(found)))
         if len(found) > cap:
             break
     if len(found) > cap:
-        warnings.append(
-            ctx.warning(
-                href,
-                uid,
-                f"more than {cap} occurrences in the span; kept the first {cap} "
-                "([sync] max_occurrences_per_series)",
-            )
+        where.warn(
+            f"more than {cap} occurrences in the span; kept the first {cap} "
+            "([sync] max_occurrences_per_series)"
         )
     # Each occurrence shares its fields with the component it comes from (the master or an
     # override); they are read once per component, not copied per occurrence.
     bases: dict[int, Occurrence | None] = {}
     occurrences: list[Occurrence] = []
     for item in found:
-        component = item._adapter._component
-        key = id(component)
+        # The component an occurrence comes from; recurring-ical-events keeps it on a private
+        # attribute, so fall back to its public (copying, slower) call should that ever change.
+        origin: Any = getattr(getattr(item, "_adapter", None), "_component", None)
+        if origin is None:
+            origin = item.as_component(False)
+        key = id(origin)
         if key not in bases:
-            bases[key] = _base(component, uid, ctx, href, etag, warnings)
+            bases[key] = _base(origin, where)
         base = bases[key]
         if base is None:
             continue
-        rid = component.get("RECURRENCE-ID")
+        rid = origin.get("RECURRENCE-ID")
         if rid is not None and "RANGE" not in getattr(rid, "params", {}):
             rid_text = _rid_text(_time_value(rid, "RECURRENCE-ID"), ctx.zone)
         else:
             rid_text = _rid_text(item.start, ctx.zone)
-        occurrence = _timed(base, item.start, item.end, rid_text, ctx, href, uid, warnings)
+        occurrence = _timed(base, item.start, item.end, rid_text, where)
         if span.overlaps(occurrence.start, occurrence.end):
             occurrences.append(occurrence)
     occurrences.sort(key=lambda o: o.start)
@@ -328,14 +345,7 @@ def _utc(value: date | datetime, zone: tzinfo) -> datetime:
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _base(
-    event: icalendar.Component,
-    uid: str,
-    ctx: ReadContext,
-    href: str,
-    etag: str,
-    warnings: list[str],
-) -> Occurrence | None:
+def _base(event: icalendar.Component, where: _Where) -> Occurrence | None:
     """Return an occurrence with every field but the times filled from ``event``; None if the
     event is cancelled (dropped: an occurrence that is missing withdraws what was planned)."""
     status = str(event.get("STATUS", "CONFIRMED")).strip().upper() or "CONFIRMED"
@@ -351,24 +361,24 @@ def _base(
             if tzid is None or (written_tzid and not getattr(value.tzinfo, "key", None)):
                 tzid = str(written_tzid) if written_tzid else tzid
         elif written_tzid:
-            warnings.append(
-                ctx.warning(href, uid, f"unknown TZID {written_tzid!r}; read in your own time zone")
-            )
-    organizer = _address(event.get("ORGANIZER"), default_partstat="ACCEPTED", default_role="CHAIR")
-    attendees = tuple(a for a in map(_address, _as_list(event.get("ATTENDEE"))) if a is not None)
+            where.warn(f"unknown TZID {written_tzid!r}; read in your own time zone")
+    info = where.details.get(id(event))
+    source: Described | icalendar.Component = info if info is not None else event
+    organizer, attendees = _people(source)
+    ctx = where.ctx
     return Occurrence(
         source=ctx.source,
         calendar=ctx.calendar,
         calendar_name=ctx.calendar_name,
-        href=href,
-        etag=etag,
-        uid=uid,
+        href=where.href,
+        etag=where.etag,
+        uid=where.uid,
         start=_EPOCH,
         end=_EPOCH,
-        summary=_text(event.get("SUMMARY")),
-        description=_text(event.get("DESCRIPTION")),
-        location=_text(event.get("LOCATION")),
-        categories=_categories(event.get("CATEGORIES")),
+        summary=_text(source, "SUMMARY"),
+        description=_text(source, "DESCRIPTION"),
+        location=_text(source, "LOCATION"),
+        categories=_categories(source),
         organizer=organizer,
         attendees=attendees,
         my_partstat=_my_partstat(organizer, attendees, ctx.my_emails),
@@ -382,16 +392,14 @@ def _timed(
     start_value: date | datetime,
     end_value: date | datetime,
     recurrence_id: str | None,
-    ctx: ReadContext,
-    href: str,
-    uid: str,
-    warnings: list[str],
+    where: _Where,
 ) -> Occurrence:
     """Return ``base`` placed at the given start and end (UTC; all-day in the user's zone)."""
-    start = _utc(start_value, ctx.zone)
-    end = _utc(end_value, ctx.zone)
+    zone = where.ctx.zone
+    start = _utc(start_value, zone)
+    end = _utc(end_value, zone)
     if end < start:
-        warnings.append(ctx.warning(href, uid, "event ends before it starts; read as an instant"))
+        where.warn("event ends before it starts; read as an instant")
         end = start
     all_day = not isinstance(start_value, datetime)
     return dataclasses.replace(
@@ -404,40 +412,66 @@ def _timed(
     )
 
 
+# -- descriptive properties: from the text cut out before parsing, else from icalendar --------
+
+
+def _text(source: Described | icalendar.Component, name: str) -> str:
+    if isinstance(source, Described):
+        return "\n".join(unescape_text(v).strip() for _, v in source.props.get(name, ()))
+    values = _as_list(source.get(name))
+    return "\n".join(str(v).strip() for v in values)
+
+
+def _categories(source: Described | icalendar.Component) -> tuple[str, ...]:
+    raw: list[str] = []
+    if isinstance(source, Described):
+        for _, value in source.props.get("CATEGORIES", ()):
+            raw.extend(split_list(value))
+    else:
+        for item in _as_list(source.get("CATEGORIES")):
+            cats = getattr(item, "cats", None)
+            raw.extend(str(c) for c in (cats if cats is not None else str(item).split(",")))
+    names: list[str] = []
+    for name in (r.strip() for r in raw):
+        if name and name not in names:
+            names.append(name)
+    return tuple(names)
+
+
+def _people(
+    source: Described | icalendar.Component,
+) -> tuple[Attendee | None, tuple[Attendee, ...]]:
+    organizers: list[tuple[str, Mapping[str, Any]]]
+    attendees: list[tuple[str, Mapping[str, Any]]]
+    if isinstance(source, Described):
+        organizers = [(v, p) for p, v in source.props.get("ORGANIZER", ())]
+        attendees = [(v, p) for p, v in source.props.get("ATTENDEE", ())]
+    else:
+        organizers = [(str(v), getattr(v, "params", {})) for v in _as_list(source.get("ORGANIZER"))]
+        attendees = [(str(v), getattr(v, "params", {})) for v in _as_list(source.get("ATTENDEE"))]
+    organizer = None
+    if organizers:
+        value, params = organizers[0]
+        organizer = _address(value, params, default_partstat="ACCEPTED", default_role="CHAIR")
+    people = tuple(a for a in (_address(v, p) for v, p in attendees) if a is not None)
+    return organizer, people
+
+
 def _as_list(value: Any) -> list[Any]:
     if value is None:
         return []
     return list(value) if isinstance(value, list) else [value]
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        return "\n".join(_text(v) for v in value)
-    return str(value).strip()
-
-
-def _categories(value: Any) -> tuple[str, ...]:
-    names: list[str] = []
-    for item in _as_list(value):
-        cats = getattr(item, "cats", None)
-        for cat in cats if cats is not None else str(item).split(","):
-            name = str(cat).strip()
-            if name and name not in names:
-                names.append(name)
-    return tuple(names)
-
-
 def _address(
-    value: Any, default_partstat: str = "NEEDS-ACTION", default_role: str = "REQ-PARTICIPANT"
+    value: str,
+    params: Mapping[str, Any],
+    default_partstat: str = "NEEDS-ACTION",
+    default_role: str = "REQ-PARTICIPANT",
 ) -> Attendee | None:
-    if value is None:
-        return None
-    email = normalize_email(str(value))
+    email = normalize_email(value)
     if not email:
         return None
-    params = getattr(value, "params", {})
     return Attendee(
         email=email,
         cn=str(params.get("CN", "")).strip(),

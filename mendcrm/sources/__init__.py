@@ -10,24 +10,31 @@ Read in this order:
 - :mod:`mendcrm.sources.transport` and :mod:`mendcrm.sources.davxml`: HTTP and WebDAV XML.
 """
 
-from mendcrm.sources.results import (
-    AccountTestReport,
-    CalendarInfo,
-    CalendarReport,
-    SourceReport,
-    SyncResult,
-)
-from mendcrm.sources.state import state_size
-from mendcrm.sources.sync import make_env, sync_sources, test_account
+from __future__ import annotations
 
-__all__ = [
-    "AccountTestReport",
-    "CalendarInfo",
-    "CalendarReport",
-    "SourceReport",
-    "SyncResult",
-    "make_env",
-    "state_size",
-    "sync_sources",
-    "test_account",
-]
+import importlib
+from typing import Any
+
+# Imported on first use, so reading stored state (mendcrm events) never loads the CalDAV client.
+_LAZY: dict[str, str] = {
+    "AccountTestReport": "mendcrm.sources.results",
+    "CalendarInfo": "mendcrm.sources.results",
+    "CalendarReport": "mendcrm.sources.results",
+    "SourceReport": "mendcrm.sources.results",
+    "SyncResult": "mendcrm.sources.results",
+    "state_size": "mendcrm.sources.state",
+    "make_env": "mendcrm.sources.sync",
+    "stored_occurrences": "mendcrm.sources.sync",
+    "sync_sources": "mendcrm.sources.sync",
+    "test_account": "mendcrm.sources.sync",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+__all__ = sorted(_LAZY)

@@ -13,9 +13,11 @@ from typing import Any
 
 from mendcrm.events.reader import ReadContext, read_object
 from mendcrm.events.window import Span
+from mendcrm.events.zones import zone_name
 from mendcrm.model import to_iso
 from mendcrm.sources.results import CalendarReport
 from mendcrm.sources.state import (
+    STATE_FORMAT,
     Entry,
     epoch,
     horizon_of,
@@ -43,6 +45,13 @@ class SyncEnv:
     max_object_bytes: int
     timeout: float
     progress: Progress | None = None
+
+    @property
+    def reader_key(self) -> str:
+        """What the stored occurrences depend on besides the calendar data; when it changes
+        (another time zone, other addresses, other limits) a calendar is read afresh."""
+        emails = ",".join(sorted(self.my_emails))
+        return f"{zone_name(self.zone)}|{emails}|{self.max_occurrences}|{self.max_object_bytes}"
 
     def horizon(self, previous: Span | None) -> tuple[Span, bool]:
         """Given the horizon stored last time, return the one to cover now and whether it grew.
@@ -72,6 +81,8 @@ class CalendarWork:
     deleted: int = 0
 
     def __post_init__(self) -> None:
+        if self.old is not None and not self._reusable(self.old):
+            self.old = None
         self.report = CalendarReport(source=self.source, calendar=self.url, name=self.name)
         previous = horizon_of(self.old)
         self.horizon, self.grew = self.env.horizon(previous)
@@ -80,6 +91,14 @@ class CalendarWork:
             kept = prune_entry(entry, self.horizon)
             if kept is not None:
                 self.objects[href] = kept
+
+    def _reusable(self, old: Mapping[str, Any]) -> bool:
+        """Whether the stored objects can be built on: same format and reader settings, and the
+        clock has not gone back before the stored horizon (it would leave a gap)."""
+        if old.get("format") != STATE_FORMAT or old.get("reader") != self.env.reader_key:
+            return False
+        previous = horizon_of(old)
+        return previous is None or previous.start <= self.env.window.start
 
     @property
     def first(self) -> bool:
@@ -146,6 +165,8 @@ class CalendarWork:
             "calendar": self.url,
             "name": self.name,
             "method": method,
+            "format": STATE_FORMAT,
+            "reader": self.env.reader_key,
             "horizon": [epoch(self.horizon.start), epoch(self.horizon.end)],
             "objects": self.objects,
             "synced_at": to_iso(self.env.now),

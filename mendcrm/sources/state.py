@@ -10,9 +10,10 @@ A calendar's document (one row of the store's ``sync_state`` table)::
 
 Only objects with occurrences inside the horizon are stored. An ENTRY holds the object's ETag
 (``e``) and its occurrences over the horizon: the fields they share once per distinct value
-(``p``, defaults left out) and one short row per occurrence (``x``: payload index, start, end,
-recurrence id). A recurring object also keeps its text, compressed (``r``), so the horizon can
-move forward by re-expanding it instead of downloading it again.
+(``p``, defaults left out, attendees as short lists) and one row per occurrence (``x``:
+payload index, start, length in seconds, recurrence id, 1 meaning "equal to the start"). A
+recurring object also keeps its trimmed text, compressed (``r``), so the horizon can move
+forward by expanding it again instead of downloading it again.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mendcrm.events.window import Span
-from mendcrm.model import Attendee, Occurrence
+from mendcrm.model import Attendee, Occurrence, to_iso
 
 Entry = dict[str, Any]
 
@@ -47,19 +48,45 @@ def _encoded_defaults(cls: type) -> dict[str, Any]:
 _OCCURRENCE_DEFAULTS = _encoded_defaults(Occurrence)
 _SHARED = tuple(f.name for f in dataclasses.fields(Occurrence) if f.name not in _IDENTITY)
 _ATTENDEE_DEFAULTS = _encoded_defaults(Attendee)
+STATE_FORMAT = 1
+"""Bumped when entries change shape; a calendar stored in another format is read afresh."""
 
 
 def _strip(record: dict[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in record.items() if k not in defaults or defaults[k] != v}
 
 
+_ATTENDEE_FIELDS = tuple(f.name for f in dataclasses.fields(Attendee))
+
+
+def _person(record: dict[str, Any]) -> list[Any]:
+    # A list in field order, trailing defaults left out: attendees are most of a payload.
+    values = [record.get(name) for name in _ATTENDEE_FIELDS]
+    while values and _ATTENDEE_DEFAULTS.get(_ATTENDEE_FIELDS[len(values) - 1]) == values[-1]:
+        values.pop()
+    return values
+
+
+def _person_record(values: list[Any]) -> dict[str, Any]:
+    return dict(zip(_ATTENDEE_FIELDS, values, strict=False))
+
+
 def _payload(occurrence: Occurrence) -> dict[str, Any]:
     record = {k: v for k, v in occurrence.to_record().items() if k not in _IDENTITY}
     if record.get("organizer"):
-        record["organizer"] = _strip(record["organizer"], _ATTENDEE_DEFAULTS)
+        record["organizer"] = _person(record["organizer"])
     if record.get("attendees"):
-        record["attendees"] = [_strip(a, _ATTENDEE_DEFAULTS) for a in record["attendees"]]
+        record["attendees"] = [_person(a) for a in record["attendees"]]
     return _strip(record, _OCCURRENCE_DEFAULTS)
+
+
+def _unpayload(payload: Mapping[str, Any]) -> dict[str, Any]:
+    record = dict(payload)
+    if isinstance(record.get("organizer"), list):
+        record["organizer"] = _person_record(record["organizer"])
+    if record.get("attendees"):
+        record["attendees"] = [_person_record(a) for a in record["attendees"]]
+    return record
 
 
 def epoch(value: datetime) -> int:
@@ -84,9 +111,11 @@ def make_entry(
         if key not in index:
             index[key] = len(payloads)
             payloads.append(_payload(occurrence))
-        rows.append(
-            [index[key], epoch(occurrence.start), epoch(occurrence.end), occurrence.recurrence_id]
-        )
+        start = epoch(occurrence.start)
+        rid: str | int | None = occurrence.recurrence_id
+        if rid is not None and rid == to_iso(occurrence.start):
+            rid = 1  # the usual case: the occurrence was not moved
+        rows.append([index[key], start, epoch(occurrence.end) - start, rid])
     entry: Entry = {"e": etag, "p": payloads, "x": rows, **extra}
     if raw is not None:
         entry["r"] = pack_text(raw)
@@ -106,13 +135,15 @@ def entry_occurrences(
     payloads = entry.get("p") or []
     templates: dict[int, Occurrence] = {}
     out: list[Occurrence] = []
-    for pidx, start_s, end_s, rid in entry.get("x") or []:
-        start, end = from_epoch(start_s), from_epoch(end_s)
+    for pidx, start_s, length, rid in entry.get("x") or []:
+        start, end = from_epoch(start_s), from_epoch(start_s + length)
+        if rid == 1:
+            rid = to_iso(start)
         if span is not None and not span.overlaps(start, end):
             continue
         template = templates.get(pidx)
         if template is None:
-            record = dict(payloads[pidx])
+            record = _unpayload(payloads[pidx])
             record.update(
                 source=source,
                 calendar=calendar,
@@ -131,7 +162,7 @@ def prune_entry(entry: Entry, horizon: Span) -> Entry | None:
     """Given an entry and the new horizon, drop occurrences that ended before it starts; return
     None when nothing of a non-recurring object is left."""
     start = epoch(horizon.start)
-    rows = [row for row in entry.get("x") or [] if row[2] > start or row[1] >= start]
+    rows = [row for row in entry.get("x") or [] if row[1] + row[2] > start or row[1] >= start]
     if len(rows) == len(entry.get("x") or []):
         return entry
     if not rows and "r" not in entry:
@@ -185,6 +216,7 @@ def state_size(docs: Iterable[Mapping[str, Any]]) -> int:
 
 
 __all__ = [
+    "STATE_FORMAT",
     "Entry",
     "calendar_occurrences",
     "entry_occurrences",

@@ -18,7 +18,7 @@ from mendcrm.config.model import AccountConfig, Config, FeedConfig
 from mendcrm.errors import MendError, SecretError, SourceError
 from mendcrm.events.window import sync_window
 from mendcrm.events.zones import user_zone
-from mendcrm.model import from_iso, normalize_email, to_iso
+from mendcrm.model import Occurrence, from_iso, normalize_email, to_iso
 from mendcrm.sources.caldav_account import (
     CalendarSync,
     CollectionGone,
@@ -120,6 +120,23 @@ def sync_sources(
             (calendar_report.source, calendar_report.calendar), 0
         )
     return result
+
+
+def stored_occurrences(
+    config: Config, state: Mapping[str, Mapping[str, Any]], *, now: datetime
+) -> list[Occurrence]:
+    """Given the config and the stored sync_state documents, return the occurrences in the window
+    as last synced, without any network (for ``mendcrm events`` and checks)."""
+    window = sync_window(now, config.sync.lookahead_days)
+    known = {source_name(a) for a in config.accounts} | {feed_source(f) for f in config.feeds}
+    out = [
+        occurrence
+        for doc in state.values()
+        if doc.get("kind") == "calendar" and doc.get("source") in known
+        for occurrence in calendar_occurrences(doc, window)
+    ]
+    out.sort(key=lambda o: (o.start, o.source, o.uid, o.recurrence_id or ""))
+    return out
 
 
 def _docs_of(docs: Mapping[str, dict[str, Any]], source: str) -> dict[str, dict[str, Any]]:
@@ -444,4 +461,4 @@ def test_account(
 test_account.__test__ = False  # type: ignore[attr-defined]  # not a pytest test despite its name
 
 
-__all__ = ["make_env", "sync_sources", "test_account"]
+__all__ = ["make_env", "stored_occurrences", "sync_sources", "test_account"]
