@@ -32,6 +32,10 @@ SUSPICIOUS_MIN_OBJECTS = 10
 Progress = Callable[[str, int], None]
 
 
+PRUNE_EVERY = timedelta(days=1)
+"""How far the stored span's start may trail the window before old objects are pruned."""
+
+
 @dataclass(frozen=True, slots=True)
 class SyncEnv:
     """The settings every calendar sync in one pass shares."""
@@ -60,7 +64,11 @@ class SyncEnv:
         inside what is stored; only when the window passes its end is it pushed forward again.
         """
         if previous is not None and previous.end >= self.window.end:
-            return Span(self.window.start, previous.end), False
+            # The start trails the clock; moving it only once a day keeps a no-change pass from
+            # rewriting the state (and so the store) while pruning stays daily.
+            lag = self.window.start - previous.start
+            start = previous.start if timedelta(0) <= lag < PRUNE_EVERY else self.window.start
+            return Span(start, previous.end), False
         return Span(self.window.start, self.window.end + self.margin), True
 
 
@@ -169,7 +177,6 @@ class CalendarWork:
             "reader": self.env.reader_key,
             "horizon": [epoch(self.horizon.start), epoch(self.horizon.end)],
             "objects": self.objects,
-            "synced_at": to_iso(self.env.now),
             "suspect": None,
             **fields,
         }

@@ -6,7 +6,7 @@ A calendar's document (one row of the store's ``sync_state`` table)::
      "method": "sync-token" | "ctag" | "time-range" | "feed",
      "token": …, "ctag": …, "validator": {…},     # what tells "unchanged" cheaply
      "horizon": [START, END],                      # epoch seconds: span whose objects are stored
-     "objects": {HREF: ENTRY}, "synced_at": ISO, "suspect": ISO | None}
+     "objects": {HREF: ENTRY}, "suspect": ISO | None}
 
 Only objects with occurrences inside the horizon are stored. An ENTRY holds the object's ETag
 (``e``) and its occurrences over the horizon: the fields they share once per distinct value

@@ -179,10 +179,6 @@ def test_a_resync_with_no_change_changes_nothing_and_costs_one_request_per_calen
     assert {method for method, _ in wire} <= {"PROPFIND", "REPORT"}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "design question: a later pass that changes nothing still rewrites the store file, because "
-    "each calendar's sync_state carries synced_at and a horizon start that follow the clock; "
-    "the daemon does this every interval, so backups, file watchers and readers see a change"))
 def test_a_resync_with_no_change_leaves_the_store_file_alone(world: World) -> None:
     world.add(ROBERT)
     world.put(meeting("a", T0 + hours(30), robert()))
