@@ -15,10 +15,9 @@ detection stage uses) does not load the CalDAV stack.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from mendcrm.lazy import lazy_exports
 
-_LAZY = {
+_LAZY: dict[str, str] = {
     "AnnotationResult": "mendcrm.annotations.run",
     "annotate_accounts": "mendcrm.annotations.run",
     "clear_accounts": "mendcrm.annotations.run",
@@ -27,12 +26,7 @@ _LAZY = {
     "strip_block": "mendcrm.annotations.markers",
 }
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_exports(__name__, _LAZY)
 
 
 __all__ = sorted(_LAZY)

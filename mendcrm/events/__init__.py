@@ -12,8 +12,7 @@ recurring-ical-events.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from mendcrm.lazy import lazy_exports
 
 _LAZY: dict[str, str] = {
     "ObjectReading": "mendcrm.events.reader",
@@ -26,12 +25,7 @@ _LAZY: dict[str, str] = {
     "zone_name": "mendcrm.events.zones",
 }
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_exports(__name__, _LAZY)
 
 
 __all__ = sorted(_LAZY)

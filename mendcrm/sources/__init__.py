@@ -12,8 +12,7 @@ Read in this order:
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from mendcrm.lazy import lazy_exports
 
 # Imported on first use, so reading stored state (mendcrm events) never loads the CalDAV client.
 _LAZY: dict[str, str] = {
@@ -29,12 +28,7 @@ _LAZY: dict[str, str] = {
     "test_account": "mendcrm.sources.sync",
 }
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_exports(__name__, _LAZY)
 
 
 __all__ = sorted(_LAZY)
