@@ -71,9 +71,8 @@ def encounters_between(view: Readable, start: datetime, end: datetime) -> list[E
 
 def queue_of_encounters(view: Readable, encounter_ids: Collection[str]) -> list[QueueItem]:
     """Given a store view and encounter ids, return their queue items, by due time."""
-    found = [
-        QueueItem.from_record(r) for r in view.all("queue") if r.get("encounter_id") in encounter_ids
-    ]
+    records = view.all("queue")
+    found = [QueueItem.from_record(r) for r in records if r.get("encounter_id") in encounter_ids]
     return sorted(found, key=lambda q: (q.due, q.id))
 
 

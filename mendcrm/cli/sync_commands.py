@@ -112,12 +112,13 @@ def sync(app: AppContext, as_json: bool, sources: tuple[str, ...]) -> None:
 @pass_app
 def events(app: AppContext, days: int | None, as_json: bool) -> None:
     """Show the occurrences MendCRM saw at its last sync, in the window ahead."""
+    from mendcrm.events.window import Span
     from mendcrm.render import describe_when, user_zone
     from mendcrm.sources.state import calendar_occurrences
-    from mendcrm.events.window import Span
 
     now = app.clock.now()
-    span = Span(now - timedelta(days=1), now + timedelta(days=days or app.config.sync.lookahead_days))
+    ahead = timedelta(days=days or app.config.sync.lookahead_days)
+    span = Span(now - timedelta(days=1), now + ahead)
     with app.store.read() as view:
         docs = [d for d in view.all("sync_state") if d.get("kind") == "calendar"]
     found = sorted(
