@@ -130,6 +130,38 @@ def _timed(fn, repeat: int) -> tuple[float, object]:  # type: ignore[no-untyped-
     return statistics.median(times), result
 
 
+def run(occurrences_n: int = 10_000, contacts_n: int = 2_000, seed: int = 7, repeat: int = 5,
+        peer_sample: int = 300) -> dict[str, object]:
+    """Generate the data from ``seed``, time MendCRM's detection and the naive scan; return the
+    figures (seconds are medians of ``repeat`` runs; the peer's is scaled from its sample)."""
+    rng = random.Random(seed)
+    contacts = make_contacts(contacts_n, rng)
+    occurrences = make_occurrences(occurrences_n, contacts, rng)
+
+    build_s, index = _timed(lambda: ContactIndex.build(contacts), repeat)
+    assert isinstance(index, ContactIndex)
+    detect_s, encounters = _timed(
+        lambda: detect(occurrences, index, me=ME, settings=SETTINGS), repeat)
+    assert isinstance(encounters, list)
+    both_s, _ = _timed(lambda: detect(occurrences, ContactIndex.build(contacts), me=ME,
+                                      settings=SETTINGS), repeat)
+
+    sample = occurrences if peer_sample <= 0 else occurrences[:peer_sample]
+    peer_s, peer_found = _timed(lambda: naive_detect(sample, contacts), 1)
+    # The peer compiles its patterns once: scale only the per-occurrence part of its time.
+    prep_s, _ = _timed(lambda: naive_detect([], contacts), 1)
+    sample_uids = {o.uid for o in sample}
+    ours = {(e.occurrence.uid, e.contact_id) for e in encounters if e.occurrence.uid in sample_uids}
+    return {
+        "occurrences": len(occurrences), "contacts": len(contacts), "seed": seed,
+        "repeat": repeat, "build_s": build_s, "detect_s": detect_s, "both_s": both_s,
+        "encounters": len(encounters), "peer_sample": len(sample), "peer_s": peer_s,
+        "peer_prep_s": prep_s,
+        "peer_full_s": prep_s + max(0.0, peer_s - prep_s) * len(occurrences) / len(sample),
+        "pairs_differ": len(ours ^ peer_found),  # type: ignore[operator]
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--occurrences", type=int, default=10_000)
@@ -139,33 +171,20 @@ def main() -> None:
     parser.add_argument("--peer-sample", type=int, default=300,
                         help="occurrences the naive peer scans (0 = all)")
     args = parser.parse_args()
-    rng = random.Random(args.seed)
-    contacts = make_contacts(args.contacts, rng)
-    occurrences = make_occurrences(args.occurrences, contacts, rng)
+    f = run(args.occurrences, args.contacts, args.seed, args.repeat, args.peer_sample)
+    n_occ, n_con, n_enc = f["occurrences"], f["contacts"], f["encounters"]
+    peer_s, peer_full_s, both_s = f["peer_s"], f["peer_full_s"], f["both_s"]
+    assert isinstance(peer_full_s, float) and isinstance(both_s, float)
+    agree = "yes" if not f["pairs_differ"] else f"NO ({f['pairs_differ']} pairs differ)"
 
-    build_s, index = _timed(lambda: ContactIndex.build(contacts), args.repeat)
-    assert isinstance(index, ContactIndex)
-    detect_s, encounters = _timed(
-        lambda: detect(occurrences, index, me=ME, settings=SETTINGS), args.repeat)
-    assert isinstance(encounters, list)
-    both_s, _ = _timed(lambda: detect(occurrences, ContactIndex.build(contacts), me=ME,
-                                      settings=SETTINGS), args.repeat)
-
-    sample = occurrences if args.peer_sample <= 0 else occurrences[:args.peer_sample]
-    peer_s, peer_found = _timed(lambda: naive_detect(sample, contacts), 1)
-    peer_full_s = peer_s * len(occurrences) / len(sample)
-    sample_uids = {o.uid for o in sample}
-    ours = {(e.occurrence.uid, e.contact_id) for e in encounters if e.occurrence.uid in sample_uids}
-    agree = "yes" if ours == peer_found else f"NO ({len(ours ^ peer_found)} pairs differ)"  # type: ignore[operator]
-
-    print(f"detection: {len(occurrences):,} occurrences x {len(contacts):,} flagged contacts "
+    print(f"detection: {n_occ:,} occurrences x {n_con:,} flagged contacts "
           f"(seed {args.seed}, median of {args.repeat})")
     print(f"{'':28}{'seconds':>10}{'encounters':>12}")
-    print(f"{'index build':28}{build_s:>10.3f}{'':>12}")
-    print(f"{'MendCRM detect (indexed)':28}{detect_s:>10.3f}{len(encounters):>12,}")
-    print(f"{'MendCRM build + detect':28}{both_s:>10.3f}{len(encounters):>12,}")
-    scaled = ("" if len(sample) == len(occurrences)
-              else f" (measured {peer_s:.2f}s on {len(sample):,}, scaled)")
+    print(f"{'index build':28}{f['build_s']:>10.3f}{'':>12}")
+    print(f"{'MendCRM detect (indexed)':28}{f['detect_s']:>10.3f}{n_enc:>12,}")
+    print(f"{'MendCRM build + detect':28}{both_s:>10.3f}{n_enc:>12,}")
+    scaled = ("" if f["peer_sample"] == n_occ
+              else f" (measured {peer_s:.2f}s on {f['peer_sample']:,}, scaled)")
     print(f"{'naive all-pairs scan':28}{peer_full_s:>10.2f}{'':>12}{scaled}")
     print(f"ratio naive / indexed: {peer_full_s / both_s:,.0f}x; "
           f"same pairs on the peer's sample: {agree}")
