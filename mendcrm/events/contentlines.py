@@ -42,7 +42,8 @@ def _logical_lines(text: str) -> list[str]:
     return lines
 
 
-def _name(line: str) -> str:
+def property_name(line: str) -> str:
+    """Given a content line, return its property (or BEGIN/END) name in upper case."""
     end = len(line)
     for sep in (";", ":"):
         index = line.find(sep)
@@ -58,7 +59,7 @@ def split_descriptive(text: str) -> Split:
     events: list[Described] = []
     stack: list[str] = []
     for line in _logical_lines(text):
-        name = _name(line)
+        name = property_name(line)
         if name == "BEGIN":
             component = line.split(":", 1)[-1].strip().upper()
             stack.append(component)

@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
+from mendcrm.events.contentlines import property_name
+
 _DROPPED_PROPERTIES = frozenset(
     {
         "DTSTAMP",
@@ -57,15 +59,6 @@ def known_zone(tzid: str) -> bool:
     return True
 
 
-def _name(line: str) -> str:
-    end = len(line)
-    for sep in (";", ":"):
-        index = line.find(sep)
-        if 0 <= index < end:
-            end = index
-    return line[:end].strip().upper()
-
-
 def lean_text(text: str) -> str:
     """Given iCalendar text, return it without the components and properties MendCRM ignores."""
     lines = text.splitlines()
@@ -81,7 +74,7 @@ def lean_text(text: str) -> str:
                 (zone_block if zone_block is not None else out).append(line)
             continue
         skipping = False
-        name = _name(line)
+        name = property_name(line)
         if drop_depth:
             if name == "BEGIN":
                 drop_depth += 1
@@ -120,7 +113,7 @@ def lean_text(text: str) -> str:
 
 def _redundant_zone(block: list[str]) -> bool:
     for line in block:
-        if _name(line) == "TZID":
+        if property_name(line) == "TZID":
             return known_zone(line.split(":", 1)[-1].strip())
     return False
 
