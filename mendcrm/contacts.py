@@ -23,13 +23,17 @@ def fold(text: str) -> str:
 def resolve(contacts: Sequence[Contact], query: str) -> Contact:
     """Given the contacts and what the user typed (id, name, alias or e-mail), return the contact.
 
-    Exact id first, then an exact (case- and accent-insensitive) name, alias or e-mail, then a
-    unique partial name. Raise NotFoundError if nothing matches, UsageError if several do.
+    Exact id first, then a unique id prefix (4 characters or more), then an exact (case- and
+    accent-insensitive) name, alias or e-mail, then a unique partial name. Raise NotFoundError
+    if nothing matches, UsageError if several do.
     """
     text = query.strip()
     for contact in contacts:
         if contact.id == text:
             return contact
+    by_prefix = [c for c in contacts if len(text) >= 4 and c.id.startswith(text)]
+    if len(by_prefix) == 1:
+        return by_prefix[0]
     wanted = fold(text)
     email = normalize_email(text)
     exact = [
@@ -45,10 +49,17 @@ def resolve(contacts: Sequence[Contact], query: str) -> Contact:
             f"no contact matches {query!r}", hint="see `mendcrm contact list` for names and ids"
         )
     listing = "; ".join(f"{c.name} ({c.id})" for c in candidates[:8])
+    same_name = len({fold(c.name) for c in candidates}) == 1
     raise UsageError(
         f"{query!r} matches {len(candidates)} contacts: {listing}",
-        hint="use the contact's id or full name",
+        hint="use the contact's id" if same_name else "use the contact's id or full name",
     )
+
+
+def name_taken(contacts: Iterable[Contact], name: str, *, other_than: str = "") -> Contact | None:
+    """Given contacts and a name, return a different contact already called that, or None."""
+    wanted = fold(name)
+    return next((c for c in contacts if c.id != other_than and fold(c.name) == wanted), None)
 
 
 def check_stage(stage: str) -> str:
@@ -104,4 +115,13 @@ def find_by_email(contacts: Iterable[Contact], emails: Iterable[str]) -> Contact
     return next((c for c in contacts if wanted.intersection(c.emails)), None)
 
 
-__all__ = ["check_stage", "clean_emails", "find_by_email", "fold", "merge", "new_id", "resolve"]
+__all__ = [
+    "check_stage",
+    "clean_emails",
+    "find_by_email",
+    "fold",
+    "merge",
+    "name_taken",
+    "new_id",
+    "resolve",
+]

@@ -64,7 +64,11 @@ class PassSummary:
     def to_json(self) -> dict[str, Any]:
         return {
             "seconds": round(self.seconds, 3),
-            "sources": [s.to_dict() for s in self.sync.sources],
+            # Per source its totals; its calendars are listed once, below.
+            "sources": [
+                {k: v for k, v in s.to_dict().items() if k != "calendars"}
+                for s in self.sync.sources
+            ],
             "calendars": [r.to_dict() for r in self.sync.reports],
             "occurrences": len(self.sync.occurrences),
             "encounters": {
@@ -117,6 +121,11 @@ def sync_pass(
 
     # 5. actions: annotate the calendars, tell plugins what changed.
     summary = PassSummary(sync=sync, plan=the_plan, due=due)
+    if not config.me.emails and config.accounts:
+        summary.warnings.append(
+            "[me] emails is empty, so MendCRM cannot tell which invitations you declined or "
+            "which events you organise; add your addresses to the config"
+        )
     summary.annotations = annotate(config, store, now=now, password_for=password_for)
     if summary.annotations is not None:
         summary.warnings.extend(summary.annotations.warnings)

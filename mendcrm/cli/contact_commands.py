@@ -11,7 +11,15 @@ import click
 from mendcrm import repository
 from mendcrm.cli.context import AppContext, pass_app
 from mendcrm.cli.output import emit_json, shorten, table
-from mendcrm.contacts import check_stage, clean_emails, find_by_email, merge, new_id, resolve
+from mendcrm.contacts import (
+    check_stage,
+    clean_emails,
+    find_by_email,
+    merge,
+    name_taken,
+    new_id,
+    resolve,
+)
 from mendcrm.errors import MendError, UsageError
 from mendcrm.model import OUTCOMES, STAGES, Contact, Interaction, replace, to_iso
 from mendcrm.recording import Recorded
@@ -89,8 +97,9 @@ def contact() -> None:
 @click.argument("name")
 @_fields_options
 @click.option("--json", "as_json", is_flag=True, help="Print the new contact as JSON.")
+@click.option("--force", is_flag=True, help="Add even if a contact with this name exists.")
 @pass_app
-def add(app: AppContext, name: str, as_json: bool, **fields: Any) -> None:
+def add(app: AppContext, name: str, as_json: bool, force: bool, **fields: Any) -> None:
     """Add a contact called NAME."""
     name = name.strip()
     if not name:
@@ -104,6 +113,12 @@ def add(app: AppContext, name: str, as_json: bool, **fields: Any) -> None:
             raise UsageError(
                 f"{clash.name} ({clash.id}) already has one of these e-mail addresses",
                 hint=f"edit that contact instead: mendcrm contact edit {clash.id} --email …",
+            )
+        namesake = name_taken(existing, name)
+        if namesake is not None and not force:
+            raise UsageError(
+                f"there is already a contact called {namesake.name} ({namesake.id})",
+                hint="edit that one, or add --force if this is a different person",
             )
         stage = fields.pop("stage") or "none"
         new = Contact(
@@ -231,6 +246,12 @@ def edit(app: AppContext, query: str, new_name: str | None, **fields: Any) -> No
         person = resolve(everyone, query)
         changes: dict[str, Any] = {}
         if new_name is not None and new_name.strip():
+            namesake = name_taken(everyone, new_name, other_than=person.id)
+            if namesake is not None:
+                raise UsageError(
+                    f"there is already a contact called {namesake.name} ({namesake.id})",
+                    hint="choose a name that tells them apart",
+                )
             changes["name"] = new_name.strip()
         if fields["emails"]:
             emails = clean_emails(fields["emails"])
@@ -338,11 +359,16 @@ def _parse_when(value: str | None, app: AppContext) -> datetime:
             f"--when {value!r} is not a date or time",
             hint="use e.g. 2026-11-20 or 2026-11-20T15:00",
         ) from None
-    if parsed.tzinfo:
-        return parsed
-    from mendcrm.render import user_zone
+    if not parsed.tzinfo:
+        from mendcrm.render import user_zone
 
-    return parsed.replace(tzinfo=user_zone(app.config.me))  # a bare time is in the user's zone
+        parsed = parsed.replace(tzinfo=user_zone(app.config.me))  # a bare time: the user's zone
+    if parsed > app.clock.now():
+        # A future entry would count toward the stage and start the quiet period in the future.
+        raise UsageError(
+            f"--when {value!r} is in the future", hint="log an interaction once it has happened"
+        )
+    return parsed
 
 
 @click.command("log")

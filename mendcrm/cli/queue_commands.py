@@ -263,6 +263,14 @@ def done(app: AppContext, item_id: str, outcome: str | None, note: str, refused:
         )
         if item.state in ("done", "dismissed"):
             raise UsageError(f"follow-up {item.id} is already {item.state}")
+        ahead = item.encounter_id is not None and item.state == "pending" and item.due > now
+        if outcome and ahead and not refused:
+            # An outcome for a meeting that has not happened would move the stage on a guess;
+            # a refusal, though, can come before (they call the meeting off).
+            raise UsageError(
+                f"follow-up {item.id} is for a meeting that has not happened yet",
+                hint="log another conversation with `mendcrm log`, or close it without --outcome",
+            )
         person = repository.contact(tx, item.contact_id)
         repository.save(tx, "queue", replace(item, state="done", closed_at=now))
         recorded = None

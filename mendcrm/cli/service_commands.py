@@ -84,7 +84,7 @@ def status(app: AppContext, as_json: bool) -> None:
         click.echo("daemon: not running" + (f" (stopped {when(stopped)})" if stopped else ""))
     click.echo(f"store: {data['store']}")
     if not health:
-        click.echo("no daemon has run on this store yet")
+        click.echo("no sync has run on this store yet: try `mendcrm sync`")
         return
     click.echo(f"last sync: {when(health.get('last_sync_at'))}; "
                f"last fully successful: {when(health.get('last_successful_sync_at'))}")

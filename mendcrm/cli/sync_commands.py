@@ -32,9 +32,14 @@ class _TerminalProgress:
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the pass's summary as JSON.")
 @click.option("--source", "sources", multiple=True, help="Only this account or feed (repeatable).")
+@click.option(
+    "--no-deliver", is_flag=True, help="Plan and annotate, but leave due notes for the daemon."
+)
 @pass_app
-def sync(app: AppContext, as_json: bool, sources: tuple[str, ...]) -> None:
-    """Run one pass: fetch calendars, detect encounters, plan the queue, annotate."""
+def sync(app: AppContext, as_json: bool, sources: tuple[str, ...], no_deliver: bool) -> None:
+    """Run one pass: fetch calendars, detect encounters, plan the queue, annotate, deliver."""
+    from mendcrm.daemon.health import record_manual_sync
+    from mendcrm.delivery import deliver_due
     from mendcrm.pipeline import sync_pass
     from mendcrm.plugins import make_plugin_manager
 
@@ -44,12 +49,13 @@ def sync(app: AppContext, as_json: bool, sources: tuple[str, ...]) -> None:
             "no calendars configured: add one with `mendcrm account add` or a [[feeds]] entry"
         )
     progress = _TerminalProgress() if sys.stderr.isatty() and not as_json else None
+    manager = make_plugin_manager(config)
     try:
         summary = sync_pass(
             config,
             app.store,
             clock=app.clock,
-            plugin_manager=make_plugin_manager(config),
+            plugin_manager=manager,
             progress=progress,
             only=set(sources) or None,
             force=True,  # the user asked now: do not wait out a failing source's back-off
@@ -57,8 +63,13 @@ def sync(app: AppContext, as_json: bool, sources: tuple[str, ...]) -> None:
     finally:
         if progress is not None:
             progress.close()
+    synced = [r.source for r in summary.sync.sources]
+    record_manual_sync(app.store, app.clock.now(), synced, summary.errors)
+    delivered = (
+        [] if no_deliver else deliver_due(app.store, config, manager, clock=app.clock).delivered
+    )
     if as_json:
-        emit_json(summary.to_json())
+        emit_json(summary.to_json() | {"delivered": delivered})
     else:
         rows = [
             [
@@ -92,6 +103,7 @@ def sync(app: AppContext, as_json: bool, sources: tuple[str, ...]) -> None:
         click.echo(
             f"encounters: {len(plan.detected)} new, {len(plan.changed)} changed, "
             f"{len(plan.withdrawn)} withdrawn; {summary.due} notes due"
+            + (f", {len(delivered)} delivered through plugins" if delivered else "")
         )
     for warning in summary.warnings:
         click.echo(f"mendcrm: warning: {warning}", err=True)

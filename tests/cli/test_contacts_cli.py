@@ -137,3 +137,24 @@ def test_python_dash_m_works(cli: Cli) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == []
+
+
+def test_same_name_needs_force_and_ids_resolve_by_prefix(cli: Cli) -> None:
+    first = json.loads(cli("contact", "add", "Robert Hale", "--json").out)
+    refused = cli("contact", "add", "robert  hale", ok=False)
+    assert refused.code == 2 and "already a contact called Robert Hale" in refused.err
+    second = json.loads(cli("contact", "add", "Robert Hale", "--force", "--json").out)
+    ambiguous = cli("contact", "show", "Robert Hale", ok=False)
+    assert ambiguous.code == 2 and "use the contact's id)" in ambiguous.err
+    shown = json.loads(cli("contact", "show", second["id"][:6], "--json").out)
+    assert shown["id"] == second["id"] != first["id"]
+    cli("contact", "add", "Ana Ruiz")
+    renamed = cli("contact", "edit", "Ana Ruiz", "--name", "ROBERT HALE", ok=False)
+    assert renamed.code == 2 and "already a contact called" in renamed.err
+
+
+def test_log_refuses_a_future_date(cli: Cli) -> None:
+    cli("contact", "add", "Robert Hale", "--stage", "strained")
+    result = cli("log", "Robert Hale", "--outcome", "positive", "--when", "2999-01-01", ok=False)
+    assert result.code == 2 and "is in the future" in result.err
+    assert json.loads(cli("contact", "show", "Robert Hale", "--json").out)["interactions"] == []

@@ -105,9 +105,12 @@ def test_a_delivered_or_done_item_survives_withdrawal_and_is_never_recreated(
     prep = world.items_of(encounter)["prep"]
     assert report.delivered == [prep.id] and not report.failures
     assert prep.state == "delivered" and len(list(notes.glob("*.md"))) == 1
-    # The user closes the follow-up early through the real command line.
+    # The user closes the follow-up early through the real command line; an outcome for a
+    # meeting still ahead is refused, closing it without one is allowed.
     followup = world.items_of(encounter)["followup"]
-    world.cli("followup", "done", followup.id, "--outcome", "neutral")
+    early = world.cli("followup", "done", followup.id, "--outcome", "neutral", ok=False)
+    assert early.code == 2 and "has not happened yet" in early.err
+    world.cli("followup", "done", followup.id)
 
     world.put(meeting("soon", start, robert(), status="CANCELLED", sequence=1))
     world.sync()

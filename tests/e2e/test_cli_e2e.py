@@ -130,7 +130,8 @@ def test_sync_and_the_listing_commands_give_the_documented_fields(
 def test_outcomes_move_the_stage_and_the_next_prep_note_reflects_it(live_world: World) -> None:
     world = live_world
     world.add(ROBERT, ANA)
-    first, second = soon(world, timedelta(days=1)), soon(world, timedelta(days=6))
+    # The first meeting is over (its follow-up is due); the second is ahead.
+    first, second = soon(world, -timedelta(hours=4)), soon(world, timedelta(days=6))
     world.put(meeting("first", first, robert(), summary="Steering group"))
     world.put(meeting("second", second, robert(), summary="Quarterly review"))
     world.put(meeting("lunch", soon(world, timedelta(days=4)), ana(), summary="Partner lunch"))
