@@ -207,33 +207,27 @@ def followups(app: AppContext, show_all: bool, as_json: bool) -> None:
     from mendcrm.render import user_zone
 
     zone = user_zone(app.config.me)
-    # Follow-ups of meetings still ahead are not actionable yet: count them, list them on --all.
+    # Follow-ups of meetings still ahead are not actionable yet: list them apart, the next few.
     later = [] if show_all else [i for i in items if i.state == "pending"]
     shown = [i for i in items if i not in later]
-    table(
-        [
-            [
-                i.id,
-                i.kind,
-                i.state,
-                f"{i.due.astimezone(zone):%a %d %b %H:%M}",
-                contacts[i.contact_id].name if i.contact_id in contacts else i.contact_id,
-                shorten(i.title, 50),
-            ]
-            for i in shown
-        ],
-        ["ID", "KIND", "STATE", "DUE", "CONTACT", "TITLE"],
-    )
-    if later:
-        click.echo(
-            f"{'' if not shown else chr(10)}{len(later)} more after upcoming meetings "
-            "(see them with --all)"
-        )
+
+    def row(i: QueueItem) -> list[str]:
+        who = contacts[i.contact_id].name if i.contact_id in contacts else i.contact_id
+        due = f"{i.due.astimezone(zone):%a %d %b %H:%M}"
+        return [i.id, i.kind, i.state, due, who, shorten(i.title, 50)]
+
+    headers = ["ID", "KIND", "STATE", "DUE", "CONTACT", "TITLE"]
     if shown:
+        table([row(i) for i in shown], headers)
         click.echo(
             "\nclose one with: mendcrm followup done ID --outcome positive|neutral|negative"
             "\n            or: mendcrm followup dismiss ID"
         )
+    if later:
+        click.echo(("\n" if shown else "") + "after meetings still ahead:")
+        table([row(i) for i in later[:5]], headers)
+        if len(later) > 5:
+            click.echo(f"… and {len(later) - 5} more (see them all with --all)")
 
 
 @click.group()

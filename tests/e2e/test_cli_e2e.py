@@ -107,7 +107,7 @@ def test_sync_and_the_listing_commands_give_the_documented_fields(
     assert full.startswith(f"[due {local(start - LEAD)}]  id {prep['id']}")
     assert "## How to approach it" in full
     # A follow-up of a meeting still ahead is counted, and listed with --all.
-    assert "1 more after upcoming meetings" in world.cli("followups").out
+    assert "after meetings still ahead:" in world.cli("followups").out
     assert f"{local(start + hours(1) + DELAY)}  Robert Hale" in world.cli("followups", "--all").out
 
     seen = run_json(world, "events")
