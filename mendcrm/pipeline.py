@@ -117,10 +117,13 @@ def sync_pass(
     )
 
     # 3–4. detection and planning, applied in one transaction.
-    the_plan, due = detect_and_plan(config, store, sync, now=now, plugin_manager=plugin_manager)
+    warnings: list[str] = []
+    the_plan, due = detect_and_plan(
+        config, store, sync, now=now, plugin_manager=plugin_manager, warnings=warnings
+    )
 
     # 5. actions: annotate the calendars, tell plugins what changed.
-    summary = PassSummary(sync=sync, plan=the_plan, due=due)
+    summary = PassSummary(sync=sync, plan=the_plan, due=due, warnings=warnings)
     if not config.me.emails and config.accounts:
         summary.warnings.append(
             "[me] emails is empty, so MendCRM cannot tell which invitations you declined or "
@@ -169,11 +172,13 @@ def detect_and_plan(
     *,
     now: datetime,
     plugin_manager: pluggy.PluginManager | None = None,
+    warnings: list[str] | None = None,
 ) -> tuple[Plan, int]:
     """Given a sync result, detect encounters, plan the queue and commit it with the sync state.
 
-    Return the plan and how many items became due. Everything is read and written inside one
-    transaction, so a concurrent ``mendcrm log`` is never lost.
+    Return the plan and how many items became due; append to ``warnings`` what the user should
+    know. Everything is read and written inside one transaction, so a concurrent
+    ``mendcrm log`` is never lost.
     """
     from mendcrm.detection import ContactIndex, detect
     from mendcrm.planning import mark_due, plan
@@ -188,20 +193,23 @@ def detect_and_plan(
         contacts = repository.contacts(tx)
         index = ContactIndex.build(c for c in contacts if c.flagged)
         detected = detect(sync.occurrences, index, me=config.me, settings=config.detection)
+        stored = repository.encounters(tx)
+        held = hold_departed_sources(tx, config, stored, now, warnings)
         the_plan = plan(
             detected=detected,
-            stored_encounters=repository.encounters(tx),
+            stored_encounters=stored,
             stored_queue=repository.queue(tx),
             contacts=contacts,
             interactions=repository.interactions(tx),
-            failed_sources=sync.failed_sources,
+            failed_sources=sync.failed_sources | held,
             now=now,
             config=config,
             playbook=playbook,
             renderer=renderer,
         )
         for key in sync.stale_keys:
-            if not _is_annotation_state(key):
+            doc = tx.get("sync_state", key) or {}
+            if not _is_annotation_state(key) and doc.get("source") not in held:
                 tx.delete("sync_state", key)
         tx.put_many("sync_state", sync.state.values())
         repository.save(tx, "encounters", *the_plan.encounters)
@@ -209,6 +217,48 @@ def detect_and_plan(
         newly_due = mark_due(repository.queue(tx), now)
         repository.save(tx, "queue", *newly_due)
     return the_plan, len(newly_due)
+
+
+DEPARTED_ID = "departed_sources"
+
+
+def hold_departed_sources(
+    tx: repository.Writable,
+    config: Config,
+    encounters: list[Encounter],
+    now: datetime,
+    warnings: list[str] | None,
+) -> set[str]:
+    """Given the stored encounters, return the sources to hold back this pass, and warn.
+
+    A source that has upcoming encounters but is no longer in the config may be a typo or a
+    rename: the first pass that notices keeps its encounters and state (and says so); the next
+    one lets them go. Putting the source back cancels the countdown.
+    """
+    configured = {f"account:{a.name}" for a in config.accounts}
+    configured |= {f"feed:{f.name}" for f in config.feeds}
+    upcoming = [e for e in encounters if e.state == "active" and e.occurrence.end >= now]
+    active = {e.occurrence.source for e in upcoming}
+    record = dict(tx.get("meta", DEPARTED_ID) or {"id": DEPARTED_ID})
+    noticed: dict[str, str] = {
+        s: when for s, when in record.get("sources", {}).items() if s not in configured
+    }
+    held: set[str] = set()
+    for source in sorted(active - configured):
+        if source in noticed:
+            continue  # warned last pass: withdraw now
+        noticed[source] = now.isoformat()
+        held.add(source)
+        count = sum(1 for e in upcoming if e.occurrence.source == source)
+        if warnings is not None:
+            warnings.append(
+                f"{source} is no longer in the config: its {count} encounter(s) are kept for "
+                "now and withdrawn at the next sync (put it back to keep them)"
+            )
+    noticed = {s: w for s, w in noticed.items() if s in active}
+    if noticed != record.get("sources", {}):
+        tx.put("meta", {"id": DEPARTED_ID, "sources": noticed})
+    return held
 
 
 def annotate(

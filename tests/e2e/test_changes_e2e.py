@@ -207,3 +207,32 @@ def test_a_prep_note_is_not_delivered_after_its_encounter_is_over(
     report = deliver_due(world.store, config, make_plugin_manager(config), clock=world.clock)
     prep = only(world.queue("prep"))
     assert prep.id not in report.delivered
+
+
+def test_a_source_dropped_from_the_config_gets_one_pass_of_grace(world: World) -> None:
+    import dataclasses
+
+    from mendcrm.pipeline import sync_pass
+
+    world.add(ROBERT)
+    world.put(meeting("a", T0 + hours(30), robert()))
+    world.sync()
+    (encounter,) = world.encounters()
+    renamed = world.config()
+    renamed = dataclasses.replace(
+        renamed, accounts=(dataclasses.replace(renamed.accounts[0], name="wrok"),)
+    )
+    # A typo in the account's name: the old source's encounter is kept, with a warning …
+    first = sync_pass(renamed, world.store, clock=world.clock)
+    assert any("account:work is no longer in the config" in w for w in first.warnings)
+    assert [e.id for e in world.encounters()] == [encounter.id]
+    assert world.items_of(encounter)["prep"].state == "pending"
+    # … and putting it back resumes where it was, state and all.
+    again = world.sync()
+    assert not again.plan.withdrawn and not again.warnings
+    assert [e.id for e in world.encounters()] == [encounter.id]
+    # Dropped for two passes in a row, it is let go.
+    sync_pass(renamed, world.store, clock=world.clock)
+    gone = sync_pass(renamed, world.store, clock=world.clock)
+    assert [e.id for e in gone.plan.withdrawn] == [encounter.id]
+    assert world.items_of(encounter)["prep"].state == "withdrawn"
