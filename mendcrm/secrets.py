@@ -56,7 +56,8 @@ def run_password_command(argv: tuple[str, ...], owner: str) -> str:
     if result.returncode != 0:
         raise SecretError(
             f"password_command for {owner} exited with status {result.returncode}",
-            hint=f"run `{' '.join(argv)}` yourself to see why",
+            # Only the program's name: its arguments may hold a secret (`sh -c "echo …"`).
+            hint=f"run the command ({argv[0]} …) yourself to see why",
         )
     password = result.stdout.splitlines()[0] if result.stdout else ""
     if not password:

@@ -15,6 +15,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from mendcrm.files import write_private
+
 UNIT_NAME = "mendcrm.service"
 LAUNCHD_LABEL = "mendcrm.daemon"
 
@@ -124,12 +126,9 @@ def install(config_file: Path | None, platform: str = sys.platform) -> tuple[Ser
     """Write the service file (0600, atomically); return it and whether it was already there."""
     service = service_file(config_file, platform)
     existed = service.path.exists()
-    service.path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = service.path.with_name(f".{service.path.name}.{os.getpid()}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(service.content)
-    os.replace(temporary, service.path)
+    # 0600 is enough: the user's own service manager (systemd --user, launchd's gui domain)
+    # reads the file as the user.
+    write_private(service.path, service.content)
     return service, existed
 
 

@@ -36,6 +36,9 @@ def _unfold(text: str) -> list[tuple[int, str]]:
 
 
 def _unescape(value: str) -> str:
+    # Not events.contentlines.unescape_text: the five TEXT escapes agree, but some address books
+    # also escape characters vCard does not (`http\://…`); here such a backslash is dropped,
+    # there (as in icalendar) it is kept.
     return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m.group(1), m.group(1)), value)
 
 

@@ -2,7 +2,8 @@
 
 Sends through your SMTP server with STARTTLS (port 587) or implicit TLS (port 465), the server's
 certificate always verified (``ca_file`` adds a private CA). ``security = "plain"`` (no TLS) is
-accepted only for a server on this machine (localhost / 127.0.0.1 / ::1), e.g. a local relay.
+accepted only for a server on this machine (localhost, 127.0.0.1, ::1 or another loopback
+address), e.g. a local relay.
 
 The password never goes in the config: it is read from the system keyring, service ``mendcrm``,
 username ``smtp:USER@HOST`` (store it with
@@ -45,12 +46,12 @@ from mendcrm.config.model import Config
 from mendcrm.errors import ConfigError
 from mendcrm.hookspecs import hookimpl
 from mendcrm.model import Contact, QueueItem
+from mendcrm.urls import is_loopback
 
 NAME = "email"
 _KEYS = {"host", "port", "security", "username", "password_command", "from", "to", "mode",
          "digest_time", "ca_file", "timeout_seconds"}
 _PORTS = {"starttls": 587, "tls": 465, "plain": 25}
-_LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ def settings(config: Config) -> Settings:
     if security not in _PORTS:
         raise _bad("security", f"must be starttls, tls or plain, not {security!r}",
                    'use security = "starttls" for port 587')
-    if security == "plain" and host.lower() not in _LOOPBACK:
+    if security == "plain" and not is_loopback(host):
         raise _bad("security", '= "plain" is allowed only for a server on this machine',
                    'use "starttls" or "tls" for a remote server')
     port = table.get("port", _PORTS[security])

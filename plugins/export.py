@@ -23,7 +23,6 @@ Config::
 from __future__ import annotations
 
 import json
-import os
 from datetime import datetime
 from pathlib import Path
 
@@ -31,6 +30,7 @@ from icalendar import Calendar, Event, Todo
 
 from mendcrm.config.model import Config
 from mendcrm.errors import ConfigError
+from mendcrm.files import write_private
 from mendcrm.hookspecs import hookimpl
 from mendcrm.model import Contact, Encounter, QueueItem
 
@@ -114,33 +114,12 @@ def to_json(items: list[QueueItem], contacts: dict[str, Contact]) -> bytes:
     return (json.dumps({"items": records}, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-def write_if_changed(path: Path, data: bytes) -> bool:
-    """Given a path and content, replace the file atomically (0600) if it differs; say if it did."""
-    try:
-        if path.read_bytes() == data:
-            return False
-    except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return True
-
-
 @hookimpl
 def queue_snapshot(items: list[QueueItem], contacts: dict[str, Contact],
                    encounters: dict[str, Encounter], config: Config, now: datetime) -> None:
     ics_path, json_path = paths(config)
-    write_if_changed(ics_path, to_ics(items, contacts, encounters))
-    write_if_changed(json_path, to_json(items, contacts))
+    write_private(ics_path, to_ics(items, contacts, encounters), only_if_changed=True)
+    write_private(json_path, to_json(items, contacts), only_if_changed=True)
 
 
 __all__ = ["NAME", "paths", "queue_snapshot", "to_ics", "to_json", "validate_config"]

@@ -20,16 +20,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
 from mendcrm.config.model import Config
 from mendcrm.errors import ConfigError
+from mendcrm.files import write_private
 from mendcrm.hookspecs import hookimpl
 from mendcrm.model import Contact, Encounter, QueueItem, to_iso
+from mendcrm.render import user_zone
 
 NAME = "markdown_notes"
 STATE_FILE = ".mendcrm-notes.json"
@@ -89,18 +90,20 @@ def _name(item: QueueItem, contact: Contact | None) -> str:
     return contact.name if contact else item.contact_id
 
 
-def _file_name(item: QueueItem, contact: Contact | None) -> str:
-    # Local time in the name: it is what the user sees in their calendar.
-    due = item.due.astimezone()
+def _file_name(item: QueueItem, contact: Contact | None, zone: tzinfo) -> str:
+    # The user's own time in the name: it is what they see in their calendar.
+    due = item.due.astimezone(zone)
     base = f"{due:%Y-%m-%d %H%M} {_KINDS.get(item.kind, item.kind)} - {_name(item, contact)}"
     return _UNSAFE.sub(" ", base).strip()[:120] + ".md"
 
 
 class Folder:
-    """The notes folder and its record of what the plugin wrote (file name and content hash)."""
+    """The notes folder and its record of what the plugin wrote (file name and content hash);
+    new files are named by their due time in ``zone``."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, zone: tzinfo) -> None:
         self.path = path
+        self.zone = zone
         self.state_path = path / STATE_FILE
         try:
             self.state: dict[str, dict[str, str]] = json.loads(self.state_path.read_text("utf-8"))
@@ -108,7 +111,7 @@ class Folder:
             self.state = {}
 
     def save_state(self) -> None:
-        _write(self.state_path, json.dumps(self.state, indent=1, sort_keys=True) + "\n")
+        write_private(self.state_path, json.dumps(self.state, indent=1, sort_keys=True) + "\n")
 
     def _free_name(self, wanted: str) -> str:
         taken = {entry["file"] for entry in self.state.values()}
@@ -125,7 +128,7 @@ class Folder:
         entry = self.state.get(item.id)
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
         if entry is None:
-            name = self._free_name(_file_name(item, contact))
+            name = self._free_name(_file_name(item, contact, self.zone))
         else:
             name = entry["file"]
             target = self.path / name
@@ -134,7 +137,7 @@ class Folder:
             if target.exists() and _hash(target) != entry["sha256"]:
                 # The user edited it: leave it alone for good, write the update beside it.
                 name = self._free_name(f"{Path(name).stem} (MendCRM update).md")
-        _write(self.path / name, text)
+        write_private(self.path / name, text)
         self.state[item.id] = {"file": name, "sha256": digest}
         self.save_state()
         return self.path / name
@@ -144,27 +147,17 @@ def _hash(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _write(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
-
-
 @hookimpl
 def deliver(item: QueueItem, contact: Contact | None, encounter: Encounter | None,
             config: Config) -> str:
-    folder = Folder(settings(config))
+    folder = Folder(settings(config), user_zone(config.me))
     return str(folder.write(item, render(item, contact, encounter), contact))
 
 
 @hookimpl
 def queue_snapshot(items: list[QueueItem], contacts: dict[str, Contact],
                    encounters: dict[str, Encounter], config: Config, now: datetime) -> None:
-    folder = Folder(settings(config))
+    folder = Folder(settings(config), user_zone(config.me))
     for item in items:
         if item.id not in folder.state:
             continue  # only notes this plugin delivered are kept current

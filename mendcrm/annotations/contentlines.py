@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from mendcrm.annotations.markers import BLOCK_END, BLOCK_START
+from mendcrm.events.contentlines import property_name
 
 PREFIX = "X-MENDCRM-"
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
@@ -45,9 +46,7 @@ class Prop:
 
     @property
     def name(self) -> str:
-        text = self.logical
-        cut = min((i for i in (text.find(";"), text.find(":")) if i >= 0), default=len(text))
-        return text[:cut].strip().upper()
+        return property_name(self.logical)
 
 
 def _bare(line: str) -> str:

@@ -48,16 +48,16 @@ def add(
     import shlex
     from urllib.parse import urlsplit
 
-    from mendcrm.config.edit import add_account
-    from mendcrm.config.load import is_loopback
+    from mendcrm.config.edit import add_account, add_my_email
     from mendcrm.secrets import keyring_set
+    from mendcrm.urls import UrlProblem, url_problem
 
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    problem = url_problem(url)
+    if problem is UrlProblem.NOT_HTTP:
         raise UsageError(f"{url!r} is not an http(s) URL", hint="e.g. https://dav.example.org/")
-    if parts.scheme == "http" and not is_loopback(parts.hostname):
+    if problem is UrlProblem.PLAIN_HTTP:
         raise UsageError(
-            f"plain http:// to {parts.hostname} would send your password unencrypted",
+            f"plain http:// to {urlsplit(url).hostname} would send your password unencrypted",
             hint="use the server's https:// address",
         )
     if password_stdin and password_command:
@@ -80,6 +80,10 @@ def add(
     add_account(app.config_file, entry)
     where = "password command" if password_command else "system keyring"
     click.echo(f"added account {name} to {app.config_file} (password in the {where})")
+    # Detection needs the user's own addresses (who declined, who organises): a login that is
+    # an address almost always is one of them.
+    if "@" in username and add_my_email(app.config_file, username):
+        click.echo(f"added {username.strip().lower()} to [me] emails")
     click.echo(f"check it with `mendcrm account test {name}`")
 
 

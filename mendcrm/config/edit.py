@@ -6,8 +6,6 @@ swapped in atomically, so an interrupted edit never leaves a half-written config
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -15,27 +13,12 @@ import tomlkit
 from tomlkit.items import AoT
 
 from mendcrm.errors import ConfigError
+from mendcrm.files import write_private
 
 
 def example_text() -> str:
     """Return the commented example config shipped with MendCRM."""
     return (Path(__file__).parent / "example.toml").read_text(encoding="utf-8")
-
-
-def write_private(path: Path, text: str) -> None:
-    """Given a path and text, write it atomically as a file only the user can read (0600)."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp, 0o600)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
 
 
 def _load(path: Path) -> tomlkit.TOMLDocument:
@@ -72,6 +55,40 @@ def add_account(path: Path, entry: dict[str, Any]) -> None:
     write_private(path, tomlkit.dumps(document))
 
 
+def set_me(
+    path: Path,
+    *,
+    name: str | None = None,
+    emails: list[str] | None = None,
+    timezone: str | None = None,
+) -> None:
+    """Given the config path, set the given ``[me]`` keys (creating the file from the example)."""
+    document = _load(path)
+    me = document.get("me")
+    if me is None:
+        me = tomlkit.table()
+        document.add("me", me)
+    if name is not None:
+        me["name"] = name
+    if emails is not None:
+        me["emails"] = [e.strip().lower() for e in emails]
+    if timezone is not None:
+        me["timezone"] = timezone
+    write_private(path, tomlkit.dumps(document))
+
+
+def add_my_email(path: Path, email: str) -> bool:
+    """Given the config path and an address, add it to ``[me] emails``; return whether new."""
+    document = _load(path)
+    me = document.get("me")
+    known = [str(e).lower() for e in (me.get("emails", []) if me is not None else [])]
+    address = email.strip().lower()
+    if address in known:
+        return False
+    set_me(path, emails=[*known, address])
+    return True
+
+
 def remove_account(path: Path, name: str) -> bool:
     """Given the config path and an account name, remove that account; return whether it existed."""
     if not path.exists():
@@ -94,4 +111,11 @@ def remove_account(path: Path, name: str) -> bool:
     return True
 
 
-__all__ = ["add_account", "example_text", "remove_account", "write_private"]
+__all__ = [
+    "add_account",
+    "add_my_email",
+    "example_text",
+    "remove_account",
+    "set_me",
+    "write_private",
+]

@@ -35,6 +35,9 @@ from mendcrm.config.schema import (
     parse_duration,
 )
 from mendcrm.errors import ConfigError
+from mendcrm.urls import UrlProblem, url_problem
+
+# Kept importable from here for callers written before mendcrm.urls existed.
 
 ENV_VAR = "MENDCRM_CONFIG"
 
@@ -229,14 +232,6 @@ def _account(entry: dict[str, Any], base: Path) -> AccountConfig:
     return AccountConfig(**values)
 
 
-_LOOPBACK = {"localhost", "127.0.0.1", "::1"}
-
-
-def is_loopback(host: str) -> bool:
-    """Given a host name, return whether it names this machine's loopback interface."""
-    return host in _LOOPBACK or host.startswith("127.")
-
-
 def check_logic(config: Config, path: Path) -> None:
     """Given a built Config, raise ConfigError for what is well-typed but cannot work together."""
     names: set[str] = set()
@@ -250,15 +245,16 @@ def check_logic(config: Config, path: Path) -> None:
             )
         names.add(source)
     for account in config.accounts:
-        parts = urlsplit(account.url)
-        if parts.scheme not in ("https", "http") or not parts.hostname:
+        problem = url_problem(account.url)
+        if problem is UrlProblem.NOT_HTTP:
             raise ConfigError(
                 f"{path}: account {account.name!r}: url {account.url!r} is not an http(s) URL",
                 hint="use the server's CalDAV address, e.g. https://dav.example.org/",
             )
-        if parts.scheme == "http" and not is_loopback(parts.hostname):
+        if problem is UrlProblem.PLAIN_HTTP:
             raise ConfigError(
-                f"{path}: account {account.name!r} uses plain http:// to {parts.hostname}",
+                f"{path}: account {account.name!r} uses plain http:// to "
+                f"{urlsplit(account.url).hostname}",
                 hint="use https:// — passwords and calendars must not cross the network "
                 "unencrypted (plain http is allowed only for localhost)",
             )
@@ -273,15 +269,12 @@ def check_logic(config: Config, path: Path) -> None:
                 f"{path}: feed {feed.name!r} needs exactly one of `url` or `path`",
                 hint='use url = "https://…/calendar.ics" or path = "~/calendars/work"',
             )
-        if feed.url:
-            parts = urlsplit(feed.url)
-            insecure = parts.scheme == "http" and not is_loopback(parts.hostname or "")
-            if parts.scheme not in ("https", "http") or insecure:
-                raise ConfigError(
-                    f"{path}: feed {feed.name!r}: url {feed.url!r} must be https://",
-                    hint="webcal:// feeds are https:// feeds; plain http is allowed only for "
-                    "localhost",
-                )
+        if feed.url and url_problem(feed.url) is not None:
+            raise ConfigError(
+                f"{path}: feed {feed.name!r}: url {feed.url!r} must be https://",
+                hint="webcal:// feeds are https:// feeds; plain http is allowed only for "
+                "localhost",
+            )
     for label, file in (
         ("playbook.path", config.playbook),
         ("prep.template", config.prep.template),

@@ -9,6 +9,7 @@ following RFC 5545 §3.1 (folding, quoted parameters, TEXT escapes) and RFC 6868
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 DESCRIPTIVE = frozenset(
@@ -32,9 +33,11 @@ class Split:
     events: list[Described]
 
 
-def _logical_lines(text: str) -> list[str]:
+def logical_lines(physical: Iterable[str]) -> list[str]:
+    """Given physical lines (e.g. ``text.splitlines()``), return the content lines with folded
+    continuations (a line starting with a space or tab) joined on; empty lines are dropped."""
     lines: list[str] = []
-    for line in text.splitlines():
+    for line in physical:
         if line[:1] in (" ", "\t") and lines:
             lines[-1] += line[1:]
         elif line:
@@ -58,7 +61,7 @@ def split_descriptive(text: str) -> Split:
     timing: list[str] = []
     events: list[Described] = []
     stack: list[str] = []
-    for line in _logical_lines(text):
+    for line in logical_lines(text.splitlines()):
         name = property_name(line)
         if name == "BEGIN":
             component = line.split(":", 1)[-1].strip().upper()
@@ -168,7 +171,9 @@ __all__ = [
     "DESCRIPTIVE",
     "Described",
     "Split",
+    "logical_lines",
     "parse_params",
+    "property_name",
     "split_descriptive",
     "split_list",
     "unescape_text",

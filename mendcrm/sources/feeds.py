@@ -18,6 +18,7 @@ from typing import Any
 
 from mendcrm.config.model import FeedConfig
 from mendcrm.errors import SourceError
+from mendcrm.events.contentlines import logical_lines
 from mendcrm.sources.calendar import CalendarWork
 from mendcrm.sources.transport import Transport
 
@@ -57,16 +58,6 @@ class _Block:
     uid: str = ""
 
 
-def _unfolded(lines: list[str]) -> list[str]:
-    out: list[str] = []
-    for line in lines:
-        if line[:1] in (" ", "\t") and out:
-            out[-1] += line[1:]
-        else:
-            out.append(line)
-    return out
-
-
 def split_feed(text: str) -> list[FeedEvent] | None:
     """Given a whole .ics feed, return its events grouped by UID, each as a small calendar with
     the feed's calendar properties and time zones; None if the text is not shaped like one."""
@@ -100,7 +91,7 @@ def split_feed(text: str) -> list[FeedEvent] | None:
             depth -= 1
     groups: dict[str, list[_Block]] = {}
     for block in blocks:
-        unfolded = _unfolded(block.lines)
+        unfolded = logical_lines(block.lines)
         uid = next(
             (ln.split(":", 1)[1].strip() for ln in unfolded if ln.upper().startswith("UID:")), ""
         )
@@ -110,12 +101,17 @@ def split_feed(text: str) -> list[FeedEvent] | None:
         groups.setdefault(block.uid, []).append(block)
     head = "BEGIN:VCALENDAR\r\n" + "".join(f"{ln}\r\n" for ln in header)
     tz_text = "".join(f"{ln}\r\n" for ln in zones)
+    # The zones are part of what each event means (a changed VTIMEZONE moves its times), so
+    # they go into every event's digest along with the calendar's own properties.
+    shared = hashlib.sha256((head + tz_text).encode())
     events: list[FeedEvent] = []
     for uid, members in groups.items():
         body = "".join(f"{ln}\r\n" for b in members for ln in b.lines)
-        unfolded = _unfolded([ln for b in members for ln in b.lines])
+        unfolded = logical_lines([ln for b in members for ln in b.lines])
         recurring = len(members) > 1 or any(RECURRENCE_LINE.match(ln) for ln in unfolded)
-        digest = hashlib.sha256((head + body).encode()).hexdigest()[:24]
+        hasher = shared.copy()
+        hasher.update(body.encode())
+        digest = hasher.hexdigest()[:24]
         events.append(
             FeedEvent(
                 key=uid,

@@ -13,7 +13,6 @@ the library leaves to its caller: which URLs are acceptable, redirects, retries,
 
 from __future__ import annotations
 
-import ipaddress
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -26,6 +25,7 @@ from caldav.lib.http_sync import requests as http_lib
 from caldav.response import DAVResponse
 
 from mendcrm.errors import SourceError
+from mendcrm.urls import UrlProblem, url_problem
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PROPFIND", "REPORT"})
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
@@ -33,33 +33,19 @@ MAX_REDIRECTS = 5
 USER_AGENT = "MendCRM (caldav)"
 
 
-def is_loopback(host: str) -> bool:
-    """Given a host name or address, return whether it is this machine."""
-    host = host.strip("[]").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def check_url(url: str, where: str) -> None:
     """Given a URL from the config (or a redirect), raise SourceError if MendCRM must not use it."""
-    parts = urlsplit(url)
-    if parts.scheme == "https" and parts.hostname:
-        return
-    if parts.scheme == "http" and parts.hostname:
-        if is_loopback(parts.hostname):
-            return
+    problem = url_problem(url)
+    if problem is UrlProblem.PLAIN_HTTP:
         raise SourceError(
-            f"{where}: refusing plain http:// to {parts.hostname}: the password and the calendar "
-            "would cross the network unencrypted",
+            f"{where}: refusing plain http:// to {urlsplit(url).hostname}: the password and the "
+            "calendar would cross the network unencrypted",
             hint="use the server's https:// address (http:// is allowed only for loopback)",
         )
-    raise SourceError(
-        f"{where}: {url!r} is not an http(s) URL", hint="give the full https:// address"
-    )
+    if problem is UrlProblem.NOT_HTTP:
+        raise SourceError(
+            f"{where}: {url!r} is not an http(s) URL", hint="give the full https:// address"
+        )
 
 
 class Transport:
@@ -284,5 +270,4 @@ __all__ = [
     "PreconditionFailed",
     "Transport",
     "check_url",
-    "is_loopback",
 ]

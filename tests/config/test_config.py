@@ -110,6 +110,49 @@ def test_loopback_http_is_allowed(tmp_path: Path) -> None:
     assert load_config(config_file).accounts[0].url == "http://127.0.0.1:5232/"
 
 
+LOOPBACK_URLS = [
+    "http://127.0.0.1:5232/",
+    "http://[::1]:5232/",
+    "http://localhost:5232/",
+    "http://foo.localhost/",
+]
+# 127.evil.example is a DNS name anyone can point anywhere; 127.1 is not an address ipaddress
+# accepts, so it is not trusted either.
+REMOTE_HTTP_URLS = ["http://127.evil.example/", "http://127.1/", "http://dav.example.org/"]
+
+
+@pytest.mark.parametrize("url", LOOPBACK_URLS)
+def test_plain_http_to_loopback_is_allowed_for_accounts_and_feeds(
+    tmp_path: Path, url: str
+) -> None:
+    config_file = tmp_path / "config.toml"
+    config_file.write_text(
+        f'[[accounts]]\nname = "a"\nurl = "{url}"\n[[feeds]]\nname = "f"\nurl = "{url}x.ics"\n'
+    )
+    config = load_config(config_file)
+    assert config.accounts[0].url == url and config.feeds[0].url == url + "x.ics"
+
+
+@pytest.mark.parametrize("url", REMOTE_HTTP_URLS)
+def test_plain_http_to_another_host_is_refused_for_an_account(tmp_path: Path, url: str) -> None:
+    config_file = tmp_path / "config.toml"
+    config_file.write_text(f'[[accounts]]\nname = "a"\nurl = "{url}"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(config_file)
+    message = str(caught.value)
+    assert str(config_file) in message and "account 'a' uses plain http://" in message
+
+
+@pytest.mark.parametrize("url", REMOTE_HTTP_URLS)
+def test_plain_http_to_another_host_is_refused_for_a_feed(tmp_path: Path, url: str) -> None:
+    config_file = tmp_path / "config.toml"
+    config_file.write_text(f'[[feeds]]\nname = "f"\nurl = "{url}x.ics"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(config_file)
+    message = str(caught.value)
+    assert str(config_file) in message and "feed 'f'" in message and "must be https://" in message
+
+
 def test_env_var_names_the_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     config_file = tmp_path / "elsewhere.toml"
     config_file.write_text("[sync]\nlookahead_days = 7\n")

@@ -44,16 +44,24 @@ def test_missing_password_command() -> None:
         get_password(AccountConfig(name="w", url="https://x/", password_command=("no-such-cmd-x",)))
 
 
-def test_no_backend(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failing_password_command_names_only_the_program() -> None:
+    # A secret can sit in the arguments themselves; only argv[0] may appear in the message.
+    argv = (sys.executable, "-c", "import sys; sys.exit(1)", "ARGV-" + "SECRET")
+    with pytest.raises(SecretError) as caught:
+        get_password(AccountConfig(name="w", url="https://x/", password_command=argv))
+    message = str(caught.value)
+    assert sys.executable in message
+    assert "ARGV-SECRET" not in message and "sys.exit" not in message
+
+
+def test_no_backend() -> None:
     from keyring.backends import fail
 
-    monkeypatch.setattr(keyring, "get_keyring", lambda: fail.Keyring())
+    previous = keyring.get_keyring()
     keyring.set_keyring(fail.Keyring())
     try:
         with pytest.raises(SecretError) as caught:
             get_password(AccountConfig(name="w", url="https://x/"))
         assert "password_command" in str(caught.value)
     finally:
-        from tests.fixtures.memory_keyring import MemoryKeyring
-
-        keyring.set_keyring(MemoryKeyring())
+        keyring.set_keyring(previous)

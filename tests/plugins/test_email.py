@@ -102,6 +102,8 @@ def test_starttls_verified_with_keyring_password(tmp_path: Path, store: Store,
 
 @pytest.mark.parametrize(("table", "message"), [
     ({"host": "smtp.example.org", "security": "plain"}, "security = \"plain\" is allowed only"),
+    ({"host": "127.evil.example", "security": "plain"}, "security = \"plain\" is allowed only"),
+    ({"host": "127.1", "security": "plain"}, "security = \"plain\" is allowed only"),
     ({"host": "h", "from": "me@x", "to": ["me@x"], "mode": "weekly"}, "mode must be"),
     ({"host": "h", "from": "me@x", "to": []}, "to is missing"),
     ({"host": "h", "from": "me@x", "to": ["me@x"], "password": "no"}, "password is not a known"),
@@ -111,3 +113,9 @@ def test_email_settings_are_validated(table: dict[str, Any], message: str) -> No
         make_plugin_manager(make_config(("email",), {"email": table}))
     assert str(caught.value).startswith("[plugins.email] ")
     assert message in str(caught.value)
+
+
+@pytest.mark.parametrize("host", ["localhost", "127.0.0.1", "127.0.0.2", "::1", "mail.localhost"])
+def test_plain_smtp_is_accepted_for_any_loopback_host(host: str) -> None:
+    table = {"host": host, "security": "plain", "from": "me@x.example", "to": ["me@x.example"]}
+    make_plugin_manager(make_config(("email",), {"email": table}))  # no ConfigError

@@ -13,6 +13,7 @@ import pytest
 from icalendar import Calendar
 
 from mendcrm.clock import FrozenClock
+from mendcrm.config.model import MeConfig
 from mendcrm.delivery import deliver_due
 from mendcrm.model import QueueItem, replace
 from mendcrm.plugins import make_plugin_manager
@@ -69,6 +70,18 @@ def test_markdown_note_written_updated_and_never_overwritten_once_edited(
     before = beside.stat().st_mtime_ns
     deliver_due(store, config, pm, clock=clock)
     assert beside.stat().st_mtime_ns == before
+
+
+def test_markdown_file_names_use_the_users_zone_not_the_systems(
+    tmp_path: Path, store: Store, queue_of: Queue
+) -> None:
+    notes = tmp_path / "vault"
+    seed(store, sample_item(1))  # due 08:55 UTC on 2 March
+    config = make_config(("markdown_notes",), {"markdown_notes": {"folder": str(notes)}},
+                         me=MeConfig(timezone="Pacific/Kiritimati"))  # UTC+14, never the system's
+    deliver_due(store, config, make_plugin_manager(config), clock=FrozenClock(NOW))
+    receipt = Path(queue_of()["q1"].deliveries["markdown_notes"])
+    assert receipt.name == "2026-03-02 2255 Prep - Ana Lima.md"
 
 
 def test_markdown_requires_a_folder() -> None:

@@ -113,3 +113,20 @@ def test_install_on_macos_writes_a_launch_agent(isolated_env: Path) -> None:
     service, _ = install(None, platform="darwin")
     assert service.path == isolated_env / "Library" / "LaunchAgents" / "mendcrm.daemon.plist"
     assert plistlib.loads(service.path.read_bytes())["Label"] == "mendcrm.daemon"
+
+
+def test_install_writes_the_unit_0600_and_leaves_nothing_behind_on_failure(
+    isolated_env: Path,
+) -> None:
+    path = systemd_unit_path()
+    path.parent.mkdir(parents=True)
+    path.write_text("[Unit]\n")
+    path.chmod(0o644)
+    _, existed = install(None, platform="linux")
+    assert existed and "ExecStart=" in path.read_text()
+    assert path.stat().st_mode & 0o777 == 0o600  # the user's own service manager reads it
+    path.unlink()
+    path.mkdir()  # the final rename cannot replace a folder: the write fails half-way
+    with pytest.raises(OSError):
+        install(None, platform="linux")
+    assert [p.name for p in path.parent.iterdir()] == [path.name]

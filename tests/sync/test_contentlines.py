@@ -11,7 +11,15 @@ import pytest
 import mendcrm.events.reader as reader
 from bench.generate import generate_calendar
 from mendcrm.events import ReadContext, Span, read_object
-from mendcrm.events.contentlines import parse_params, split_descriptive, split_list, unescape_text
+from mendcrm.events.contentlines import (
+    logical_lines,
+    parse_params,
+    property_name,
+    split_descriptive,
+    split_list,
+    unescape_text,
+)
+from mendcrm.vcard import parse_vcards
 from tests.sync.test_corpus import FILES
 
 CONTEXT = ReadContext(
@@ -87,3 +95,29 @@ def test_rfc_6868_and_escapes_agree_with_icalendar(monkeypatch: pytest.MonkeyPat
     assert occurrence.summary == "Plan, review; decide"
     assert occurrence.categories == ("One", "Two,2", "Three")
     assert occurrence.organizer is not None and occurrence.organizer.cn == 'Smith, "Al"'
+
+
+def test_logical_lines_unfold_space_and_tab_continuations_and_drop_empty_lines() -> None:
+    physical = ["BEGIN:VEVENT", "SUMMARY:Lo", " ng", "\tend", "", "UID:x", " 1", "END:VEVENT"]
+    assert logical_lines(physical) == ["BEGIN:VEVENT", "SUMMARY:Longend", "UID:x1", "END:VEVENT"]
+    assert logical_lines("A:1\r\n 2\r\nB:3\r\n".splitlines()) == ["A:12", "B:3"]
+
+
+@pytest.mark.parametrize(
+    ("line", "name"),
+    [
+        ("summary;LANGUAGE=en:x", "SUMMARY"),
+        ("X-MENDCRM-ID:abc;def", "X-MENDCRM-ID"),
+        ("DESCRIPTION", "DESCRIPTION"),
+        (" attendee :mailto:a@b", "ATTENDEE"),
+    ],
+)
+def test_property_name(line: str, name: str) -> None:
+    assert property_name(line) == name
+
+
+def test_vcard_and_icalendar_text_escapes_agree_on_the_defined_escapes() -> None:
+    # vCard keeps its own unescaping only for escapes neither standard defines (see vcard.py).
+    value = "a\\nb\\Nc\\,d\\;e\\\\f"
+    cards, _ = parse_vcards(f"BEGIN:VCARD\nFN:Ana\nNOTE:{value}\nEND:VCARD\n")
+    assert cards[0].note == unescape_text(value) == "a\nb\nc,d;e\\f"

@@ -117,3 +117,34 @@ def test_webcal_urls_are_read_over_https() -> None:
         feed_location(FeedConfig(name="g", url="webcal://example.com/x.ics"))
         == "https://example.com/x.ics"
     )
+
+
+def _zoned_feed(offset: str) -> str:
+    zone = (
+        "BEGIN:VTIMEZONE\nTZID:Office\nBEGIN:STANDARD\nDTSTART:19700101T000000\n"
+        f"TZOFFSETFROM:{offset}\nTZOFFSETTO:{offset}\nEND:STANDARD\nEND:VTIMEZONE\n"
+    )
+    return calendar(
+        zone,
+        vevent(
+            "z", "DTSTART;TZID=Office:20260505T100000", "DTEND;TZID=Office:20260505T110000"
+        ),
+    )
+
+
+def test_a_changed_vtimezone_changes_the_events_digest() -> None:
+    before = {e.key: e.digest for e in split_feed(_zoned_feed("+0100")) or []}
+    after = {e.key: e.digest for e in split_feed(_zoned_feed("+0200")) or []}
+    assert set(before) == set(after) == {"z"} and before["z"] != after["z"]
+
+
+def test_a_changed_vtimezone_moves_the_events_of_a_file_feed(tmp_path: Path) -> None:
+    path = tmp_path / "office.ics"
+    path.write_text(_zoned_feed("+0100"))
+    sync = Syncer(make_config(feeds=(FeedConfig(name="office", path=path),)))
+    assert [o.start.hour for o in sync().occurrences] == [9]  # 10:00 at +01:00, in UTC
+    path.write_text(_zoned_feed("+0200"))
+    os.utime(path, ns=(1, 2))
+    changed = sync(NOW + timedelta(minutes=5))
+    assert changed.reports[0].fetched == 1
+    assert [o.start.hour for o in changed.occurrences] == [8]

@@ -12,7 +12,7 @@ from mendcrm.sources import stored_occurrences
 from mendcrm.sources.caldav_account import CalendarSync, DavCalendar, calendar_key
 from mendcrm.sources.calendar import CalendarWork
 from mendcrm.sources.sync import make_env
-from mendcrm.sources.transport import Transport, check_url, is_loopback
+from mendcrm.sources.transport import Transport, check_url
 from tests.fixtures.servers import DavAccount, FeedServer
 from tests.sync.helpers import NOW, Syncer, make_config, summaries
 from tests.sync.ics import event
@@ -78,10 +78,18 @@ def test_check_url_rules() -> None:
     check_url("http://127.0.0.1:5232/", "x")
     check_url("http://[::1]/", "x")
     check_url("http://localhost/", "x")
-    assert is_loopback("127.5.5.5") and not is_loopback("10.0.0.1")
-    for bad in ("http://10.0.0.1/", "ftp://dav.example.com/", "dav.example.com"):
-        with pytest.raises(SourceError):
+    check_url("http://foo.localhost/", "x")
+    for bad in ("ftp://dav.example.com/", "dav.example.com"):
+        with pytest.raises(SourceError, match="is not an http"):
             check_url(bad, "x")
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.evil.example/", "http://127.1/", "http://10.0.0.1/", "http://dav.example.com/"]
+)
+def test_transport_refuses_plain_http_to_another_host(url: str) -> None:
+    with pytest.raises(SourceError, match=r"^feed 'f': refusing plain http:// to "):
+        Transport(url, where="feed 'f'")
 
 
 def test_an_answer_over_the_size_limit_is_refused(feed_server: FeedServer) -> None:

@@ -1,0 +1,39 @@
+"""The bench's smallest sync path, so the suite does not rot between benchmark runs.
+
+50 events on a counting Radicale, every contender once: the figures are not judged here (that
+is what ``make bench`` is for), only that each contender ran, was counted on the server side,
+and that the table and its target lines come out.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from bench.sync_scenario import PEERS, run_sync, sync_table
+
+pytestmark = pytest.mark.caldav
+
+
+def test_smallest_sync_scenario_runs_every_contender(tmp_path: Path) -> None:
+    have_vdirsyncer = importlib.util.find_spec("vdirsyncer") is not None
+    peers = PEERS if have_vdirsyncer else ("caldav",)
+
+    figures = run_sync("radicale", 50, seed=7, folder=tmp_path, repeats=1, peers=peers)
+
+    assert set(figures.first) == {"mendcrm", "mendcrm-sync", "floor", *peers}
+    ours_first, ours_again = figures.first["mendcrm"], figures.again["mendcrm"]
+    assert ours_first.report["fetched"] > 0 and ours_first.report["occurrences"] > 0
+    assert ours_again.requests == ours_again.report["calendars"] == 1
+    assert figures.first["floor"].report["objects"] == 50
+    assert figures.first["caldav"].requests > 50  # one GET per object, counted by the server
+    for name, run in figures.first.items():
+        if name != "mendcrm-sync":
+            assert run.wall > 0 and run.peak_rss > 10 * 1024 * 1024 and run.bytes_down > 0, name
+    if have_vdirsyncer:
+        assert figures.mirrored["vdirsyncer"] == 50
+    text = sync_table(figures).render()
+    assert "target: first pass faster than vdirsyncer" in text or not have_vdirsyncer
+    assert "target: no-change re-sync, one request per calendar: MET" in text
