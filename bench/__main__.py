@@ -94,7 +94,7 @@ def machine() -> list[str]:
         f"date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         f"machine: {os.cpu_count()} cores (nproc {len(os.sched_getaffinity(0))}){memory}; "
         f"{platform.system()} {platform.release()}",
-        f"python: {platform.python_version()} ({sys.executable})",
+        f"python: {platform.python_version()} ({platform.python_implementation()})",
         f"load average at start (1, 5, 15 min): {load}",
     ]
 

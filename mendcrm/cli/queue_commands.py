@@ -102,9 +102,7 @@ def upcoming(app: AppContext, days: int | None, as_json: bool) -> None:
         ahead = repository.encounters_between(view, now, until)
         queue = repository.queue_of_encounters(view, {e.id for e in ahead})
         wanted = {e.contact_id for e in ahead} | {o for e in ahead for o in e.others}
-        contacts = {
-            c.id: c for c in (repository.contact(view, cid) for cid in sorted(wanted)) if c
-        }
+        contacts = {c.id: c for c in (repository.contact(view, cid) for cid in sorted(wanted)) if c}
     by_encounter: dict[str, list[QueueItem]] = {}
     for item in queue:
         if item.encounter_id:
