@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from mendcrm.cli.context import AppContext, pass_app
-from mendcrm.cli.output import emit_json, table
+from mendcrm.cli.output import emit_json, json_option, table
 from mendcrm.errors import NotFoundError, UsageError
 
 
@@ -88,7 +88,7 @@ def add(
 
 
 @account.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option
 @pass_app
 def list_accounts(app: AppContext, as_json: bool) -> None:
     """List the configured accounts and feeds."""
@@ -146,7 +146,7 @@ def remove(app: AppContext, name: str) -> None:
 
 @account.command("test")
 @click.argument("name")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option
 @pass_app
 def test(app: AppContext, name: str, as_json: bool) -> None:
     """Connect to account NAME and say what MendCRM finds there."""

@@ -33,14 +33,21 @@ def clear(app: AppContext, account_name: str | None, remove_calendar: bool) -> N
     config = app.config
     if account_name is not None and config.account(account_name) is None:
         known = ", ".join(a.name for a in config.accounts) or "none configured"
-        raise NotFoundError(f"no account named {account_name!r} (accounts: {known})",
-                            hint="see 'mendcrm account list'")
+        raise NotFoundError(
+            f"no account named {account_name!r} (accounts: {known})",
+            hint="see 'mendcrm account list'",
+        )
     with app.store.read() as view:
-        state = {d["id"]: d for d in view.all("sync_state")
-                 if str(d.get("id", "")).startswith(STATE_PREFIX)
-                 or d.get("kind") == "account"}
+        state = {
+            d["id"]: d
+            for d in view.all("sync_state")
+            if str(d.get("id", "")).startswith(STATE_PREFIX) or d.get("kind") == "account"
+        }
     result = clear_accounts(
-        config, state, password_for=get_password, now=app.clock.now(),
+        config,
+        state,
+        password_for=get_password,
+        now=app.clock.now(),
         accounts=None if account_name is None else [account_name],
         remove_calendar=remove_calendar,
     )

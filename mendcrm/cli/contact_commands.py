@@ -10,7 +10,7 @@ import click
 
 from mendcrm import repository
 from mendcrm.cli.context import AppContext, pass_app
-from mendcrm.cli.output import emit_json, shorten, table
+from mendcrm.cli.output import emit_json, json_option, shorten, table
 from mendcrm.contacts import (
     check_stage,
     clean_emails,
@@ -168,7 +168,7 @@ def list_contacts(app: AppContext, flagged: bool, stage: str | None, as_json: bo
 
 @contact.command("show")
 @click.argument("query", metavar="NAME|ID")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option
 @pass_app
 def show(app: AppContext, query: str, as_json: bool) -> None:
     """Show one contact, its upcoming encounters and its interactions."""

@@ -8,6 +8,17 @@ from typing import Any
 
 import click
 
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+"""The ``--json`` flag of every listing command (its value arrives as ``as_json``)."""
+
+days_option = click.option(
+    "--days",
+    type=click.IntRange(1, 3660),
+    default=None,
+    help="How far ahead (default: the look-ahead).",
+)
+"""The ``--days`` option of the commands that look ahead."""
+
 
 def emit_json(data: Any) -> None:
     """Given JSON-serialisable data, print it indented with a stable key order."""
@@ -31,4 +42,4 @@ def shorten(text: str, width: int) -> str:
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
-__all__ = ["emit_json", "shorten", "table"]
+__all__ = ["days_option", "emit_json", "json_option", "shorten", "table"]

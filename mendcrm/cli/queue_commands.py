@@ -10,7 +10,7 @@ import click
 
 from mendcrm import repository
 from mendcrm.cli.context import AppContext, pass_app
-from mendcrm.cli.output import emit_json, shorten, table
+from mendcrm.cli.output import days_option, emit_json, json_option, shorten, table
 from mendcrm.errors import NotFoundError, UsageError
 from mendcrm.model import OUTCOMES, Contact, Encounter, QueueItem, replace, to_iso
 
@@ -85,13 +85,8 @@ def _find_item(items: Sequence[QueueItem], query: str) -> QueueItem:
 
 
 @click.command()
-@click.option(
-    "--days",
-    type=click.IntRange(1, 3660),
-    default=None,
-    help="How far ahead (default: the look-ahead).",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@days_option
+@json_option
 @pass_app
 def upcoming(app: AppContext, days: int | None, as_json: bool) -> None:
     """Encounters ahead, soonest first, with why each matched."""
@@ -132,13 +127,8 @@ def upcoming(app: AppContext, days: int | None, as_json: bool) -> None:
 
 @click.command()
 @click.argument("item_id", required=False, metavar="[ID]")
-@click.option(
-    "--days",
-    type=click.IntRange(1, 3660),
-    default=None,
-    help="How far ahead (default: the look-ahead).",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@days_option
+@json_option
 @pass_app
 def prep(app: AppContext, item_id: str | None, days: int | None, as_json: bool) -> None:
     """Due and upcoming prep notes, rendered (one in full with ID)."""
@@ -187,7 +177,7 @@ def prep(app: AppContext, item_id: str | None, days: int | None, as_json: bool) 
 
 @click.command()
 @click.option("--all", "show_all", is_flag=True, help="Include done, dismissed and withdrawn ones.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option
 @pass_app
 def followups(app: AppContext, show_all: bool, as_json: bool) -> None:
     """Follow-ups and nudges waiting for you."""

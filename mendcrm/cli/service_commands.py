@@ -44,8 +44,10 @@ def status_data(app: AppContext) -> dict[str, Any]:
     health.pop("id", None)
     return {
         "store": str(app.store_path),
-        "daemon": {"running": pid is not None,
-                   "pid": (pid or health.get("pid")) if pid is not None else None},
+        "daemon": {
+            "running": pid is not None,
+            "pid": (pid or health.get("pid")) if pid is not None else None,
+        },
         "health": health,
         "plugins": plugins,
     }
@@ -77,8 +79,10 @@ def status(app: AppContext, as_json: bool) -> None:
 
     if data["daemon"]["running"]:
         pid = data["daemon"]["pid"]
-        click.echo(f"daemon: running{f' (pid {pid})' if pid else ''}, "
-                   f"since {when(health.get('started_at'))}")
+        click.echo(
+            f"daemon: running{f' (pid {pid})' if pid else ''}, "
+            f"since {when(health.get('started_at'))}"
+        )
     else:
         stopped = health.get("stopped_at")
         click.echo("daemon: not running" + (f" (stopped {when(stopped)})" if stopped else ""))
@@ -86,16 +90,22 @@ def status(app: AppContext, as_json: bool) -> None:
     if not health:
         click.echo("no sync has run on this store yet: try `mendcrm sync`")
         return
-    click.echo(f"last sync: {when(health.get('last_sync_at'))}; "
-               f"last fully successful: {when(health.get('last_successful_sync_at'))}")
+    click.echo(
+        f"last sync: {when(health.get('last_sync_at'))}; "
+        f"last fully successful: {when(health.get('last_successful_sync_at'))}"
+    )
     if data["daemon"]["running"]:
-        click.echo(f"next sync: {when(health.get('next_sync_at'))}; "
-                   f"next delivery: {when(health.get('next_delivery_at'))}")
+        click.echo(
+            f"next sync: {when(health.get('next_sync_at'))}; "
+            f"next delivery: {when(health.get('next_delivery_at'))}"
+        )
     click.echo(f"items delivered: {health.get('items_delivered', 0)}")
     for source, state in sorted(health.get("sources", {}).items()):
         if state.get("failures"):
-            click.echo(f"  {source}: failing ({state['failures']} in a row, retry "
-                       f"{when(state.get('next_attempt_at'))}): {state.get('last_error', '')}")
+            click.echo(
+                f"  {source}: failing ({state['failures']} in a row, retry "
+                f"{when(state.get('next_attempt_at'))}): {state.get('last_error', '')}"
+            )
         else:
             click.echo(f"  {source}: ok, last success {when(state.get('last_success_at'))}")
     for name, record in sorted(data["plugins"].items()):

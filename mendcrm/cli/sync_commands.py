@@ -8,7 +8,7 @@ from datetime import timedelta
 import click
 
 from mendcrm.cli.context import AppContext, pass_app
-from mendcrm.cli.output import emit_json, shorten, table
+from mendcrm.cli.output import days_option, emit_json, json_option, shorten, table
 from mendcrm.model import to_iso
 
 
@@ -114,13 +114,8 @@ def sync(app: AppContext, as_json: bool, sources: tuple[str, ...], no_deliver: b
 
 
 @click.command()
-@click.option(
-    "--days",
-    type=click.IntRange(1, 3660),
-    default=None,
-    help="How far ahead (default: the look-ahead).",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@days_option
+@json_option
 @pass_app
 def events(app: AppContext, days: int | None, as_json: bool) -> None:
     """Show the occurrences MendCRM saw at its last sync, in the window ahead."""
