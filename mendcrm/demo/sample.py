@@ -153,9 +153,24 @@ def _day(value: date) -> str:
     return value.strftime("%Y%m%d")
 
 
-def _wrap(body: str) -> str:
-    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//MendCRM//demo//EN", body, "END:VCALENDAR"]
-    return "\r\n".join(lines) + "\r\n"
+def _event(uid: str, purpose: str, now: datetime, *properties: str) -> SampleEvent:
+    """Given a UID, what the event shows and its properties, return it as a calendar object."""
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//MendCRM//demo//EN",
+        "BEGIN:VEVENT",
+        f"UID:{uid}",
+        f"DTSTAMP:{_stamp(now)}",
+        *properties,
+        "END:VEVENT",
+        "END:VCALENDAR",
+    ]
+    return SampleEvent(uid, purpose, "\r\n".join(lines) + "\r\n")
+
+
+def _timed(start: datetime, end: datetime) -> tuple[str, str]:
+    return f"DTSTART:{_stamp(start)}", f"DTEND:{_stamp(end)}"
 
 
 def _attendee(email: str, name: str, partstat: str = "ACCEPTED") -> str:
@@ -172,106 +187,57 @@ def events(now: datetime) -> list[SampleEvent]:
     me = f'ORGANIZER;CN="{ME_NAME}":mailto:{ME_EMAIL}'
     # Soon enough that its prep note (due 24 h before) is already due when the demo runs.
     review = (now + timedelta(hours=20)).replace(minute=0, second=0, microsecond=0)
-    conference_start = today + timedelta(days=9)
+    conference = today + timedelta(days=9)
     return [
-        SampleEvent(
+        _event(
             "demo-conference@mendcrm",
             "a multi-day conference where a flagged contact may be",
-            _wrap(
-                "\r\n".join(
-                    [
-                        "BEGIN:VEVENT",
-                        "UID:demo-conference@mendcrm",
-                        f"DTSTAMP:{_stamp(now)}",
-                        f"DTSTART;VALUE=DATE:{_day(conference_start)}",
-                        f"DTEND;VALUE=DATE:{_day(conference_start + timedelta(days=3))}",
-                        "SUMMARY:DataOps Europe Summit",
-                        "LOCATION:Lisbon Congress Centre",
-                        "CATEGORIES:Conference",
-                        "END:VEVENT",
-                    ]
-                )
-            ),
+            now,
+            f"DTSTART;VALUE=DATE:{_day(conference)}",
+            f"DTEND;VALUE=DATE:{_day(conference + timedelta(days=3))}",
+            "SUMMARY:DataOps Europe Summit",
+            "LOCATION:Lisbon Congress Centre",
+            "CATEGORIES:Conference",
         ),
-        SampleEvent(
+        _event(
             "demo-partner-review@mendcrm",
             "a partner meeting with a flagged attendee",
-            _wrap(
-                "\r\n".join(
-                    [
-                        "BEGIN:VEVENT",
-                        "UID:demo-partner-review@mendcrm",
-                        f"DTSTAMP:{_stamp(now)}",
-                        f"DTSTART:{_stamp(review)}",
-                        f"DTEND:{_stamp(review + timedelta(hours=1))}",
-                        "SUMMARY:Quarterly partnership review",
-                        "LOCATION:Northwind office, Room 4",
-                        me,
-                        _attendee(ME_EMAIL, ME_NAME),
-                        _attendee("dana.whitfield@northwind.example", "Dana Whitfield"),
-                        _attendee("ops@northwind.example", "Northwind Ops", "NEEDS-ACTION"),
-                        "END:VEVENT",
-                    ]
-                )
-            ),
+            now,
+            *_timed(review, review + timedelta(hours=1)),
+            "SUMMARY:Quarterly partnership review",
+            "LOCATION:Northwind office, Room 4",
+            me,
+            _attendee(ME_EMAIL, ME_NAME),
+            _attendee("dana.whitfield@northwind.example", "Dana Whitfield"),
+            _attendee("ops@northwind.example", "Northwind Ops", "NEEDS-ACTION"),
         ),
-        SampleEvent(
+        _event(
             "demo-platform-sync@mendcrm",
             "a recurring weekly check-in",
-            _wrap(
-                "\r\n".join(
-                    [
-                        "BEGIN:VEVENT",
-                        "UID:demo-platform-sync@mendcrm",
-                        f"DTSTAMP:{_stamp(now)}",
-                        f"DTSTART:{_stamp(at(3, 9, 30))}",
-                        f"DTEND:{_stamp(at(3, 10))}",
-                        "RRULE:FREQ=WEEKLY;COUNT=8",
-                        "SUMMARY:Platform sync with Priya Raman",
-                        "LOCATION:Video call",
-                        "END:VEVENT",
-                    ]
-                )
-            ),
+            now,
+            *_timed(at(3, 9, 30), at(3, 10)),
+            "RRULE:FREQ=WEEKLY;COUNT=8",
+            "SUMMARY:Platform sync with Priya Raman",
+            "LOCATION:Video call",
         ),
-        SampleEvent(
+        _event(
             "demo-unrelated@mendcrm",
             "an unrelated meeting (nobody flagged)",
-            _wrap(
-                "\r\n".join(
-                    [
-                        "BEGIN:VEVENT",
-                        "UID:demo-unrelated@mendcrm",
-                        f"DTSTAMP:{_stamp(now)}",
-                        f"DTSTART:{_stamp(at(4, 11))}",
-                        f"DTEND:{_stamp(at(4, 12))}",
-                        "SUMMARY:Budget planning",
-                        me,
-                        _attendee("kwame.osei@example.org", "Kwame Osei"),
-                        "END:VEVENT",
-                    ]
-                )
-            ),
+            now,
+            *_timed(at(4, 11), at(4, 12)),
+            "SUMMARY:Budget planning",
+            me,
+            _attendee("kwame.osei@example.org", "Kwame Osei"),
         ),
-        SampleEvent(
+        _event(
             "demo-declined@mendcrm",
             "an event you declined (not an encounter)",
-            _wrap(
-                "\r\n".join(
-                    [
-                        "BEGIN:VEVENT",
-                        "UID:demo-declined@mendcrm",
-                        f"DTSTAMP:{_stamp(now)}",
-                        f"DTSTART:{_stamp(at(5, 18))}",
-                        f"DTEND:{_stamp(at(5, 20))}",
-                        "SUMMARY:Open Data Circle drinks",
-                        'ORGANIZER;CN="Martin Keller":mailto:m.keller@larchwood.example',
-                        _attendee("m.keller@larchwood.example", "Martin Keller"),
-                        _attendee(ME_EMAIL, ME_NAME, "DECLINED"),
-                        "END:VEVENT",
-                    ]
-                )
-            ),
+            now,
+            *_timed(at(5, 18), at(5, 20)),
+            "SUMMARY:Open Data Circle drinks",
+            'ORGANIZER;CN="Martin Keller":mailto:m.keller@larchwood.example',
+            _attendee("m.keller@larchwood.example", "Martin Keller"),
+            _attendee(ME_EMAIL, ME_NAME, "DECLINED"),
         ),
     ]
 
