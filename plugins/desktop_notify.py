@@ -26,6 +26,7 @@ from mendcrm.config.model import Config
 from mendcrm.errors import ConfigError
 from mendcrm.hookspecs import hookimpl
 from mendcrm.model import Contact, QueueItem
+from mendcrm.plugin_settings import plugin_table
 
 NAME = "desktop_notify"
 APP_NAME = "MendCRM"
@@ -36,11 +37,7 @@ _said_unavailable = False
 
 def detail(config: Config) -> str:
     """Given the config, return "discreet" or "full"; raise ConfigError for anything else."""
-    table = config.plugins.settings.get(NAME, {})
-    unknown = sorted(set(table) - {"detail"})
-    if unknown:
-        raise ConfigError(f"[plugins.{NAME}] has unknown key {unknown[0]!r}",
-                          hint="the only key is detail")
+    table = plugin_table(config, NAME, ("detail",))
     value = table.get("detail", "discreet")
     if value not in ("discreet", "full"):
         raise ConfigError(f"[plugins.{NAME}] detail must be \"discreet\" or \"full\", "

@@ -33,6 +33,7 @@ from mendcrm.errors import ConfigError
 from mendcrm.files import write_private
 from mendcrm.hookspecs import hookimpl
 from mendcrm.model import Contact, Encounter, QueueItem
+from mendcrm.plugin_settings import folder_setting, plugin_table
 
 NAME = "export"
 _STATUS = {"done": "COMPLETED", "delivered": "COMPLETED", "withdrawn": "CANCELLED",
@@ -41,18 +42,8 @@ _STATUS = {"done": "COMPLETED", "delivered": "COMPLETED", "withdrawn": "CANCELLE
 
 def paths(config: Config) -> tuple[Path, Path]:
     """Given the config, return the .ics and .json paths; raise ConfigError if the table is bad."""
-    table = config.plugins.settings.get(NAME, {})
-    unknown = sorted(set(table) - {"folder", "ics", "json"})
-    if unknown:
-        raise ConfigError(f"[plugins.{NAME}] has unknown key {unknown[0]!r}",
-                          hint="known keys: folder, ics, json")
-    folder = table.get("folder")
-    if not isinstance(folder, str) or not folder.strip():
-        raise ConfigError(f"[plugins.{NAME}] folder is missing or not a string",
-                          hint='set folder = "~/.local/share/mendcrm/export"')
-    base = Path(folder).expanduser()
-    if not base.is_absolute() and config.source is not None:
-        base = config.source.parent / base
+    table = plugin_table(config, NAME, ("folder", "ics", "json"))
+    base = folder_setting(config, NAME, table, example="~/.local/share/mendcrm/export")
     names = []
     for key, default in (("ics", "mendcrm.ics"), ("json", "mendcrm-queue.json")):
         name = table.get(key, default)

@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from mendcrm.config.model import Config
-from mendcrm.errors import ConfigError
 from mendcrm.files import write_private
 from mendcrm.hookspecs import hookimpl
 from mendcrm.model import Contact, Encounter, QueueItem, to_iso
+from mendcrm.plugin_settings import folder_setting, plugin_table
 from mendcrm.render import user_zone
 
 NAME = "markdown_notes"
@@ -40,19 +40,8 @@ _UNSAFE = re.compile(r'[\\/:*?"<>|#^\[\]\x00-\x1f]+')
 
 def settings(config: Config) -> Path:
     """Given the config, return the notes folder; raise ConfigError if the table is wrong."""
-    table = config.plugins.settings.get(NAME, {})
-    unknown = sorted(set(table) - {"folder"})
-    if unknown:
-        raise ConfigError(f"[plugins.{NAME}] has unknown key {unknown[0]!r}",
-                          hint="the only key is folder")
-    folder = table.get("folder")
-    if not isinstance(folder, str) or not folder.strip():
-        raise ConfigError(f"[plugins.{NAME}] folder is missing or not a string",
-                          hint='set folder = "~/Notes/MendCRM"')
-    path = Path(folder).expanduser()
-    if not path.is_absolute() and config.source is not None:
-        path = config.source.parent / path
-    return path
+    table = plugin_table(config, NAME, ("folder",))
+    return folder_setting(config, NAME, table, example="~/Notes/MendCRM")
 
 
 @hookimpl
