@@ -48,13 +48,15 @@ class StoreReader:
         with self._store.read() as view:
             return repository.contact(view, contact_id)
 
-    def encounters(self, *, contact_id: str | None = None,
-                   active_only: bool = False) -> list[Encounter]:
+    def encounters(
+        self, *, contact_id: str | None = None, active_only: bool = False
+    ) -> list[Encounter]:
         """Return encounters, soonest first; of one contact, or only active ones, if asked."""
         with self._store.read() as view:
             found = repository.encounters(view)
         return [
-            e for e in found
+            e
+            for e in found
             if (contact_id is None or e.contact_id == contact_id)
             and (not active_only or e.state == "active")
         ]
@@ -72,7 +74,8 @@ class StoreReader:
         with self._store.read() as view:
             found = repository.queue(view)
         return [
-            q for q in found
+            q
+            for q in found
             if (states is None or q.state in states)
             and (kind is None or q.kind == kind)
             and (contact_id is None or q.contact_id == contact_id)

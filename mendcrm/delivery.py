@@ -174,9 +174,17 @@ def deliver_due(
     return report
 
 
-def _offer(store: Store, config: Config, impls: list[pluggy.HookImpl], items: list[QueueItem],
-           now: datetime, caller: PluginCaller, should_stop: Callable[[], bool],
-           report: DeliveryReport, health: dict[str, dict[str, Any]]) -> None:
+def _offer(
+    store: Store,
+    config: Config,
+    impls: list[pluggy.HookImpl],
+    items: list[QueueItem],
+    now: datetime,
+    caller: PluginCaller,
+    should_stop: Callable[[], bool],
+    report: DeliveryReport,
+    health: dict[str, dict[str, Any]],
+) -> None:
     names = [impl.plugin_name for impl in impls]
 
     offers = [(item, needs_delivery(item, names, now)) for item in items]
@@ -190,14 +198,21 @@ def _offer(store: Store, config: Config, impls: list[pluggy.HookImpl], items: li
         results = []
         for impl in impls:
             if impl.plugin_name in wanted:
-                kwargs = {"item": item, "contact": contact, "encounter": encounter,
-                          "config": config, "now": now, "batch": batches[impl.plugin_name]}
+                kwargs = {
+                    "item": item,
+                    "contact": contact,
+                    "encounter": encounter,
+                    "config": config,
+                    "now": now,
+                    "batch": batches[impl.plugin_name],
+                }
                 result = caller.call(impl, kwargs)
                 results.append(result)
                 _note_health(health, result, now)
                 if result.error:
-                    log.warning("plugin %s could not deliver %s: %s", result.plugin, item.id,
-                                result.error)
+                    log.warning(
+                        "plugin %s could not deliver %s: %s", result.plugin, item.id, result.error
+                    )
                     report.failures.append((item.id, result.plugin, result.error))
                 elif result.delivered:
                     log.info("plugin %s delivered %s", result.plugin, item.id)
@@ -206,9 +221,15 @@ def _offer(store: Store, config: Config, impls: list[pluggy.HookImpl], items: li
         report.receipts += sum(1 for r in results if r.delivered)
 
 
-def _snapshot(store: Store, config: Config, pm: pluggy.PluginManager, now: datetime,
-              caller: PluginCaller, health: dict[str, dict[str, Any]],
-              should_stop: Callable[[], bool]) -> None:
+def _snapshot(
+    store: Store,
+    config: Config,
+    pm: pluggy.PluginManager,
+    now: datetime,
+    caller: PluginCaller,
+    health: dict[str, dict[str, Any]],
+    should_stop: Callable[[], bool],
+) -> None:
     impls = list(reversed(pm.hook.queue_snapshot.get_hookimpls()))
     if not impls or should_stop():
         return
@@ -224,8 +245,9 @@ def _snapshot(store: Store, config: Config, pm: pluggy.PluginManager, now: datet
         result = caller.call(impl, kwargs)
         _note_health(health, result, now)
         if result.error:
-            log.warning("plugin %s could not update its copy of the queue: %s", result.plugin,
-                        result.error)
+            log.warning(
+                "plugin %s could not update its copy of the queue: %s", result.plugin, result.error
+            )
 
 
 def _mark_due(store: Store, items: list[QueueItem]) -> None:
@@ -245,8 +267,9 @@ def _context(store: Store, item: QueueItem) -> tuple[Any, Encounter | None]:
     return contact, Encounter.from_record(record) if record else None
 
 
-def _record(store: Store, item_id: str, results: list[CallResult], now: datetime,
-            config: Config) -> bool:
+def _record(
+    store: Store, item_id: str, results: list[CallResult], now: datetime, config: Config
+) -> bool:
     """Merge one item's results into its current record; return whether it became delivered."""
     receipts = {r.plugin: r.receipt for r in results if r.delivered}
     errors = [f"{r.plugin}: {r.error}" for r in results if r.error]
@@ -263,8 +286,11 @@ def _record(store: Store, item_id: str, results: list[CallResult], now: datetime
             became = True
         if errors:
             attempts = current.attempts + 1
-            changes.update(attempts=attempts, last_error="; ".join(errors),
-                           retry_after=now + retry_delay(attempts, config))
+            changes.update(
+                attempts=attempts,
+                last_error="; ".join(errors),
+                retry_after=now + retry_delay(attempts, config),
+            )
         else:
             changes.update(attempts=0, last_error="", retry_after=None)
         repository.save(tx, "queue", replace(current, **changes))

@@ -138,8 +138,11 @@ class ContactIndex:
             self.by_email.setdefault(email, []).append(contact.id)
         names = {contact.name, *contact.aliases}
         seen: set[_Phrase] = set()
-        for role, terms in (("name", names), ("affinity", set(contact.affinity)),
-                            ("org", {contact.org})):
+        for role, terms in (
+            ("name", names),
+            ("affinity", set(contact.affinity)),
+            ("org", {contact.org}),
+        ):
             for term in terms:
                 folded = tuple(words(term))
                 if not folded:
@@ -189,8 +192,10 @@ def _phrases_in(text: str, index: ContactIndex) -> list[_Phrase]:
         if double and _spaced(gaps[i + 1]):
             for phrase in double:
                 n = len(phrase.words)
-                if n == 2 or (tuple(text_words[i:i + n]) == phrase.words
-                              and all(_spaced(g) for g in gaps[i + 2:i + n])):
+                if n == 2 or (
+                    tuple(text_words[i : i + n]) == phrase.words
+                    and all(_spaced(g) for g in gaps[i + 2 : i + n])
+                ):
                     found.append(phrase)
     return found
 
@@ -203,13 +208,14 @@ class _Keywords:
 
 def _keyword_phrases(keywords: Iterable[str]) -> _Keywords:
     phrases = [tuple(w) for w in (words(k) for k in keywords) if w]
-    return _Keywords(frozenset(p[0] for p in phrases if len(p) == 1),
-                     tuple(p for p in phrases if len(p) > 1))
+    return _Keywords(
+        frozenset(p[0] for p in phrases if len(p) == 1), tuple(p for p in phrases if len(p) > 1)
+    )
 
 
 def _contains(text_words: Sequence[str], phrase: tuple[str, ...]) -> bool:
     n = len(phrase)
-    return any(tuple(text_words[i:i + n]) == phrase for i in range(len(text_words) - n + 1))
+    return any(tuple(text_words[i : i + n]) == phrase for i in range(len(text_words) - n + 1))
 
 
 def looks_like_conference(occurrence: Occurrence, keywords: Iterable[str]) -> bool:
@@ -226,7 +232,8 @@ def _is_conference(occurrence: Occurrence, keywords: _Keywords) -> bool:
         return True
     texts = [words(occurrence.summary), *(words(c) for c in occurrence.categories)]
     return any(not keywords.single.isdisjoint(t) for t in texts) or any(
-        _contains(t, p) for t in texts for p in keywords.multi)
+        _contains(t, p) for t in texts for p in keywords.multi
+    )
 
 
 def _my_partstat(occurrence: Occurrence, my_emails: frozenset[str]) -> str:
@@ -244,20 +251,27 @@ class _Best:
     declined: bool = False
 
 
-def _offer(best: dict[str, _Best], cid: str, by: str, evidence: str,
-           declined: bool = False) -> None:
+def _offer(
+    best: dict[str, _Best], cid: str, by: str, evidence: str, declined: bool = False
+) -> None:
     """Keep the most confident match per contact; the first seen wins a tie."""
     confidence = CONFIDENCE[by]
     current = best.get(cid)
     if current is None or confidence > current.match.confidence:
-        best[cid] = _Best(Match(by=by.removesuffix("-part"), evidence=evidence,
-                                confidence=confidence), declined)
+        best[cid] = _Best(
+            Match(by=by.removesuffix("-part"), evidence=evidence, confidence=confidence), declined
+        )
     elif declined and confidence == current.match.confidence:
         current.declined = True
 
 
-def _match_people(occurrence: Occurrence, index: ContactIndex, scan: _Scanner,
-                  my_emails: frozenset[str], best: dict[str, _Best]) -> None:
+def _match_people(
+    occurrence: Occurrence,
+    index: ContactIndex,
+    scan: _Scanner,
+    my_emails: frozenset[str],
+    best: dict[str, _Best],
+) -> None:
     people: list[tuple[Attendee, str]] = [(a, "attendee") for a in occurrence.attendees]
     if occurrence.organizer is not None:
         people.append((occurrence.organizer, "organizer"))
@@ -274,29 +288,45 @@ def _match_people(occurrence: Occurrence, index: ContactIndex, scan: _Scanner,
             _offer(best, cid, "attendee-name", f'{role} named "{person.cn.strip()}"', declined)
         for phrase in scan(person.cn):
             if phrase.role == "name":
-                _offer(best, phrase.contact_id, "attendee-name-part",
-                       f'{role} named "{person.cn.strip()}"', declined)
+                _offer(
+                    best,
+                    phrase.contact_id,
+                    "attendee-name-part",
+                    f'{role} named "{person.cn.strip()}"',
+                    declined,
+                )
 
 
-def _match_text(occurrence: Occurrence, scan: _Scanner, conference: bool,
-                best: dict[str, _Best]) -> None:
-    fields = (("summary", occurrence.summary), ("location", occurrence.location),
-              # MendCRM's own inline note names the contact; it is no evidence of a meeting.
-              ("description", strip_block(occurrence.description)),
-              ("categories", ", ".join(occurrence.categories)))
+def _match_text(
+    occurrence: Occurrence, scan: _Scanner, conference: bool, best: dict[str, _Best]
+) -> None:
+    fields = (
+        ("summary", occurrence.summary),
+        ("location", occurrence.location),
+        # MendCRM's own inline note names the contact; it is no evidence of a meeting.
+        ("description", strip_block(occurrence.description)),
+        ("categories", ", ".join(occurrence.categories)),
+    )
     for name, text in fields:
         if not text:
             continue
         for phrase in scan(text):
             if phrase.role == "name" and name != "categories":
-                _offer(best, phrase.contact_id, f"name-in-{name}",
-                       f'"{phrase.text}" in the {name}')
+                _offer(best, phrase.contact_id, f"name-in-{name}", f'"{phrase.text}" in the {name}')
             elif conference and phrase.role == "affinity":
-                _offer(best, phrase.contact_id, "conference-affinity",
-                       f'affinity "{phrase.text}" in the {name}')
+                _offer(
+                    best,
+                    phrase.contact_id,
+                    "conference-affinity",
+                    f'affinity "{phrase.text}" in the {name}',
+                )
             elif conference and phrase.role == "org":
-                _offer(best, phrase.contact_id, "conference-org",
-                       f'organisation "{phrase.text}" in the {name}')
+                _offer(
+                    best,
+                    phrase.contact_id,
+                    "conference-org",
+                    f'organisation "{phrase.text}" in the {name}',
+                )
 
 
 def detect(
@@ -328,22 +358,25 @@ def detect(
         best: dict[str, _Best] = {}
         _match_people(occurrence, index, scan, my_emails, best)
         _match_text(occurrence, scan, conference, best)
-        kept = sorted(cid for cid, b in best.items()
-                      if b.match.confidence >= settings.min_confidence)
+        kept = sorted(
+            cid for cid, b in best.items() if b.match.confidence >= settings.min_confidence
+        )
         if not kept:
             continue
         kind = "conference" if conference else "meeting"
         base = _id_base(occurrence)
         for i, cid in enumerate(kept):
-            found.append(Encounter(
-                id=_id_for(base, cid),
-                contact_id=cid,
-                kind=kind,
-                match=best[cid].match,
-                occurrence=occurrence,
-                contact_declined=best[cid].declined,
-                others=tuple(kept[:i] + kept[i + 1:]),
-            ))
+            found.append(
+                Encounter(
+                    id=_id_for(base, cid),
+                    contact_id=cid,
+                    kind=kind,
+                    match=best[cid].match,
+                    occurrence=occurrence,
+                    contact_declined=best[cid].declined,
+                    others=tuple(kept[:i] + kept[i + 1 :]),
+                )
+            )
     return found
 
 

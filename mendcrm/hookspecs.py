@@ -45,8 +45,14 @@ def validate_config(name: str, settings: dict[str, Any], config: Config) -> None
 
 
 @hookspec
-def deliver(item: QueueItem, contact: Contact | None, encounter: Encounter | None,
-            config: Config, now: datetime, batch: tuple[QueueItem, ...]) -> Any:
+def deliver(
+    item: QueueItem,
+    contact: Contact | None,
+    encounter: Encounter | None,
+    config: Config,
+    now: datetime,
+    batch: tuple[QueueItem, ...],
+) -> Any:
     """Given a due queue item (a prep note or follow-up), hand it to the user; return a receipt.
 
     Return something truthy (a short string such as a file path or a Message-ID is best; it is
@@ -65,8 +71,13 @@ def deliver(item: QueueItem, contact: Contact | None, encounter: Encounter | Non
 
 
 @hookspec
-def queue_snapshot(items: list[QueueItem], contacts: dict[str, Contact],
-                   encounters: dict[str, Encounter], config: Config, now: datetime) -> None:
+def queue_snapshot(
+    items: list[QueueItem],
+    contacts: dict[str, Contact],
+    encounters: dict[str, Encounter],
+    config: Config,
+    now: datetime,
+) -> None:
     """Given the whole queue after each delivery round, bring a copy of it up to date.
 
     For plugins that mirror the queue (an export file) or keep what they delivered current (a
@@ -85,8 +96,9 @@ def encounter_detected(encounter: Encounter, contact: Contact | None, config: Co
 
 
 @hookspec
-def encounter_changed(encounter: Encounter, previous: Encounter, contact: Contact | None,
-                      config: Config) -> None:
+def encounter_changed(
+    encounter: Encounter, previous: Encounter, contact: Contact | None, config: Config
+) -> None:
     """Given an encounter whose event moved or changed (``previous`` is the stored version), react.
 
     Errors are logged with the plugin's name and never stop the sync.
@@ -94,8 +106,9 @@ def encounter_changed(encounter: Encounter, previous: Encounter, contact: Contac
 
 
 @hookspec
-def encounter_withdrawn(encounter: Encounter, contact: Contact | None, reason: str,
-                        config: Config) -> None:
+def encounter_withdrawn(
+    encounter: Encounter, contact: Contact | None, reason: str, config: Config
+) -> None:
     """Given an encounter that no longer holds (event cancelled, deleted, declined), react.
 
     ``reason`` says why in a few words. Errors are logged with the plugin's name.
@@ -103,8 +116,9 @@ def encounter_withdrawn(encounter: Encounter, contact: Contact | None, reason: s
 
 
 @hookspec
-def prep_note_sections(item: QueueItem, contact: Contact | None, encounter: Encounter | None,
-                       config: Config) -> str | list[str] | None:
+def prep_note_sections(
+    item: QueueItem, contact: Contact | None, encounter: Encounter | None, config: Config
+) -> str | list[str] | None:
     """Given a prep note or follow-up being rendered, return extra Markdown sections for it.
 
     Return one Markdown string (e.g. ``"## From my notes\\n\\n…"``), a list of them, or None.

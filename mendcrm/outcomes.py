@@ -47,9 +47,15 @@ def _in_stage(interaction: Interaction, contact: Contact) -> bool:
     return interaction.stage_after is None or interaction.stage_after == contact.stage
 
 
-def apply_outcome(contact: Contact, interactions: Iterable[Interaction], outcome: str, *,
-                  playbook: Playbook, refused: bool = False,
-                  when: datetime | None = None) -> StageChange:
+def apply_outcome(
+    contact: Contact,
+    interactions: Iterable[Interaction],
+    outcome: str,
+    *,
+    playbook: Playbook,
+    refused: bool = False,
+    when: datetime | None = None,
+) -> StageChange:
     """Given a contact, their earlier interactions and a new outcome, return the new stage and why.
 
     The first transition rule of the contact's stage (in playbook order) whose trigger matches
@@ -65,8 +71,7 @@ def apply_outcome(contact: Contact, interactions: Iterable[Interaction], outcome
     earlier = [
         triggers(i.outcome, refused=i.kind in REFUSAL_KINDS)
         for i in interactions
-        if i.contact_id == contact.id and _in_stage(i, contact)
-        and (when is None or i.when <= when)
+        if i.contact_id == contact.id and _in_stage(i, contact) and (when is None or i.when <= when)
     ]
     for rule in stage.transitions:
         wanted = set(rule.when)
@@ -76,14 +81,14 @@ def apply_outcome(contact: Contact, interactions: Iterable[Interaction], outcome
         if seen >= rule.count:
             counted = _counted(rule, seen)
             why = f"{counted} in stage {contact.stage}, so {contact.stage} → {rule.to}"
-            return StageChange(contact.stage, rule.to,
-                               f"{why}: {rule.why}" if rule.why else why, rule)
+            return StageChange(
+                contact.stage, rule.to, f"{why}: {rule.why}" if rule.why else why, rule
+            )
     pending = [r for r in stage.transitions if set(r.when) & new]
     if pending:
         rule = pending[0]
         seen = 1 + sum(1 for kinds in earlier if set(rule.when) & kinds)
-        why = (f"{_counted(rule, seen)} in stage {contact.stage}; "
-               f"{rule.count} move it to {rule.to}")
+        why = f"{_counted(rule, seen)} in stage {contact.stage}; {rule.count} move it to {rule.to}"
     else:
         why = f"a {outcome} outcome does not move the stage {contact.stage}"
     return StageChange(contact.stage, contact.stage, why, None)

@@ -99,8 +99,13 @@ def prep_due(encounter: Encounter, config: Config, zone: tzinfo) -> datetime:
     if encounter.kind != "conference":
         return start - config.prep.lead
     day_before = start.astimezone(zone).date() - timedelta(days=1)
-    local = datetime(day_before.year, day_before.month, day_before.day,
-                     config.prep.conference_evening_hour, tzinfo=zone)
+    local = datetime(
+        day_before.year,
+        day_before.month,
+        day_before.day,
+        config.prep.conference_evening_hour,
+        tzinfo=zone,
+    )
     return min(local, start - timedelta(minutes=1)).astimezone(start.tzinfo)
 
 
@@ -112,12 +117,23 @@ def followup_due(encounter: Encounter, config: Config) -> datetime:
 def _meaningful(encounter: Encounter) -> tuple[object, ...]:
     """What a change must touch to be reported (ETag, href and description churn are not)."""
     occ = encounter.occurrence
-    return (encounter.state, encounter.kind, encounter.contact_declined, encounter.others,
-            encounter.match.by, occ.start, occ.end, occ.summary, occ.location, occ.all_day)
+    return (
+        encounter.state,
+        encounter.kind,
+        encounter.contact_declined,
+        encounter.others,
+        encounter.match.by,
+        occ.start,
+        occ.end,
+        occ.summary,
+        occ.location,
+        occ.all_day,
+    )
 
 
-def _withdrawable(encounter: Encounter, failed: Collection[str], now: datetime,
-                  since: timedelta = timedelta(0)) -> bool:
+def _withdrawable(
+    encounter: Encounter, failed: Collection[str], now: datetime, since: timedelta = timedelta(0)
+) -> bool:
     """Return True if an absence this pass means something: its source was read, and it ends
     after ``now - since``."""
     occ = encounter.occurrence
@@ -149,10 +165,12 @@ class _Work:
         self.items[item.id] = item
 
     def changed_items(self) -> tuple[QueueItem, ...]:
-        return tuple(sorted(
-            (i for i in self.items.values() if self.original_items.get(i.id) != i),
-            key=lambda i: i.id,
-        ))
+        return tuple(
+            sorted(
+                (i for i in self.items.values() if self.original_items.get(i.id) != i),
+                key=lambda i: i.id,
+            )
+        )
 
 
 def plan(
@@ -183,14 +201,24 @@ def plan(
     by_contact: dict[str, list[Interaction]] = defaultdict(list)
     for interaction in interactions:
         by_contact[interaction.contact_id].append(interaction)
-    work = _Work(config=config, playbook=playbook, renderer=renderer, now=now,
-                 contacts={c.id: c for c in contacts}, interactions=by_contact,
-                 items=dict(items), original_items=items)
+    work = _Work(
+        config=config,
+        playbook=playbook,
+        renderer=renderer,
+        now=now,
+        contacts={c.id: c for c in contacts},
+        interactions=by_contact,
+        items=dict(items),
+        original_items=items,
+    )
 
     changed: list[tuple[Encounter, Encounter]] = []
     withdrawn: list[Encounter] = []
-    holders = {i.encounter_id for i in items.values()
-               if i.state in CLOSED_STATES and i.encounter_id is not None}
+    holders = {
+        i.encounter_id
+        for i in items.values()
+        if i.state in CLOSED_STATES and i.encounter_id is not None
+    }
     moved_from = _pair_moves(stored, current, holders, failed_sources, now)
     for new_id, old in moved_from.items():
         _repoint(work, old.id, new_id)
@@ -202,8 +230,11 @@ def plan(
     detected_now: list[Encounter] = []
     for encounter in current.values():
         previous = stored.get(encounter.id)
-        if (previous is None and encounter.id in moved_from
-                and moved_from[encounter.id].state == "active"):
+        if (
+            previous is None
+            and encounter.id in moved_from
+            and moved_from[encounter.id].state == "active"
+        ):
             changed.append((encounter, moved_from[encounter.id]))
         elif previous is None or previous.state == "withdrawn":
             detected_now.append(encounter)
@@ -213,9 +244,12 @@ def plan(
             work.out_encounters[encounter.id] = encounter
 
     for encounter in stored.values():
-        if (encounter.id in current or encounter.id in work.out_encounters
-                or encounter.state != "active"
-                or not _withdrawable(encounter, failed_sources, now)):
+        if (
+            encounter.id in current
+            or encounter.id in work.out_encounters
+            or encounter.state != "active"
+            or not _withdrawable(encounter, failed_sources, now)
+        ):
             continue
         contact = work.contacts.get(encounter.contact_id)
         reason = REASON_GONE if contact is not None and contact.flagged else REASON_UNFLAGGED
@@ -247,9 +281,13 @@ def plan(
     )
 
 
-def _pair_moves(stored: Mapping[str, Encounter], current: Mapping[str, Encounter],
-                holders: Collection[str], failed: Collection[str],
-                now: datetime) -> dict[str, Encounter]:
+def _pair_moves(
+    stored: Mapping[str, Encounter],
+    current: Mapping[str, Encounter],
+    holders: Collection[str],
+    failed: Collection[str],
+    now: datetime,
+) -> dict[str, Encounter]:
     """Return {new encounter id: the gone encounter it replaces} for moved meetings.
 
     Gone means active last pass, absent now, and not aged out of the window; a series with
@@ -262,8 +300,7 @@ def _pair_moves(stored: Mapping[str, Encounter], current: Mapping[str, Encounter
     for encounter in stored.values():
         if encounter.id in current:
             continue
-        if encounter.state == "active" and _withdrawable(encounter, failed, now,
-                                                         HISTORY_WINDOW):
+        if encounter.state == "active" and _withdrawable(encounter, failed, now, HISTORY_WINDOW):
             gone[series_key(encounter)].append(encounter)
         elif encounter.state == "withdrawn" and encounter.id in holders:
             held[series_key(encounter)].append(encounter)
@@ -276,8 +313,9 @@ def _pair_moves(stored: Mapping[str, Encounter], current: Mapping[str, Encounter
     for key, news in new.items():
         olds = gone.get(key) or held.get(key, [])
         if len(news) == len(olds):
-            for old, moved in zip(sorted(olds, key=_in_time), sorted(news, key=_in_time),
-                                  strict=True):
+            for old, moved in zip(
+                sorted(olds, key=_in_time), sorted(news, key=_in_time), strict=True
+            ):
                 pairs[moved.id] = old
     return pairs
 
@@ -299,10 +337,16 @@ def _primary(items: Sequence[QueueItem]) -> QueueItem:
     return min(items, key=lambda i: (rank.get(i.state, 3), i.id))
 
 
-def _sync_items(work: _Work, encounter: Encounter,
-                grouped: Mapping[tuple[str, str], list[QueueItem]], *, create: bool) -> None:
+def _sync_items(
+    work: _Work,
+    encounter: Encounter,
+    grouped: Mapping[tuple[str, str], list[QueueItem]],
+    *,
+    create: bool,
+) -> None:
     is_active = encounter.id not in work.out_encounters or (
-        work.out_encounters[encounter.id].state == "active")
+        work.out_encounters[encounter.id].state == "active"
+    )
     encounter = work.out_encounters.get(encounter.id, encounter)
     zone = work.renderer.zone
     for kind in ("prep", "followup"):
@@ -312,14 +356,21 @@ def _sync_items(work: _Work, encounter: Encounter,
                 if item.state in OPEN_QUEUE_STATES:
                     work.put(replace(item, state="withdrawn"))
             continue
-        due = (prep_due(encounter, work.config, zone) if kind == "prep"
-               else followup_due(encounter, work.config))
+        due = (
+            prep_due(encounter, work.config, zone)
+            if kind == "prep"
+            else followup_due(encounter, work.config)
+        )
         if not existing:
             if not create or (kind == "prep" and work.now >= encounter.occurrence.start):
                 continue
-            item = QueueItem(id=queue_id(kind, encounter.id), kind=kind,
-                             contact_id=encounter.contact_id, due=due,
-                             encounter_id=encounter.id)
+            item = QueueItem(
+                id=queue_id(kind, encounter.id),
+                kind=kind,
+                contact_id=encounter.contact_id,
+                due=due,
+                encounter_id=encounter.id,
+            )
             existing = [item]
         primary = _primary(existing)
         for extra in existing:
@@ -336,17 +387,26 @@ def _sync_items(work: _Work, encounter: Encounter,
             state = "pending"  # moved later: not due any more
         if kind == "prep" and work.now >= encounter.occurrence.end:
             state = "withdrawn"  # never delivered in time (daemon off): a late prep note is noise
-        work.put(_rendered(work, replace(primary, due=due, state=state,
-                                         contact_id=encounter.contact_id), encounter))
+        work.put(
+            _rendered(
+                work,
+                replace(primary, due=due, state=state, contact_id=encounter.contact_id),
+                encounter,
+            )
+        )
 
 
 def _rendered(work: _Work, item: QueueItem, encounter: Encounter | None) -> QueueItem:
     contact = work.contacts.get(item.contact_id)
     if contact is None:
         return item
-    body = work.renderer.render(item, contact, encounter,
-                                interactions=work.interactions.get(contact.id, ()),
-                                contacts=work.contacts)
+    body = work.renderer.render(
+        item,
+        contact,
+        encounter,
+        interactions=work.interactions.get(contact.id, ()),
+        contacts=work.contacts,
+    )
     title = work.renderer.title(item, contact, encounter)
     if body == item.body and title == item.title:
         return item
@@ -386,8 +446,11 @@ def _plan_nudges(work: _Work, meeting_soon: Mapping[str, datetime]) -> None:
         elapsed = max(1, min(_MAX_PERIODS, (work.now - anchor) // cadence))
         period_ids = {nudge_id(contact, anchor, k) for k in range(1, elapsed + 1)}
         _retire(work, existing, period_ids)
-        outstanding = [work.items[i.id] for i in existing if i.id in period_ids
-                       and work.items[i.id].state in (*OPEN_QUEUE_STATES, "delivered")]
+        outstanding = [
+            work.items[i.id]
+            for i in existing
+            if i.id in period_ids and work.items[i.id].state in (*OPEN_QUEUE_STATES, "delivered")
+        ]
         upcoming = meeting_soon.get(contact.id)
         if upcoming is not None and upcoming <= work.now + cadence:
             # A meeting is coming anyway; its prep note is the better prompt.
@@ -404,8 +467,9 @@ def _plan_nudges(work: _Work, meeting_soon: Mapping[str, datetime]) -> None:
                 continue  # this period's nudge was seen to: wait for the next period
             item = replace(item, state="pending")
         else:
-            item = QueueItem(id=current, kind="nudge", contact_id=contact.id,
-                             due=anchor + elapsed * cadence)
+            item = QueueItem(
+                id=current, kind="nudge", contact_id=contact.id, due=anchor + elapsed * cadence
+            )
         if item.state in OPEN_QUEUE_STATES:
             work.put(_rendered(work, item, None))
 

@@ -16,8 +16,10 @@ def plugin_table(config: Config, name: str, known: Collection[str]) -> dict[str,
     table = dict(config.plugins.settings.get(name, {}))
     unknown = sorted(set(table) - set(known))
     if unknown:
-        hint = f"the only key is {next(iter(known))}" if len(known) == 1 else (
-            "known keys: " + ", ".join(sorted(known))
+        hint = (
+            f"the only key is {next(iter(known))}"
+            if len(known) == 1
+            else ("known keys: " + ", ".join(sorted(known)))
         )
         raise ConfigError(f"[plugins.{name}] has unknown key {unknown[0]!r}", hint=hint)
     return table

@@ -157,8 +157,12 @@ def discover(config: Config) -> dict[str, PluginSource]:
     for group in groups:
         for source in group:
             if source.name in found:
-                log.debug("plugin %s from %s shadows %s", source.name, source.location,
-                          found[source.name].location)
+                log.debug(
+                    "plugin %s from %s shadows %s",
+                    source.name,
+                    source.location,
+                    found[source.name].location,
+                )
             found[source.name] = source
     return found
 
@@ -296,13 +300,23 @@ def plugins_status(config: Config, health: Mapping[str, Any] | None = None) -> l
                 validate_plugin(pm, name, config)
             except MendError as exc:
                 error, error_at = str(exc), ""
-            hooks = tuple(
-                sorted(h.name for h in pm.get_hookcallers(pm.get_plugin(name)) or [])
-            ) if pm.get_plugin(name) is not None else ()
-        rows.append(PluginStatus(
-            name, source.origin, source.location, enabled, hooks, error, error_at,
-            int(record.get("delivered", 0)),
-        ))
+            hooks = (
+                tuple(sorted(h.name for h in pm.get_hookcallers(pm.get_plugin(name)) or []))
+                if pm.get_plugin(name) is not None
+                else ()
+            )
+        rows.append(
+            PluginStatus(
+                name,
+                source.origin,
+                source.location,
+                enabled,
+                hooks,
+                error,
+                error_at,
+                int(record.get("delivered", 0)),
+            )
+        )
     return rows
 
 

@@ -35,8 +35,20 @@ SectionsHook = Callable[[QueueItem, Contact, Encounter | None], Sequence[str]]
 """Extra Markdown sections for a note (the lead wires this to the ``prep_note_sections`` hook)."""
 
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December")
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 _RECENT = 5
 
 _LABELS = {
@@ -94,8 +106,15 @@ def match_reason(encounter: Encounter) -> str:
     return f"{label} ({encounter.match.evidence})"
 
 
-def summary_line(kind: str, contact: Contact, encounter: Encounter | None, *, zone: tzinfo,
-                 detail: str = "discreet", playbook: Playbook | None = None) -> str:
+def summary_line(
+    kind: str,
+    contact: Contact,
+    encounter: Encounter | None,
+    *,
+    zone: tzinfo,
+    detail: str = "discreet",
+    playbook: Playbook | None = None,
+) -> str:
     """Given a note's kind, contact and encounter, return a one-line summary.
 
     ``discreet`` (the default, for calendars and notifications others may glance at) names the
@@ -122,9 +141,16 @@ def summary_line(kind: str, contact: Contact, encounter: Encounter | None, *, zo
 class Renderer:
     """Templates loaded once (at the edge), then pure rendering of notes."""
 
-    def __init__(self, playbook: Playbook, zone: tzinfo, *, prep_template: Path | None = None,
-                 followup_template: Path | None = None, nudge_template: Path | None = None,
-                 sections: SectionsHook | None = None) -> None:
+    def __init__(
+        self,
+        playbook: Playbook,
+        zone: tzinfo,
+        *,
+        prep_template: Path | None = None,
+        followup_template: Path | None = None,
+        nudge_template: Path | None = None,
+        sections: SectionsHook | None = None,
+    ) -> None:
         self.playbook = playbook
         self.zone = zone
         self.sections = sections
@@ -143,14 +169,20 @@ class Renderer:
         }
 
     @classmethod
-    def from_config(cls, config: Config, playbook: Playbook,
-                    sections: SectionsHook | None = None) -> Renderer:
+    def from_config(
+        cls, config: Config, playbook: Playbook, sections: SectionsHook | None = None
+    ) -> Renderer:
         """Given the config and playbook, return a renderer with the user's templates loaded.
 
         Raise :class:`ConfigError` if a template file cannot be read or does not parse.
         """
-        return cls(playbook, user_zone(config.me), prep_template=config.prep.template,
-                   followup_template=config.followup.template, sections=sections)
+        return cls(
+            playbook,
+            user_zone(config.me),
+            prep_template=config.prep.template,
+            followup_template=config.followup.template,
+            sections=sections,
+        )
 
     def _load(self, path: Path | None, default: str, key: str) -> jinja2.Template:
         try:
@@ -158,17 +190,25 @@ class Renderer:
                 return self._env.get_template(default)
             return self._env.from_string(path.read_text("utf-8"))
         except OSError as exc:
-            raise ConfigError(f"{key}: cannot read {path} ({exc.strerror or exc})",
-                              hint="fix the path, or remove the key to use the built-in one"
-                              ) from None
+            raise ConfigError(
+                f"{key}: cannot read {path} ({exc.strerror or exc})",
+                hint="fix the path, or remove the key to use the built-in one",
+            ) from None
         except jinja2.TemplateSyntaxError as exc:
-            raise ConfigError(f"{key}: {path or default} line {exc.lineno}: {exc.message}",
-                              hint="see the built-in templates for the variables offered"
-                              ) from None
+            raise ConfigError(
+                f"{key}: {path or default} line {exc.lineno}: {exc.message}",
+                hint="see the built-in templates for the variables offered",
+            ) from None
 
-    def render(self, item: QueueItem, contact: Contact, encounter: Encounter | None, *,
-               interactions: Sequence[Interaction] = (),
-               contacts: Mapping[str, Contact] | None = None) -> str:
+    def render(
+        self,
+        item: QueueItem,
+        contact: Contact,
+        encounter: Encounter | None,
+        *,
+        interactions: Sequence[Interaction] = (),
+        contacts: Mapping[str, Contact] | None = None,
+    ) -> str:
         """Given a queue item with its contact and encounter, return the note's Markdown body.
 
         ``interactions`` are the contact's (any order); ``contacts`` resolve the names of others
@@ -178,24 +218,37 @@ class Renderer:
         try:
             text = self._templates[item.kind].render(**context)
         except jinja2.TemplateError as exc:
-            raise ConfigError(f"{item.kind} template: {exc}",
-                              hint="see the built-in templates for the variables offered"
-                              ) from None
+            raise ConfigError(
+                f"{item.kind} template: {exc}",
+                hint="see the built-in templates for the variables offered",
+            ) from None
         return text.rstrip() + "\n"
 
     def title(self, item: QueueItem, contact: Contact, encounter: Encounter | None) -> str:
         """Return the item's discreet one-line title (see :func:`summary_line`)."""
         return summary_line(item.kind, contact, encounter, zone=self.zone)
 
-    def _context(self, item: QueueItem, contact: Contact, encounter: Encounter | None,
-                 interactions: Sequence[Interaction],
-                 contacts: Mapping[str, Contact]) -> dict[str, Any]:
+    def _context(
+        self,
+        item: QueueItem,
+        contact: Contact,
+        encounter: Encounter | None,
+        interactions: Sequence[Interaction],
+        contacts: Mapping[str, Contact],
+    ) -> dict[str, Any]:
         stage = self.playbook.stage(contact.stage)
-        mine = sorted((i for i in interactions if i.contact_id == contact.id),
-                      key=lambda i: (i.when, i.id), reverse=True)
+        mine = sorted(
+            (i for i in interactions if i.contact_id == contact.id),
+            key=lambda i: (i.when, i.id),
+            reverse=True,
+        )
         recent = [
-            {"date": _day(i.when.astimezone(self.zone)), "kind": i.kind,
-             "outcome": i.outcome or "", "note": " ".join(i.note.split())}
+            {
+                "date": _day(i.when.astimezone(self.zone)),
+                "kind": i.kind,
+                "outcome": i.outcome or "",
+                "note": " ".join(i.note.split()),
+            }
             for i in mine[:_RECENT]
         ]
         last = next((r for r, i in zip(recent, mine, strict=False) if i.outcome), None)
@@ -209,8 +262,10 @@ class Renderer:
                 "calendar": occ.calendar_name,
                 "when": describe_when(occ.start, occ.end, self.zone, all_day=occ.all_day),
             }
-            others = [contacts[o].name if o in contacts else "another flagged contact"
-                      for o in encounter.others]
+            others = [
+                contacts[o].name if o in contacts else "another flagged contact"
+                for o in encounter.others
+            ]
         extra = list(self.sections(item, contact, encounter)) if self.sections else []
         return {
             "kind": item.kind,

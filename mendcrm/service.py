@@ -109,17 +109,25 @@ def service_file(config_file: Path | None, platform: str = sys.platform) -> Serv
     if platform == "darwin":
         path = launchd_plist_path()
         log_file = _home() / "Library" / "Logs" / "mendcrm.log"
-        return ServiceFile(path, launchd_plist(argv, log_file), (
-            f"launchctl bootstrap gui/$(id -u) {path}",
-            f"logs: tail -f {log_file}",
-        ))
+        return ServiceFile(
+            path,
+            launchd_plist(argv, log_file),
+            (
+                f"launchctl bootstrap gui/$(id -u) {path}",
+                f"logs: tail -f {log_file}",
+            ),
+        )
     path = systemd_unit_path()
-    return ServiceFile(path, systemd_unit(argv), (
-        "systemctl --user daemon-reload",
-        f"systemctl --user enable --now {UNIT_NAME}",
-        f"logs: journalctl --user -u {UNIT_NAME} -f",
-        "to keep it running while you are logged out: loginctl enable-linger $USER",
-    ))
+    return ServiceFile(
+        path,
+        systemd_unit(argv),
+        (
+            "systemctl --user daemon-reload",
+            f"systemctl --user enable --now {UNIT_NAME}",
+            f"logs: journalctl --user -u {UNIT_NAME} -f",
+            "to keep it running while you are logged out: loginctl enable-linger $USER",
+        ),
+    )
 
 
 def install(config_file: Path | None, platform: str = sys.platform) -> tuple[ServiceFile, bool]:

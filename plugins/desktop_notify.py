@@ -40,9 +40,10 @@ def detail(config: Config) -> str:
     table = plugin_table(config, NAME, ("detail",))
     value = table.get("detail", "discreet")
     if value not in ("discreet", "full"):
-        raise ConfigError(f"[plugins.{NAME}] detail must be \"discreet\" or \"full\", "
-                          f"not {value!r}",
-                          hint='detail = "discreet" names the person only')
+        raise ConfigError(
+            f'[plugins.{NAME}] detail must be "discreet" or "full", not {value!r}',
+            hint='detail = "discreet" names the person only',
+        )
     return str(value)
 
 
@@ -55,7 +56,8 @@ def message(item: QueueItem, contact: Contact | None, level: str) -> tuple[str, 
     """Given an item, its contact and the detail level, return the notification's title and body."""
     who = contact.name if contact else "someone"
     what = {"prep": "A prep note is ready", "followup": "A follow-up is due"}.get(
-        item.kind, "A note is ready")
+        item.kind, "A note is ready"
+    )
     title = f"{APP_NAME}: {who}"
     body = f"{what} for {who}."
     if level == "full":
@@ -71,19 +73,32 @@ def _gvariant_string(text: str) -> str:
 def command(title: str, body: str) -> list[str] | None:
     """Given a title and body, return the argv that shows the notification here, or None."""
     if sys.platform == "darwin" and shutil.which("osascript"):
+
         def quote(text: str) -> str:
             return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
         return ["osascript", "-e", f"display notification {quote(body)} with title {quote(title)}"]
     if shutil.which("notify-send"):
         return ["notify-send", f"--app-name={APP_NAME}", "--", title, body]
     if shutil.which("gdbus"):
         return [
-            "gdbus", "call", "--session",
-            "--dest", "org.freedesktop.Notifications",
-            "--object-path", "/org/freedesktop/Notifications",
-            "--method", "org.freedesktop.Notifications.Notify",
-            _gvariant_string(APP_NAME), "0", "''", _gvariant_string(title),
-            _gvariant_string(body), "[]", "{}", "-1",
+            "gdbus",
+            "call",
+            "--session",
+            "--dest",
+            "org.freedesktop.Notifications",
+            "--object-path",
+            "/org/freedesktop/Notifications",
+            "--method",
+            "org.freedesktop.Notifications.Notify",
+            _gvariant_string(APP_NAME),
+            "0",
+            "''",
+            _gvariant_string(title),
+            _gvariant_string(body),
+            "[]",
+            "{}",
+            "-1",
         ]
     return None
 
@@ -97,12 +112,20 @@ def deliver(item: QueueItem, contact: Contact | None, config: Config) -> str | N
     argv = command(title, body)
     if argv is None:
         if not _said_unavailable:
-            log.warning("desktop_notify: no notification tool found (notify-send, gdbus or "
-                        "osascript); notifications are off")
+            log.warning(
+                "desktop_notify: no notification tool found (notify-send, gdbus or "
+                "osascript); notifications are off"
+            )
             _said_unavailable = True
         return None
-    result = subprocess.run(argv, capture_output=True, text=True, timeout=_TIMEOUT, check=False,
-                            stdin=subprocess.DEVNULL)
+    result = subprocess.run(
+        argv,
+        capture_output=True,
+        text=True,
+        timeout=_TIMEOUT,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
     if result.returncode != 0:
         reason = " ".join(result.stderr.split())[:200] or f"exit status {result.returncode}"
         raise RuntimeError(f"{argv[0]} failed: {reason}")

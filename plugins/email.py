@@ -49,8 +49,19 @@ from mendcrm.model import Contact, QueueItem
 from mendcrm.urls import is_loopback
 
 NAME = "email"
-_KEYS = {"host", "port", "security", "username", "password_command", "from", "to", "mode",
-         "digest_time", "ca_file", "timeout_seconds"}
+_KEYS = {
+    "host",
+    "port",
+    "security",
+    "username",
+    "password_command",
+    "from",
+    "to",
+    "mode",
+    "digest_time",
+    "ca_file",
+    "timeout_seconds",
+}
 _PORTS = {"starttls": 587, "tls": 465, "plain": 25}
 
 
@@ -88,35 +99,47 @@ def settings(config: Config) -> Settings:
         raise _bad("host", "is missing", 'set host = "smtp.example.org"')
     security = table.get("security", "starttls")
     if security not in _PORTS:
-        raise _bad("security", f"must be starttls, tls or plain, not {security!r}",
-                   'use security = "starttls" for port 587')
+        raise _bad(
+            "security",
+            f"must be starttls, tls or plain, not {security!r}",
+            'use security = "starttls" for port 587',
+        )
     if security == "plain" and not is_loopback(host):
-        raise _bad("security", '= "plain" is allowed only for a server on this machine',
-                   'use "starttls" or "tls" for a remote server')
+        raise _bad(
+            "security",
+            '= "plain" is allowed only for a server on this machine',
+            'use "starttls" or "tls" for a remote server',
+        )
     port = table.get("port", _PORTS[security])
     if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
         raise _bad("port", "must be a whole number from 1 to 65535", "e.g. port = 587")
     sender = table.get("from")
     if not isinstance(sender, str) or "@" not in sender:
-        raise _bad("from", "is missing or not an e-mail address",
-                   'set from = "MendCRM <me@example.org>"')
+        raise _bad(
+            "from", "is missing or not an e-mail address", 'set from = "MendCRM <me@example.org>"'
+        )
     to = table.get("to")
     recipients = (to,) if isinstance(to, str) else tuple(to) if isinstance(to, list) else ()
     if not recipients or not all(isinstance(r, str) and "@" in r for r in recipients):
-        raise _bad("to", "is missing or not a list of e-mail addresses",
-                   'set to = ["me@example.org"]')
+        raise _bad(
+            "to", "is missing or not a list of e-mail addresses", 'set to = ["me@example.org"]'
+        )
     mode = table.get("mode", "each")
     if mode not in ("each", "digest"):
         raise _bad("mode", f'must be "each" or "digest", not {mode!r}', 'e.g. mode = "digest"')
     try:
         digest_time = time.fromisoformat(str(table.get("digest_time", "08:00")))
     except ValueError:
-        raise _bad("digest_time", "must be a time of day such as \"08:00\"",
-                   'e.g. digest_time = "07:30"') from None
+        raise _bad(
+            "digest_time", 'must be a time of day such as "08:00"', 'e.g. digest_time = "07:30"'
+        ) from None
     command = table.get("password_command", [])
     if not isinstance(command, list) or not all(isinstance(w, str) for w in command):
-        raise _bad("password_command", "must be a list of strings (the command's argv)",
-                   'e.g. password_command = ["pass", "show", "smtp"]')
+        raise _bad(
+            "password_command",
+            "must be a list of strings (the command's argv)",
+            'e.g. password_command = ["pass", "show", "smtp"]',
+        )
     username = table.get("username", "")
     if not isinstance(username, str):
         raise _bad("username", "must be a string", 'e.g. username = "me@example.org"')
@@ -124,8 +147,19 @@ def settings(config: Config) -> Settings:
     timeout = table.get("timeout_seconds", 30)
     if not isinstance(timeout, int | float) or timeout <= 0:
         raise _bad("timeout_seconds", "must be a positive number", "e.g. timeout_seconds = 30")
-    return Settings(host, port, security, username, tuple(command), sender, recipients, mode,
-                    digest_time, Path(ca_file).expanduser() if ca_file else None, float(timeout))
+    return Settings(
+        host,
+        port,
+        security,
+        username,
+        tuple(command),
+        sender,
+        recipients,
+        mode,
+        digest_time,
+        Path(ca_file).expanduser() if ca_file else None,
+        float(timeout),
+    )
 
 
 @hookimpl
@@ -196,8 +230,9 @@ _round_lock = threading.Lock()
 _round: dict[str, Any] = {"now": None, "receipts": {}, "error": None}
 
 
-def _digest(s: Settings, item: QueueItem, batch: tuple[QueueItem, ...], now: datetime,
-            config: Config) -> str | None:
+def _digest(
+    s: Settings, item: QueueItem, batch: tuple[QueueItem, ...], now: datetime, config: Config
+) -> str | None:
     moment = last_digest_moment(s, now, config)
     if item.due > moment:
         return None  # waits for the next digest
@@ -224,8 +259,13 @@ def _digest(s: Settings, item: QueueItem, batch: tuple[QueueItem, ...], now: dat
 
 
 @hookimpl
-def deliver(item: QueueItem, contact: Contact | None, config: Config, now: datetime,
-            batch: tuple[QueueItem, ...]) -> str | None:
+def deliver(
+    item: QueueItem,
+    contact: Contact | None,
+    config: Config,
+    now: datetime,
+    batch: tuple[QueueItem, ...],
+) -> str | None:
     s = settings(config)
     if s.mode == "digest":
         return _digest(s, item, batch, now, config)

@@ -36,8 +36,12 @@ from mendcrm.model import Contact, Encounter, QueueItem
 from mendcrm.plugin_settings import folder_setting, plugin_table
 
 NAME = "export"
-_STATUS = {"done": "COMPLETED", "delivered": "COMPLETED", "withdrawn": "CANCELLED",
-           "dismissed": "CANCELLED"}
+_STATUS = {
+    "done": "COMPLETED",
+    "delivered": "COMPLETED",
+    "withdrawn": "CANCELLED",
+    "dismissed": "CANCELLED",
+}
 
 
 def paths(config: Config) -> tuple[Path, Path]:
@@ -48,8 +52,10 @@ def paths(config: Config) -> tuple[Path, Path]:
     for key, default in (("ics", "mendcrm.ics"), ("json", "mendcrm-queue.json")):
         name = table.get(key, default)
         if not isinstance(name, str) or not name or "/" in name:
-            raise ConfigError(f"[plugins.{NAME}] {key} must be a plain file name",
-                              hint=f'e.g. {key} = "{default}"')
+            raise ConfigError(
+                f"[plugins.{NAME}] {key} must be a plain file name",
+                hint=f'e.g. {key} = "{default}"',
+            )
         names.append(base / name)
     return names[0], names[1]
 
@@ -59,8 +65,9 @@ def validate_config(config: Config) -> None:
     paths(config)
 
 
-def to_ics(items: list[QueueItem], contacts: dict[str, Contact],
-           encounters: dict[str, Encounter]) -> bytes:
+def to_ics(
+    items: list[QueueItem], contacts: dict[str, Contact], encounters: dict[str, Encounter]
+) -> bytes:
     """Given the queue and context, return the iCalendar file's bytes (same input, same bytes)."""
     calendar = Calendar()
     calendar.add("prodid", "-//MendCRM//export//EN")
@@ -106,12 +113,16 @@ def to_json(items: list[QueueItem], contacts: dict[str, Contact]) -> bytes:
 
 
 @hookimpl
-def queue_snapshot(items: list[QueueItem], contacts: dict[str, Contact],
-                   encounters: dict[str, Encounter], config: Config, now: datetime) -> None:
+def queue_snapshot(
+    items: list[QueueItem],
+    contacts: dict[str, Contact],
+    encounters: dict[str, Encounter],
+    config: Config,
+    now: datetime,
+) -> None:
     ics_path, json_path = paths(config)
     write_private(ics_path, to_ics(items, contacts, encounters), only_if_changed=True)
     write_private(json_path, to_json(items, contacts), only_if_changed=True)
 
 
 __all__ = ["NAME", "paths", "queue_snapshot", "to_ics", "to_json", "validate_config"]
-

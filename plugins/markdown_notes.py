@@ -137,15 +137,21 @@ def _hash(path: Path) -> str:
 
 
 @hookimpl
-def deliver(item: QueueItem, contact: Contact | None, encounter: Encounter | None,
-            config: Config) -> str:
+def deliver(
+    item: QueueItem, contact: Contact | None, encounter: Encounter | None, config: Config
+) -> str:
     folder = Folder(settings(config), user_zone(config.me))
     return str(folder.write(item, render(item, contact, encounter), contact))
 
 
 @hookimpl
-def queue_snapshot(items: list[QueueItem], contacts: dict[str, Contact],
-                   encounters: dict[str, Encounter], config: Config, now: datetime) -> None:
+def queue_snapshot(
+    items: list[QueueItem],
+    contacts: dict[str, Contact],
+    encounters: dict[str, Encounter],
+    config: Config,
+    now: datetime,
+) -> None:
     folder = Folder(settings(config), user_zone(config.me))
     for item in items:
         if item.id not in folder.state:

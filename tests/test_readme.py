@@ -100,7 +100,13 @@ def test_first_steps_run_for_real(radicale_server: DavServer, tmp_path: Path) ->
     run = Cli(tmp_path / "config.toml")
     steps = _first_steps()
     assert [s.split()[1] for s in steps] == [
-        "init", "account", "account", "contact", "sync", "upcoming", "prep"
+        "init",
+        "account",
+        "account",
+        "contact",
+        "sync",
+        "upcoming",
+        "prep",
     ]
     for step in steps:
         words = shlex.split(step)[1:]
@@ -139,8 +145,18 @@ def test_read_api_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
     now = datetime.now(UTC)
     with Store(default_store_path()).transaction() as tx:
         repository.save(tx, "contacts", Contact(id="c1", name="Robert Hale", stage="strained"))
-        repository.save(tx, "queue", QueueItem(id="q1", kind="prep", contact_id="c1", due=now,
-                                               state="due", title="Prep note ready: Robert Hale"))
+        repository.save(
+            tx,
+            "queue",
+            QueueItem(
+                id="q1",
+                kind="prep",
+                contact_id="c1",
+                due=now,
+                state="due",
+                title="Prep note ready: Robert Hale",
+            ),
+        )
     block = next(b for b in _python_blocks() if "open_store" in b)
     exec(compile(block, "README.md", "exec"), {})
     out = capsys.readouterr().out

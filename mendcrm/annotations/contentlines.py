@@ -22,7 +22,10 @@ _MAX_OCTETS = 75  # RFC 5545 3.1: lines SHOULD NOT be longer than 75 octets, exc
 _SEPARATOR = "\\n\\n"
 # The block inside an escaped DESCRIPTION value, with the escaped newlines before it.
 _RAW_BLOCK = re.compile(
-    r"((?:\\[nN])*)" + re.escape(BLOCK_START) + r"\\[nN].*" + re.escape(BLOCK_END)
+    r"((?:\\[nN])*)"
+    + re.escape(BLOCK_START)
+    + r"\\[nN].*"
+    + re.escape(BLOCK_END)
     + r"(?:\\[nN]|[ \t])*\Z",
     re.DOTALL,
 )
@@ -70,8 +73,13 @@ def join(props: list[Prop]) -> str:
 
 def escape_text(value: str) -> str:
     """Given plain text, return it escaped as an iCalendar TEXT value."""
-    return (value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
-            .replace("\r\n", "\n").replace("\n", "\\n"))
+    return (
+        value.replace("\\", "\\\\")
+        .replace(";", "\\;")
+        .replace(",", "\\,")
+        .replace("\r\n", "\n")
+        .replace("\n", "\\n")
+    )
 
 
 def _chunks(text: str, first: int, rest: int) -> list[str]:

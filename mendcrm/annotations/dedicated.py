@@ -64,29 +64,55 @@ class Desired:
         return render(self, now)
 
 
-def prep_event(encounter_id: str, *, start: datetime, end: datetime, summary: str,
-               description: str, stage: str = "") -> Desired:
+def prep_event(
+    encounter_id: str,
+    *,
+    start: datetime,
+    end: datetime,
+    summary: str,
+    description: str,
+    stage: str = "",
+) -> Desired:
     """Return the prep event for an encounter (``stage`` only in full detail)."""
     content = {
         "uid": f"{FILE_PREFIX}{hashlib.sha256(encounter_id.encode()).hexdigest()[:24]}@mendcrm",
-        "start": to_iso(start), "end": to_iso(end), "summary": summary,
-        "description": description, "encounter": encounter_id, "stage": stage,
+        "start": to_iso(start),
+        "end": to_iso(end),
+        "summary": summary,
+        "description": description,
+        "encounter": encounter_id,
+        "stage": stage,
     }
     return Desired(key=f"event:{encounter_id}", kind="event", content=content)
 
 
-def followup_task(item_id: str, *, due: datetime, summary: str, description: str, state: str,
-                  closed_at: datetime | None) -> Desired:
+def followup_task(
+    item_id: str,
+    *,
+    due: datetime,
+    summary: str,
+    description: str,
+    state: str,
+    closed_at: datetime | None,
+) -> Desired:
     """Return the task for a follow-up queue item in ``state``."""
     status = {"done": "COMPLETED", "dismissed": "CANCELLED"}.get(state, "NEEDS-ACTION")
     content = {
         "uid": f"{FILE_PREFIX}{hashlib.sha256(item_id.encode()).hexdigest()[:24]}@mendcrm",
-        "due": to_iso(due), "summary": summary, "description": description, "status": status,
+        "due": to_iso(due),
+        "summary": summary,
+        "description": description,
+        "status": status,
         "completed": to_iso(closed_at) if status == "COMPLETED" and closed_at else "",
         "item": item_id,
     }
-    return Desired(key=f"todo:{item_id}", kind="todo", content=content, queue_id=item_id,
-                   open=state not in ("done", "dismissed"))
+    return Desired(
+        key=f"todo:{item_id}",
+        kind="todo",
+        content=content,
+        queue_id=item_id,
+        open=state not in ("done", "dismissed"),
+    )
 
 
 def render(want: Desired, now: datetime) -> str:
@@ -144,8 +170,9 @@ def find_calendar(t: Transport, account: AccountConfig) -> tuple[str | None, str
         return urljoin(account.url, wanted), ""
     targets = discover(t, account.url).targets
     # A URL that is one calendar: new calendars go beside it.
-    homes = [url if depth == "1" else urljoin(url.rstrip("/") + "/", "..")
-             for url, depth in targets]
+    homes = [
+        url if depth == "1" else urljoin(url.rstrip("/") + "/", "..") for url, depth in targets
+    ]
     listing = list_calendars(t, [(home, "1") for home in homes])
     for calendar in listing:
         if _names_match(calendar.name, wanted):
@@ -153,8 +180,9 @@ def find_calendar(t: Transport, account: AccountConfig) -> tuple[str | None, str
     return None, homes[0]
 
 
-def ensure_calendar(t: Transport, account: AccountConfig, doc: dict[str, Any],
-                    *, create: bool = True) -> str | None:
+def ensure_calendar(
+    t: Transport, account: AccountConfig, doc: dict[str, Any], *, create: bool = True
+) -> str | None:
     """Given an account and its annotation state, return the dedicated calendar's URL, finding
     it by name or creating it (once) when ``create``; raise WriteRefused if the server will not
     create it."""
@@ -191,8 +219,9 @@ def _completed(text: str) -> bool:
     return False
 
 
-def reconcile(t: Transport, doc: dict[str, Any], desired: Mapping[str, Desired], *,
-              now: datetime) -> list[str]:
+def reconcile(
+    t: Transport, doc: dict[str, Any], desired: Mapping[str, Desired], *, now: datetime
+) -> list[str]:
     """Bring the dedicated calendar in line with ``desired``, updating ``doc["items"]`` as each
     write succeeds; return the ids of follow-ups completed in the user's tasks app. Raise
     CalendarGone if the calendar no longer exists, WriteRefused if the server refuses a write."""
@@ -241,9 +270,14 @@ def reconcile(t: Transport, doc: dict[str, Any], desired: Mapping[str, Desired],
             have = None
         if have is not None and have["hash"] == want.hash:
             pass
-        elif have is not None and not have.get("gone") and want.kind == "todo" and (
-                not want.open and have.get("done_remote")
-                and want.content["status"] == "COMPLETED"):
+        elif (
+            have is not None
+            and not have.get("gone")
+            and want.kind == "todo"
+            and (
+                not want.open and have.get("done_remote") and want.content["status"] == "COMPLETED"
+            )
+        ):
             have["hash"] = want.hash  # already completed in the tasks app: nothing to add
         else:
             if have is None:
@@ -254,8 +288,14 @@ def reconcile(t: Transport, doc: dict[str, Any], desired: Mapping[str, Desired],
                 new_etag = dav.put(t, urljoin(calendar, want.name), want.text(now), etag=etag)
             except dav.Conflict:
                 continue  # changed meanwhile; looked at again on the next pass
-            have = {"where": "dedicated", "kind": want.kind, "href": href, "etag": new_etag,
-                    "hash": want.hash, "gone": False}
+            have = {
+                "where": "dedicated",
+                "kind": want.kind,
+                "href": href,
+                "etag": new_etag,
+                "hash": want.hash,
+                "gone": False,
+            }
             if want.queue_id:
                 have["queue_id"] = want.queue_id
             items[key] = have

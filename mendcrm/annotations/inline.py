@@ -81,8 +81,9 @@ class Outcome:
     reason: str = ""
 
 
-def already_there(item: dict[str, Any] | None, wanted_hash: str, occurrence: Occurrence,
-                  block: str) -> bool:
+def already_there(
+    item: dict[str, Any] | None, wanted_hash: str, occurrence: Occurrence, block: str
+) -> bool:
     """Given the stored state of an event's block and the synced occurrence, return whether the
     block is known to be in place (so no request is needed); adopt the occurrence's ETag."""
     if item is None or item.get("hash") != wanted_hash:
@@ -97,8 +98,15 @@ def already_there(item: dict[str, Any] | None, wanted_hash: str, occurrence: Occ
     return False
 
 
-def write(t: Transport, url: str, block: str | None, lines: list[str], me: Collection[str], *,
-          before_write: BeforeWrite | None = None) -> Outcome:
+def write(
+    t: Transport,
+    url: str,
+    block: str | None,
+    lines: list[str],
+    me: Collection[str],
+    *,
+    before_write: BeforeWrite | None = None,
+) -> Outcome:
     """Read the event at ``url``, set MendCRM's block (None: remove it) and X-MENDCRM lines, and
     write it back with If-Match; on 412 read again and retry. Never writes an event that is not
     safe to annotate (an attendee or organizer other than the user)."""

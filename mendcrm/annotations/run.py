@@ -103,15 +103,21 @@ class _Words:
 # -- deciding (pure) ----------------------------------------------------------------------------
 
 
-def _prep_event(encounter: Encounter, contact: Contact, account: AccountConfig,
-                words: _Words) -> dedicated.Desired:
+def _prep_event(
+    encounter: Encounter, contact: Contact, account: AccountConfig, words: _Words
+) -> dedicated.Desired:
     occ = encounter.occurrence
     length = timedelta(minutes=max(1, account.annotation_minutes))
     if occ.all_day:
         # Ending at midnight would ring in the night: the evening before, as for conferences.
         day = occ.start.astimezone(words.zone).date() - timedelta(days=1)
-        start = datetime(day.year, day.month, day.day, words.config.prep.conference_evening_hour,
-                         tzinfo=words.zone)
+        start = datetime(
+            day.year,
+            day.month,
+            day.day,
+            words.config.prep.conference_evening_hour,
+            tzinfo=words.zone,
+        )
         end = start + length
     else:
         end = occ.start
@@ -119,21 +125,30 @@ def _prep_event(encounter: Encounter, contact: Contact, account: AccountConfig,
     detail = account.annotation_detail
     prep = words.preps.get(encounter.id)
     return dedicated.prep_event(
-        encounter.id, start=start, end=end,
+        encounter.id,
+        start=start,
+        end=end,
         summary=event_title(contact, detail, words.playbook),
-        description=event_description(contact, encounter, zone=words.zone, detail=detail,
-                                      playbook=words.playbook,
-                                      prep_id=prep.id if prep is not None else None),
+        description=event_description(
+            contact,
+            encounter,
+            zone=words.zone,
+            detail=detail,
+            playbook=words.playbook,
+            prep_id=prep.id if prep is not None else None,
+        ),
         stage=contact.stage if detail == "full" else "",
     )
 
 
-def _inline_want(href: str, group: list[tuple[Encounter, Contact]], account: AccountConfig,
-                 words: _Words) -> InlineWant:
+def _inline_want(
+    href: str, group: list[tuple[Encounter, Contact]], account: AccountConfig, words: _Words
+) -> InlineWant:
     group = sorted(group, key=lambda pair: (pair[1].name, pair[0].id))
     detail = account.annotation_detail
-    block = make_block([inline_line(c, zone=words.zone, detail=detail, playbook=words.playbook)
-                        for _, c in group])
+    block = make_block(
+        [inline_line(c, zone=words.zone, detail=detail, playbook=words.playbook) for _, c in group]
+    )
     lines = [f"{PREFIX}ENCOUNTER:{e.id}" for e, _ in group]
     if detail == "full":
         # Discreet mode writes no stage: the event may sit in a calendar others can read.
@@ -141,8 +156,14 @@ def _inline_want(href: str, group: list[tuple[Encounter, Contact]], account: Acc
     return InlineWant(f"inline:{href}", href, block, tuple(lines), tuple(e for e, _ in group))
 
 
-def plan_account(account: AccountConfig, doc: Mapping[str, Any], encounters: Iterable[Encounter],
-                 queue_items: Iterable[QueueItem], words: _Words, now: datetime) -> AccountPlan:
+def plan_account(
+    account: AccountConfig,
+    doc: Mapping[str, Any],
+    encounters: Iterable[Encounter],
+    queue_items: Iterable[QueueItem],
+    words: _Words,
+    now: datetime,
+) -> AccountPlan:
     """Given an account, its annotation state and the pipeline's records, return what should be
     annotated where (before any server says otherwise)."""
     source = source_name(account)
@@ -155,11 +176,16 @@ def plan_account(account: AccountConfig, doc: Mapping[str, Any], encounters: Ite
         contact = words.contacts.get(encounter.contact_id)
         href = encounter.occurrence.href
         known = f"event:{encounter.id}" in items or encounter.id in inline_ids
-        if encounter.state != "active" or contact is None or (
-                encounter.occurrence.end <= now and not known):
+        if (
+            encounter.state != "active"
+            or contact is None
+            or (encounter.occurrence.end <= now and not known)
+        ):
             continue
-        if account.annotate == "inline" and inline.occurrence_refusal(
-                encounter.occurrence, words.config.me.emails) is None:
+        if (
+            account.annotate == "inline"
+            and inline.occurrence_refusal(encounter.occurrence, words.config.me.emails) is None
+        ):
             groups.setdefault(href, []).append((encounter, contact))
         else:
             want = _prep_event(encounter, contact, account, words)
@@ -181,10 +207,19 @@ def plan_account(account: AccountConfig, doc: Mapping[str, Any], encounters: Ite
             continue
         detail = account.annotation_detail
         want = dedicated.followup_task(
-            item.id, due=item.due, summary=todo_title(contact),
-            description=todo_description(contact, met, zone=words.zone, detail=detail,
-                                         playbook=words.playbook, item_id=item.id),
-            state=item.state, closed_at=item.closed_at,
+            item.id,
+            due=item.due,
+            summary=todo_title(contact),
+            description=todo_description(
+                contact,
+                met,
+                zone=words.zone,
+                detail=detail,
+                playbook=words.playbook,
+                item_id=item.id,
+            ),
+            state=item.state,
+            closed_at=item.closed_at,
         )
         plan.dedicated[want.key] = want
     return plan
@@ -200,9 +235,14 @@ def _new_doc(account: AccountConfig, old: Mapping[str, Any] | None) -> dict[str,
     return doc
 
 
-def _transport(config: Config, account: AccountConfig, state: Mapping[str, Mapping[str, Any]],
-               password_for: PasswordFor, now: datetime,
-               sleep: Callable[[float], None]) -> Transport:
+def _transport(
+    config: Config,
+    account: AccountConfig,
+    state: Mapping[str, Mapping[str, Any]],
+    password_for: PasswordFor,
+    now: datetime,
+    sleep: Callable[[float], None],
+) -> Transport:
     password = password_for(account) if account.username else ""
     auth = (state.get(source_name(account)) or {}).get("auth")  # what the sync found working
     return make_transport(account, password, make_env(config, now), auth, sleep)
@@ -216,9 +256,15 @@ def _refused_warning(account: AccountConfig, exc: dav.WriteRefused) -> str:
     )
 
 
-def _run_inline(t: Transport, account: AccountConfig, doc: dict[str, Any], plan: AccountPlan,
-                words: _Words, before_write: inline.BeforeWrite | None,
-                warnings: list[str]) -> None:
+def _run_inline(
+    t: Transport,
+    account: AccountConfig,
+    doc: dict[str, Any],
+    plan: AccountPlan,
+    words: _Words,
+    before_write: inline.BeforeWrite | None,
+    warnings: list[str],
+) -> None:
     items: dict[str, dict[str, Any]] = doc["items"]
     me = words.config.me.emails
     for key, want in plan.inline.items():
@@ -231,11 +277,17 @@ def _run_inline(t: Transport, account: AccountConfig, doc: dict[str, Any], plan:
             continue
         else:
             url = urljoin(t.url, want.href)
-            outcome = inline.write(t, url, want.block, list(want.lines), me,
-                                   before_write=before_write)
+            outcome = inline.write(
+                t, url, want.block, list(want.lines), me, before_write=before_write
+            )
         if outcome.status in ("written", "unchanged"):
-            items[key] = {"where": "inline", "href": want.href, "etag": outcome.etag,
-                          "hash": want.hash, "encounters": [e.id for e in want.encounters]}
+            items[key] = {
+                "where": "inline",
+                "href": want.href,
+                "etag": outcome.etag,
+                "hash": want.hash,
+                "encounters": [e.id for e in want.encounters],
+            }
         elif outcome.status == "refused":
             log.info("annotating %s in the dedicated calendar: %s", want.href, outcome.reason)
             for encounter in want.encounters:
@@ -245,8 +297,10 @@ def _run_inline(t: Transport, account: AccountConfig, doc: dict[str, Any], plan:
             # Remembered with its ETag, so an unchanged event is not read again next time.
             items[key] = {"where": "elsewhere", "href": want.href, "etag": outcome.etag}
         elif outcome.status == "busy":
-            warnings.append(f"account {account.name!r}: {want.href} kept changing while MendCRM "
-                            "annotated it; trying again on the next sync")
+            warnings.append(
+                f"account {account.name!r}: {want.href} kept changing while MendCRM "
+                "annotated it; trying again on the next sync"
+            )
         else:
             items.pop(key, None)
     for key, item in list(items.items()):
@@ -258,24 +312,35 @@ def _run_inline(t: Transport, account: AccountConfig, doc: dict[str, Any], plan:
             _remove_inline(t, account, items, key, before_write, warnings, me)
 
 
-def _remove_inline(t: Transport, account: AccountConfig, items: dict[str, dict[str, Any]],
-                   key: str, before_write: inline.BeforeWrite | None, warnings: list[str],
-                   me: tuple[str, ...]) -> None:
+def _remove_inline(
+    t: Transport,
+    account: AccountConfig,
+    items: dict[str, dict[str, Any]],
+    key: str,
+    before_write: inline.BeforeWrite | None,
+    warnings: list[str],
+    me: tuple[str, ...],
+) -> None:
     href = items[key]["href"]
     outcome = inline.write(t, urljoin(t.url, href), None, [], me, before_write=before_write)
     if outcome.status == "busy":
-        warnings.append(f"account {account.name!r}: {href} kept changing while MendCRM removed "
-                        "its note; trying again on the next sync")
+        warnings.append(
+            f"account {account.name!r}: {href} kept changing while MendCRM removed "
+            "its note; trying again on the next sync"
+        )
         return
     if outcome.status == "refused":
         # Changing it now would be sent to its attendees: leave it, and say so once.
-        warnings.append(f"account {account.name!r}: left MendCRM's note in {href} because "
-                        f"{outcome.reason}; remove it by hand if you wish")
+        warnings.append(
+            f"account {account.name!r}: left MendCRM's note in {href} because "
+            f"{outcome.reason}; remove it by hand if you wish"
+        )
     del items[key]
 
 
-def _run_dedicated(t: Transport, account: AccountConfig, doc: dict[str, Any], plan: AccountPlan,
-                   now: datetime) -> list[str]:
+def _run_dedicated(
+    t: Transport, account: AccountConfig, doc: dict[str, Any], plan: AccountPlan, now: datetime
+) -> list[str]:
     tracked = any(v.get("where") == "dedicated" for v in doc["items"].values())
     if not plan.dedicated and not tracked:
         return []
@@ -322,11 +387,14 @@ def annotate_accounts(
     ConfigError only if ``[me] timezone`` or the playbook file is unusable."""
     encounters = list(encounters)
     queue_items = list(queue_items)
-    if playbook is None and any(a.annotation_detail == "full" and a.annotate != "off"
-                                for a in config.accounts):
+    if playbook is None and any(
+        a.annotation_detail == "full" and a.annotate != "off" for a in config.accounts
+    ):
         playbook = load_playbook(config.playbook)
     words = _Words(
-        config=config, zone=user_zone(config.me), playbook=playbook,
+        config=config,
+        zone=user_zone(config.me),
+        playbook=playbook,
         contacts={c.id: c for c in contacts},
         preps={i.encounter_id: i for i in queue_items if i.kind == "prep" and i.encounter_id},
     )

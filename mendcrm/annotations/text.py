@@ -29,8 +29,15 @@ def event_title(contact: Contact, detail: str, playbook: Playbook | None) -> str
     return f"Prep: {contact.name}" + (f" ({stage})" if stage else "")
 
 
-def event_description(contact: Contact, encounter: Encounter, *, zone: tzinfo, detail: str,
-                      playbook: Playbook | None, prep_id: str | None) -> str:
+def event_description(
+    contact: Contact,
+    encounter: Encounter,
+    *,
+    zone: tzinfo,
+    detail: str,
+    playbook: Playbook | None,
+    prep_id: str | None,
+) -> str:
     """Given an encounter and its contact, return the dedicated prep event's DESCRIPTION."""
     line = summary_line("prep", contact, encounter, zone=zone, detail=detail, playbook=playbook)
     if prep_id:
@@ -43,11 +50,17 @@ def todo_title(contact: Contact) -> str:
     return f"Follow up with {contact.name}"
 
 
-def todo_description(contact: Contact, encounter: Encounter | None, *, zone: tzinfo,
-                     detail: str, playbook: Playbook | None, item_id: str) -> str:
+def todo_description(
+    contact: Contact,
+    encounter: Encounter | None,
+    *,
+    zone: tzinfo,
+    detail: str,
+    playbook: Playbook | None,
+    item_id: str,
+) -> str:
     """Given a follow-up's contact and encounter, return its task's DESCRIPTION."""
-    line = summary_line("followup", contact, encounter, zone=zone, detail=detail,
-                        playbook=playbook)
+    line = summary_line("followup", contact, encounter, zone=zone, detail=detail, playbook=playbook)
     return f"{line}\n\nRead it with: mendcrm followups (item {item_id})"
 
 

@@ -272,8 +272,7 @@ def check_logic(config: Config, path: Path) -> None:
         if feed.url and url_problem(feed.url) is not None:
             raise ConfigError(
                 f"{path}: feed {feed.name!r}: url {feed.url!r} must be https://",
-                hint="webcal:// feeds are https:// feeds; plain http is allowed only for "
-                "localhost",
+                hint="webcal:// feeds are https:// feeds; plain http is allowed only for localhost",
             )
     for label, file in (
         ("playbook.path", config.playbook),

@@ -96,15 +96,20 @@ class Daemon:
     def run(self, *, until: datetime | None = None) -> None:
         """Run the first pass, then the timetable until a stop is requested (or ``until``)."""
         started = self.clock.now()
-        self._health({
-            "pid": os.getpid(),
-            "started_at": to_iso(started),
-            "state": "running",
-            "stopped_at": None,
-            "items_delivered_since_start": 0,
-        })
-        log.info("daemon started: sync every %d min, delivery every %d s",
-                 self.config.sync.interval_minutes, self.config.daemon.deliver_interval_seconds)
+        self._health(
+            {
+                "pid": os.getpid(),
+                "started_at": to_iso(started),
+                "state": "running",
+                "stopped_at": None,
+                "items_delivered_since_start": 0,
+            }
+        )
+        log.info(
+            "daemon started: sync every %d min, delivery every %d s",
+            self.config.sync.interval_minutes,
+            self.config.daemon.deliver_interval_seconds,
+        )
         try:
             self.sync_job()
             if not self.stop_requested:
@@ -125,17 +130,18 @@ class Daemon:
                 if wait > 0:
                     self.clock.sleep(wait)
         finally:
-            self._health({"state": "stopped", "stopped_at": to_iso(self.clock.now())},
-                         quiet=True)
+            self._health({"state": "stopped", "stopped_at": to_iso(self.clock.now())}, quiet=True)
             log.info("daemon stopped")
 
     def _schedule(self) -> None:
         self.scheduler.clear()
         self.scheduler.every(self.config.sync.interval_minutes).minutes.do(self.sync_job).tag(
-            "sync")
+            "sync"
+        )
         self.scheduler.every(RETRY_CHECK_SECONDS).seconds.do(self.retry_job).tag("retry")
         self.scheduler.every(self.config.daemon.deliver_interval_seconds).seconds.do(
-            self.deliver_job).tag("deliver")
+            self.deliver_job
+        ).tag("deliver")
         self._health(self._next_runs())
 
     def _next_runs(self) -> dict[str, Any]:
@@ -152,12 +158,16 @@ class Daemon:
         except MendError as exc:
             message = redact(str(exc))
             log.error("config reload failed, keeping the running config: %s", message)
-            self._health({"last_error": f"reload: {message}",
-                          "last_error_at": to_iso(self.clock.now())}, quiet=True)
+            self._health(
+                {"last_error": f"reload: {message}", "last_error_at": to_iso(self.clock.now())},
+                quiet=True,
+            )
             return
         except Exception as exc:
-            log.error("config reload failed, keeping the running config: %s",
-                      redact(f"{type(exc).__name__}: {one_line(str(exc))}"))
+            log.error(
+                "config reload failed, keeping the running config: %s",
+                redact(f"{type(exc).__name__}: {one_line(str(exc))}"),
+            )
             return
         self.config = new
         self.backoff.cap = timedelta(minutes=new.daemon.max_backoff_minutes)
@@ -189,17 +199,22 @@ class Daemon:
             self._fail_all(sources, now, redact(str(exc)), changes)
         except Exception as exc:
             log.debug("sync pass crashed", exc_info=True)
-            self._fail_all(sources, now,
-                           redact(f"{type(exc).__name__}: {one_line(str(exc))}"), changes)
+            self._fail_all(
+                sources, now, redact(f"{type(exc).__name__}: {one_line(str(exc))}"), changes
+            )
         else:
             self.passes += 1
             for source in sources:
                 if source in summary.failed_sources:
                     error = redact(one_line(summary.errors.get(source, "sync failed")))
                     state = self.backoff.failed(source, now, error)
-                    log.warning("sync of %s failed (%d in a row, next try %s): %s", source,
-                                state.failures, to_iso(state.next_attempt) if state.next_attempt
-                                else "-", error)
+                    log.warning(
+                        "sync of %s failed (%d in a row, next try %s): %s",
+                        source,
+                        state.failures,
+                        to_iso(state.next_attempt) if state.next_attempt else "-",
+                        error,
+                    )
                     changes["last_error"] = f"{source}: {error}"
                     changes["last_error_at"] = to_iso(now)
                 else:
@@ -210,8 +225,9 @@ class Daemon:
         changes.update(self._next_runs())
         self._health(changes)
 
-    def _fail_all(self, sources: list[str], now: datetime, error: str,
-                  changes: dict[str, Any]) -> None:
+    def _fail_all(
+        self, sources: list[str], now: datetime, error: str, changes: dict[str, Any]
+    ) -> None:
         log.error("sync pass failed: %s", error)
         for source in sources:
             self.backoff.failed(source, now, error)

@@ -83,13 +83,25 @@ def run_daemon(
             from mendcrm import pipeline
 
             run_pass = pipeline.sync_pass
-        return run_pass(cfg, store, clock=clock, plugin_manager=runtime.pm,
-                         password_for=remembering_password, progress=check_stop,
-                       only=set(sources))
+        return run_pass(
+            cfg,
+            store,
+            clock=clock,
+            plugin_manager=runtime.pm,
+            password_for=remembering_password,
+            progress=check_stop,
+            only=set(sources),
+        )
 
     def deliver(cfg: Config) -> DeliveryReport:
-        return deliver_due(store, cfg, runtime.pm, clock=clock, caller=runtime.caller,
-                           should_stop=lambda: daemon.stop_requested)
+        return deliver_due(
+            store,
+            cfg,
+            runtime.pm,
+            clock=clock,
+            caller=runtime.caller,
+            should_stop=lambda: daemon.stop_requested,
+        )
 
     def reload() -> Config:
         new = load()

@@ -105,8 +105,9 @@ def load_playbook(path: Path | None = None) -> Playbook:
         sources.append(str(path))
     stages = _stages_table(raw, DEFAULT_NAME)
     return Playbook(
-        stages={name: _stage(name, stages.get(name), origin.get(name, DEFAULT_NAME))
-                for name in STAGES},
+        stages={
+            name: _stage(name, stages.get(name), origin.get(name, DEFAULT_NAME)) for name in STAGES
+        },
         sources=tuple(sources),
     )
 
@@ -168,7 +169,7 @@ def _stage(name: str, table: Any, source: str) -> Stage:
         cadence_days = cadence
     else:
         raise ConfigError(
-            f"{where}.cadence_days: expected a whole number of days (1 or more) or \"none\", "
+            f'{where}.cadence_days: expected a whole number of days (1 or more) or "none", '
             f"got {cadence!r}"
         )
     nudge = _text(table, "nudge", where, required=False)

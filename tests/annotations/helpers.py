@@ -19,12 +19,23 @@ from tests.fixtures.servers import DavAccount, http_request
 
 NOW = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)
 ME = MeConfig(name="Sam Me", emails=("sam@me.example",), timezone="Europe/Berlin")
-ROBERT = Contact(id="c-robert", name="Robert Hale", stage="strained",
-                 history="Left the team after the reorg fight", emails=("robert@hale.example",))
+ROBERT = Contact(
+    id="c-robert",
+    name="Robert Hale",
+    stage="strained",
+    history="Left the team after the reorg fight",
+    emails=("robert@hale.example",),
+)
 
 
-def ics(uid: str, *, start: datetime, summary: str = "Coffee with Robert Hale",
-        extra: str = "", description: str | None = None) -> str:
+def ics(
+    uid: str,
+    *,
+    start: datetime,
+    summary: str = "Coffee with Robert Hale",
+    extra: str = "",
+    description: str | None = None,
+) -> str:
     """Return an event the way a calendar app might write it (an alarm, another client's X-)."""
     end = start + timedelta(hours=1)
     desc = "" if description is None else f"DESCRIPTION:{description}\n"
@@ -79,21 +90,34 @@ class World:
 
     def occurrences(self) -> dict[str, Occurrence]:
         """Sync the user calendar with MendCRM's own sync and return its occurrences by UID."""
-        result = sync_sources(self.config, self.sync_state, now=NOW,
-                              password_for=lambda a: self.dav.password)
+        result = sync_sources(
+            self.config, self.sync_state, now=NOW, password_for=lambda a: self.dav.password
+        )
         assert not result.failed_sources, [r.error for r in result.reports]
         self.sync_state = result.state
         return {o.uid: o for o in result.occurrences}
 
-    def annotate(self, encounters: Sequence[Encounter], items: Iterable[QueueItem] = (),
-                 contacts: Iterable[Contact] = (ROBERT,), *, reset: bool = True,
-                 **kw: Any) -> run.AnnotationResult:
+    def annotate(
+        self,
+        encounters: Sequence[Encounter],
+        items: Iterable[QueueItem] = (),
+        contacts: Iterable[Contact] = (ROBERT,),
+        *,
+        reset: bool = True,
+        **kw: Any,
+    ) -> run.AnnotationResult:
         if reset:  # a clean request log (and no armed fault)
             self.dav.server.reset()
         result = run.annotate_accounts(
-            self.config, encounters, list(items), list(contacts),
-            {**self.sync_state, **self.state}, password_for=lambda a: self.dav.password,
-            now=NOW, **kw)
+            self.config,
+            encounters,
+            list(items),
+            list(contacts),
+            {**self.sync_state, **self.state},
+            password_for=lambda a: self.dav.password,
+            now=NOW,
+            **kw,
+        )
         self.state.update(result.state)
         return result
 
@@ -106,11 +130,17 @@ class World:
     def annotation_objects(self) -> dict[str, icalendar.cal.Component]:
         """Return the components in MendCRM's calendar, by path."""
         calendar = self.doc()["calendar"]
-        body = ('<?xml version="1.0"?><C:calendar-query xmlns:D="DAV:" '
-                'xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><C:calendar-data/></D:prop>'
-                '<C:filter><C:comp-filter name="VCALENDAR"/></C:filter></C:calendar-query>')
-        answer = http_request(calendar, "REPORT", body,
-                              {"Depth": "1", "Content-Type": "application/xml", **self.dav.auth})
+        body = (
+            '<?xml version="1.0"?><C:calendar-query xmlns:D="DAV:" '
+            'xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><C:calendar-data/></D:prop>'
+            '<C:filter><C:comp-filter name="VCALENDAR"/></C:filter></C:calendar-query>'
+        )
+        answer = http_request(
+            calendar,
+            "REPORT",
+            body,
+            {"Depth": "1", "Content-Type": "application/xml", **self.dav.auth},
+        )
         assert answer.status == 207, answer.status
         from lxml import etree
 
@@ -122,7 +152,8 @@ class World:
             if data:
                 parsed = icalendar.Calendar.from_ical(data)
                 out[urlsplit(href).path] = next(
-                    c for c in parsed.subcomponents if c.name in ("VEVENT", "VTODO"))
+                    c for c in parsed.subcomponents if c.name in ("VEVENT", "VTODO")
+                )
         return out
 
 
@@ -133,11 +164,17 @@ def new_world(dav: DavAccount, annotate: str = "dedicated", **changes: Any) -> W
     return World(dav, calendar, account)
 
 
-def encounter(occurrence: Occurrence, contact: Contact = ROBERT, *, state: str = "active",
-              suffix: str = "") -> Encounter:
-    return Encounter(id=f"enc-{occurrence.uid}-{occurrence.key}{suffix}", contact_id=contact.id,
-                     kind="meeting", match=Match("attendee-email", contact.emails[0], 0.9),
-                     occurrence=occurrence, state=state)  # type: ignore[arg-type]
+def encounter(
+    occurrence: Occurrence, contact: Contact = ROBERT, *, state: str = "active", suffix: str = ""
+) -> Encounter:
+    return Encounter(
+        id=f"enc-{occurrence.uid}-{occurrence.key}{suffix}",
+        contact_id=contact.id,
+        kind="meeting",
+        match=Match("attendee-email", contact.emails[0], 0.9),
+        occurrence=occurrence,
+        state=state,
+    )  # type: ignore[arg-type]
 
 
 def withdrawn(enc: Encounter) -> Encounter:
@@ -145,14 +182,25 @@ def withdrawn(enc: Encounter) -> Encounter:
 
 
 def followup(enc: Encounter, state: str = "pending") -> QueueItem:
-    return QueueItem(id=f"fu-{enc.id[-12:]}", kind="followup", contact_id=enc.contact_id,
-                     due=enc.occurrence.end + timedelta(hours=2), state=state,
-                     encounter_id=enc.id, closed_at=NOW if state == "done" else None)
+    return QueueItem(
+        id=f"fu-{enc.id[-12:]}",
+        kind="followup",
+        contact_id=enc.contact_id,
+        due=enc.occurrence.end + timedelta(hours=2),
+        state=state,
+        encounter_id=enc.id,
+        closed_at=NOW if state == "done" else None,
+    )
 
 
 def prep(enc: Encounter) -> QueueItem:
-    return QueueItem(id=f"pr-{enc.id[-12:]}", kind="prep", contact_id=enc.contact_id,
-                     due=enc.occurrence.start - timedelta(hours=24), encounter_id=enc.id)
+    return QueueItem(
+        id=f"pr-{enc.id[-12:]}",
+        kind="prep",
+        contact_id=enc.contact_id,
+        due=enc.occurrence.start - timedelta(hours=24),
+        encounter_id=enc.id,
+    )
 
 
 def writes(requests: list[tuple[str, str]]) -> list[tuple[str, str]]:

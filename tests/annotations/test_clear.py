@@ -24,7 +24,8 @@ START = NOW + timedelta(days=1, hours=2)
 
 
 def test_clear_strips_blocks_deletes_items_and_removes_the_calendar(
-        dav_account: DavAccount, tmp_path: Path) -> None:
+    dav_account: DavAccount, tmp_path: Path
+) -> None:
     world = new_world(dav_account, annotate="inline")
     solo = world.put("solo.ics", ics("solo", start=START, description="My own notes"))
     invitation = world.put("inv.ics", ics("inv", start=START, extra=INVITATION))
@@ -53,12 +54,14 @@ def test_clear_strips_blocks_deletes_items_and_removes_the_calendar(
     )
     keyring_set(account.name, dav_account.password)
 
-    unknown = CliRunner().invoke(cli, ["--config", str(config), "annotations", "clear",
-                                       "--account", "nope"])
+    unknown = CliRunner().invoke(
+        cli, ["--config", str(config), "annotations", "clear", "--account", "nope"]
+    )
     assert unknown.exit_code != 0
 
-    answer = CliRunner().invoke(cli, ["--config", str(config), "annotations", "clear",
-                                      "--remove-calendar"])
+    answer = CliRunner().invoke(
+        cli, ["--config", str(config), "annotations", "clear", "--remove-calendar"]
+    )
     assert answer.exit_code == 0, answer.output
     assert "Annotations cleared: work" in answer.output
     assert {p: world.get(p) for p in originals} == originals

@@ -25,7 +25,7 @@ ODD = (
     "SUMMARY:Coffee\r\n"
     "DESCRIPTION;LANGUAGE=en:Bring the roadmap\\, and the review no\r\n"
     "\ttes\\; ask about Q3.\\nSecond line — ünïcödé\r\n"
-    "X-OTHER-CLIENT;X-P=\"a:b\":keep me\r\n"
+    'X-OTHER-CLIENT;X-P="a:b":keep me\r\n'
     "SEQUENCE:3\r\n"
     "BEGIN:VALARM\r\n"
     "ACTION:DISPLAY\r\n"
@@ -74,10 +74,14 @@ def test_applying_twice_changes_nothing_and_updates_replace() -> None:
 def test_event_without_description_gets_one_and_loses_it_again() -> None:
     text = ODD.replace(
         "DESCRIPTION;LANGUAGE=en:Bring the roadmap\\, and the review no\r\n"
-        "\ttes\\; ask about Q3.\\nSecond line — ünïcödé\r\n", "")
+        "\ttes\\; ask about Q3.\\nSecond line — ünïcödé\r\n",
+        "",
+    )
     out = set_annotation(text, BLOCK, LINES)
-    assert _description(out) == "DESCRIPTION:--- MendCRM ---\\nPrep note ready: Robert Hale\\, " \
+    assert (
+        _description(out) == "DESCRIPTION:--- MendCRM ---\\nPrep note ready: Robert Hale\\, "
         "and more\\; text\\n--- end MendCRM ---"
+    )
     assert set_annotation(out, None, []) == text
 
 
@@ -92,7 +96,7 @@ def test_server_refolded_block_is_still_found() -> None:
     out = set_annotation(ODD, BLOCK, LINES)
     # Another client unfolds and refolds every line at 60 octets.
     refolded = "".join(
-        "\r\n ".join(p.logical[i:i + 60] for i in range(0, len(p.logical), 60)) + "\r\n"
+        "\r\n ".join(p.logical[i : i + 60] for i in range(0, len(p.logical), 60)) + "\r\n"
         for p in split(out)
     )
     cleared = set_annotation(refolded, None, [])
@@ -101,8 +105,12 @@ def test_server_refolded_block_is_still_found() -> None:
 
 
 def test_recurring_series_with_exceptions_is_not_editable() -> None:
-    two = ODD.replace("END:VEVENT\r\n", "END:VEVENT\r\nBEGIN:VEVENT\r\nUID:odd-1\r\n"
-                      "RECURRENCE-ID:20250311T090000Z\r\nEND:VEVENT\r\n", 1)
+    two = ODD.replace(
+        "END:VEVENT\r\n",
+        "END:VEVENT\r\nBEGIN:VEVENT\r\nUID:odd-1\r\n"
+        "RECURRENCE-ID:20250311T090000Z\r\nEND:VEVENT\r\n",
+        1,
+    )
     with pytest.raises(NotEditable):
         set_annotation(two, BLOCK, LINES)
 

@@ -61,7 +61,9 @@ def test_create_then_no_write_then_update_move_and_withdraw(dav_account: DavAcco
     world.annotate([enc], items, contacts=[renamed])
     assert [m for m, _ in writes(world.requests())] == ["PUT", "PUT"]
     assert sorted(str(c["SUMMARY"]) for c in world.annotation_objects().values()) == [
-        "Follow up with Robert J. Hale", "Prep: Robert J. Hale"]
+        "Follow up with Robert J. Hale",
+        "Prep: Robert J. Hale",
+    ]
 
     later = START + timedelta(days=1)
     moved_occ = replace(occ, start=later, end=later + timedelta(hours=1))
@@ -87,7 +89,8 @@ def test_full_detail_names_the_stage_discreet_never(dav_account: DavAccount) -> 
 
 
 def test_task_completed_in_a_tasks_app_is_reported_once_done_here_nothing_more_is_sent(
-        dav_account: DavAccount) -> None:
+    dav_account: DavAccount,
+) -> None:
     world = new_world(dav_account)
     world.put("e.ics", ics("e", start=START, extra=INVITATION))
     enc = encounter(world.occurrences()["e"])
@@ -97,10 +100,14 @@ def test_task_completed_in_a_tasks_app_is_reported_once_done_here_nothing_more_i
     # The user ticks the task off on their phone.
     task["STATUS"] = "COMPLETED"
     task.add("COMPLETED", NOW)
-    text = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Phone//EN\r\n" + task.to_ical().decode() \
+    text = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Phone//EN\r\n"
+        + task.to_ical().decode()
         + "END:VCALENDAR\r\n"
-    answer = http_request(world.url(path), "PUT", text,
-                          {"Content-Type": "text/calendar", **dav_account.auth})
+    )
+    answer = http_request(
+        world.url(path), "PUT", text, {"Content-Type": "text/calendar", **dav_account.auth}
+    )
     assert answer.status in (200, 201, 204)
 
     result = world.annotate([enc], [item])
@@ -113,7 +120,8 @@ def test_task_completed_in_a_tasks_app_is_reported_once_done_here_nothing_more_i
 
 
 def test_a_server_refusing_writes_gives_one_warning_and_other_accounts_go_on(
-        dav_account: DavAccount) -> None:
+    dav_account: DavAccount,
+) -> None:
     first = new_world(dav_account)
     other = dav_account.server.new_account()
     second = new_world(other)
@@ -130,12 +138,18 @@ def test_a_server_refusing_writes_gives_one_warning_and_other_accounts_go_on(
     # Every calendar creation refused, as by a read-only account (both names MendCRM tries).
     dav_account.server.fault(403, method="MKCALENDAR", times=3)
     passwords = {first.account.name: dav_account.password, "home": other.password}
-    result = annotate_accounts(config, [enc_a, enc_b], [prep(enc_a)], [ROBERT],
-                               {**first.sync_state}, now=NOW,
-                               password_for=lambda a: passwords[a.name])
+    result = annotate_accounts(
+        config,
+        [enc_a, enc_b],
+        [prep(enc_a)],
+        [ROBERT],
+        {**first.sync_state},
+        now=NOW,
+        password_for=lambda a: passwords[a.name],
+    )
     assert len(result.warnings) == 1
     assert result.warnings[0].startswith("account 'work': the server refuses MendCRM's writes")
-    assert "annotate = \"off\"" in result.warnings[0]
+    assert 'annotate = "off"' in result.warnings[0]
     assert result.state["annotations:home"]["items"]
     assert not result.state["annotations:work"]["items"]
 

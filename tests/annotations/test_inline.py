@@ -20,8 +20,9 @@ from tests.annotations.helpers import (
 from tests.fixtures.servers import DavAccount, http_request
 
 START = NOW + timedelta(days=1, hours=2)
-USER_TEXT = ("Bring the roadmap\\, the Q3 numbers and the notes from the offsite so we can go "
-             "through them")
+USER_TEXT = (
+    "Bring the roadmap\\, the Q3 numbers and the notes from the offsite so we can go through them"
+)
 BLOCK = "--- MendCRM ---\nPrep note ready: Robert Hale\n--- end MendCRM ---"
 
 
@@ -63,15 +64,18 @@ def test_block_written_preserved_kept_quiet_moved_and_removed(dav_account: DavAc
     text = world.get(path).decode()
     later = START + timedelta(days=2)
     moved_text = text.replace(f"{START:%Y%m%dT%H%M%SZ}", f"{later:%Y%m%dT%H%M%SZ}")
-    moved_text = moved_text.replace(f"{START + timedelta(hours=1):%Y%m%dT%H%M%SZ}",
-                                    f"{later + timedelta(hours=1):%Y%m%dT%H%M%SZ}")
+    moved_text = moved_text.replace(
+        f"{START + timedelta(hours=1):%Y%m%dT%H%M%SZ}",
+        f"{later + timedelta(hours=1):%Y%m%dT%H%M%SZ}",
+    )
     world.put("solo.ics", moved_text)
     moved = encounter(world.occurrences()["solo"])
     assert moved.id != enc.id
     world.annotate([withdrawn(enc), moved])
     after = logical(world.get(path))
     assert [line for line in after if line.startswith("X-MENDCRM-")] == [
-        "X-MENDCRM-ENCOUNTER:" + moved.id]
+        "X-MENDCRM-ENCOUNTER:" + moved.id
+    ]
     assert "".join(after).count("--- MendCRM ---") == 1
 
     # Withdrawn: the block and our lines go, the rest is what the user had.
@@ -104,8 +108,9 @@ def test_a_concurrent_edit_is_kept_and_the_block_goes_on_top(dav_account: DavAcc
             return
         current = http_request(url, headers=dav_account.auth).body.decode()
         edited = current.replace("SUMMARY:", "LOCATION:Room 4\r\nSUMMARY:", 1)
-        answer = http_request(url, "PUT", edited,
-                              {"Content-Type": "text/calendar", **dav_account.auth})
+        answer = http_request(
+            url, "PUT", edited, {"Content-Type": "text/calendar", **dav_account.auth}
+        )
         assert answer.status in (200, 201, 204)
         raced.append(url)
 
@@ -122,8 +127,9 @@ def test_a_concurrent_edit_is_kept_and_the_block_goes_on_top(dav_account: DavAcc
 
 def test_invitations_and_meetings_with_others_are_never_touched(dav_account: DavAccount) -> None:
     world = new_world(dav_account, annotate="inline")
-    invitation = world.put("inv.ics", ics("inv", start=START, extra=INVITATION,
-                                          description=USER_TEXT))
+    invitation = world.put(
+        "inv.ics", ics("inv", start=START, extra=INVITATION, description=USER_TEXT)
+    )
     mine = world.put("mine.ics", ics("mine", start=START + timedelta(hours=3), extra=MY_MEETING))
     originals = {invitation: world.get(invitation), mine: world.get(mine)}
     occurrences = world.occurrences()

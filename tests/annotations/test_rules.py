@@ -21,9 +21,15 @@ TELLING = ("strained", "reorg", "history", "cordial", "rift", "resent")
 
 def occurrence(uid: str = "e1", **kw: object) -> Occurrence:
     start = NOW + timedelta(days=1)
-    base = {"source": "account:work", "calendar": "https://dav.example/cal/",
-            "href": f"/cal/{uid}.ics", "uid": uid, "start": start,
-            "end": start + timedelta(hours=1), "summary": "Partner sync"}
+    base = {
+        "source": "account:work",
+        "calendar": "https://dav.example/cal/",
+        "href": f"/cal/{uid}.ics",
+        "uid": uid,
+        "start": start,
+        "end": start + timedelta(hours=1),
+        "summary": "Partner sync",
+    }
     base.update(kw)
     return Occurrence(**base)  # type: ignore[arg-type]
 
@@ -32,21 +38,28 @@ def test_discreet_words_name_person_and_event_and_nothing_else() -> None:
     enc = encounter(occurrence())
     words = [
         event_title(ROBERT, "discreet", PLAYBOOK),
-        event_description(ROBERT, enc, zone=ZONE, detail="discreet", playbook=PLAYBOOK,
-                          prep_id="p1"),
+        event_description(
+            ROBERT, enc, zone=ZONE, detail="discreet", playbook=PLAYBOOK, prep_id="p1"
+        ),
         inline_line(ROBERT, zone=ZONE, detail="discreet", playbook=PLAYBOOK),
     ]
     text = " ".join(words).lower()
     assert "robert hale" in text and "partner sync" in text and "prep note ready" in text
     assert not [w for w in TELLING if w in text]
     full = event_title(ROBERT, "full", PLAYBOOK) + inline_line(
-        ROBERT, zone=ZONE, detail="full", playbook=PLAYBOOK)
+        ROBERT, zone=ZONE, detail="full", playbook=PLAYBOOK
+    )
     assert "strained" in full
 
 
 def _plan(account: AccountConfig, encounters: list, items: list = ()):  # type: ignore[no-untyped-def, assignment]
-    words = _Words(config=Config(me=ME, accounts=(account,)), zone=ZONE, playbook=None,
-                   contacts={ROBERT.id: ROBERT}, preps={})
+    words = _Words(
+        config=Config(me=ME, accounts=(account,)),
+        zone=ZONE,
+        playbook=None,
+        contacts={ROBERT.id: ROBERT},
+        preps={},
+    )
     return plan_account(account, {"items": {}}, encounters, list(items), words, NOW)
 
 
@@ -55,18 +68,28 @@ def test_what_goes_where() -> None:
     from mendcrm.model import Attendee
 
     solo = encounter(occurrence("solo"))
-    invited = encounter(occurrence("inv", organizer=Attendee("robert@hale.example"),
-                                   attendees=(Attendee("sam@me.example"),)))
+    invited = encounter(
+        occurrence(
+            "inv",
+            organizer=Attendee("robert@hale.example"),
+            attendees=(Attendee("sam@me.example"),),
+        )
+    )
     recurring = encounter(occurrence("rec", recurrence_id="20250304T090000Z"))
     feed = encounter(occurrence("feed", source="feed:conf"))
-    past = encounter(occurrence("past", start=NOW - timedelta(hours=3),
-                                end=NOW - timedelta(hours=2)))
+    past = encounter(
+        occurrence("past", start=NOW - timedelta(hours=3), end=NOW - timedelta(hours=2))
+    )
     gone = replace(encounter(occurrence("gone")), state="withdrawn")
-    plan = _plan(account, [solo, invited, recurring, feed, past, gone],
-                 [followup(solo), followup(gone, "withdrawn"), followup(past, "done")])
+    plan = _plan(
+        account,
+        [solo, invited, recurring, feed, past, gone],
+        [followup(solo), followup(gone, "withdrawn"), followup(past, "done")],
+    )
     assert list(plan.inline) == ["inline:/cal/solo.ics"]
     assert sorted(plan.dedicated) == sorted(
-        [f"event:{invited.id}", f"event:{recurring.id}", f"todo:{followup(solo).id}"])
+        [f"event:{invited.id}", f"event:{recurring.id}", f"todo:{followup(solo).id}"]
+    )
     assert INVITATION  # the same rule on real servers: tests/annotations/test_inline.py
 
 

@@ -160,8 +160,15 @@ def test_init_sets_who_i_am(tmp_path: Path) -> None:
     from mendcrm.config import load_config
 
     config = tmp_path / "config.toml"
-    out = Cli(config)("init", "--name", "Alex Morgan", "--email", "Alex@Example.org",
-                      "--timezone", "Europe/Berlin").out
+    out = Cli(config)(
+        "init",
+        "--name",
+        "Alex Morgan",
+        "--email",
+        "Alex@Example.org",
+        "--timezone",
+        "Europe/Berlin",
+    ).out
     assert "set [me] emails" not in out
     me = load_config(config).me
     assert (me.name, me.emails) == ("Alex Morgan", ("alex@example.org",))
@@ -177,11 +184,29 @@ def test_account_add_adds_an_address_login_to_me_emails(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     cli = Cli(config)
     assert "set [me] emails" in cli("init").out
-    added = cli("account", "add", "work", "--url", "https://dav.example.org/", "--username",
-                "Me@Example.org", "--password-stdin", stdin="pw\n").out
+    added = cli(
+        "account",
+        "add",
+        "work",
+        "--url",
+        "https://dav.example.org/",
+        "--username",
+        "Me@Example.org",
+        "--password-stdin",
+        stdin="pw\n",
+    ).out
     assert "added me@example.org to [me] emails" in added
     assert load_config(config).me.emails == ("me@example.org",)
-    again = cli("account", "add", "home", "--url", "https://dav.example.net/", "--username",
-                "me@example.org", "--password-stdin", stdin="pw\n").out
+    again = cli(
+        "account",
+        "add",
+        "home",
+        "--url",
+        "https://dav.example.net/",
+        "--username",
+        "me@example.org",
+        "--password-stdin",
+        stdin="pw\n",
+    ).out
     assert "[me] emails" not in again
     assert load_config(config).me.emails == ("me@example.org",)

@@ -122,9 +122,7 @@ REMOTE_HTTP_URLS = ["http://127.evil.example/", "http://127.1/", "http://dav.exa
 
 
 @pytest.mark.parametrize("url", LOOPBACK_URLS)
-def test_plain_http_to_loopback_is_allowed_for_accounts_and_feeds(
-    tmp_path: Path, url: str
-) -> None:
+def test_plain_http_to_loopback_is_allowed_for_accounts_and_feeds(tmp_path: Path, url: str) -> None:
     config_file = tmp_path / "config.toml"
     config_file.write_text(
         f'[[accounts]]\nname = "a"\nurl = "{url}"\n[[feeds]]\nname = "f"\nurl = "{url}x.ics"\n'

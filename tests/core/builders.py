@@ -28,8 +28,9 @@ def contact(cid: str = "c-robert", name: str = "Robert Hale", **kw: Any) -> Cont
     return Contact(id=cid, name=name, **kw)
 
 
-def occurrence(uid: str = "evt-1", *, start: datetime | None = None,
-               hours: float = 1.0, **kw: Any) -> Occurrence:
+def occurrence(
+    uid: str = "evt-1", *, start: datetime | None = None, hours: float = 1.0, **kw: Any
+) -> Occurrence:
     start = start or T0 + timedelta(days=2)
     kw.setdefault("source", "account:work")
     kw.setdefault("calendar", "https://dav.example/cal/work/")
@@ -41,21 +42,40 @@ def attendee(email: str, cn: str = "", partstat: str = "ACCEPTED") -> Attendee:
     return Attendee(email=email, cn=cn, partstat=partstat)
 
 
-def find(occurrences: Sequence[Occurrence] | Occurrence, contacts: Iterable[Contact],
-         config: Config = CONFIG) -> list[Encounter]:
+def find(
+    occurrences: Sequence[Occurrence] | Occurrence,
+    contacts: Iterable[Contact],
+    config: Config = CONFIG,
+) -> list[Encounter]:
     occs = [occurrences] if isinstance(occurrences, Occurrence) else list(occurrences)
     return detect(occs, ContactIndex.build(contacts), me=config.me, settings=config.detection)
 
 
-def run_plan(detected: Iterable[Encounter], *, stored: Iterable[Encounter] = (),
-             queue: Iterable[QueueItem] = (), contacts: Iterable[Contact] = (),
-             interactions: Iterable[Interaction] = (), failed: Iterable[str] = (),
-             now: datetime = T0, config: Config = CONFIG,
-             playbook: Playbook = PLAYBOOK, renderer: Renderer = RENDERER) -> Plan:
-    return plan(detected=list(detected), stored_encounters=list(stored),
-                stored_queue=list(queue), contacts=list(contacts),
-                interactions=list(interactions), failed_sources=set(failed), now=now,
-                config=config, playbook=playbook, renderer=renderer)
+def run_plan(
+    detected: Iterable[Encounter],
+    *,
+    stored: Iterable[Encounter] = (),
+    queue: Iterable[QueueItem] = (),
+    contacts: Iterable[Contact] = (),
+    interactions: Iterable[Interaction] = (),
+    failed: Iterable[str] = (),
+    now: datetime = T0,
+    config: Config = CONFIG,
+    playbook: Playbook = PLAYBOOK,
+    renderer: Renderer = RENDERER,
+) -> Plan:
+    return plan(
+        detected=list(detected),
+        stored_encounters=list(stored),
+        stored_queue=list(queue),
+        contacts=list(contacts),
+        interactions=list(interactions),
+        failed_sources=set(failed),
+        now=now,
+        config=config,
+        playbook=playbook,
+        renderer=renderer,
+    )
 
 
 class Memory:
@@ -81,10 +101,23 @@ class Memory:
     def items(self) -> list[QueueItem]:
         return [QueueItem.from_record(r) for r in self.queue.values()]
 
-    def sync(self, occurrences: Sequence[Occurrence], contacts: Sequence[Contact], *,
-             now: datetime = T0, interactions: Sequence[Interaction] = (),
-             failed: Iterable[str] = ()) -> Plan:
-        result = run_plan(find(occurrences, contacts), stored=self.stored(), queue=self.items(),
-                          contacts=contacts, interactions=interactions, failed=failed, now=now)
+    def sync(
+        self,
+        occurrences: Sequence[Occurrence],
+        contacts: Sequence[Contact],
+        *,
+        now: datetime = T0,
+        interactions: Sequence[Interaction] = (),
+        failed: Iterable[str] = (),
+    ) -> Plan:
+        result = run_plan(
+            find(occurrences, contacts),
+            stored=self.stored(),
+            queue=self.items(),
+            contacts=contacts,
+            interactions=interactions,
+            failed=failed,
+            now=now,
+        )
         self.apply(result)
         return result

@@ -10,16 +10,23 @@ from mendcrm.config.model import Config, DetectionConfig
 from mendcrm.detection import ContactIndex, encounter_id, fold, looks_like_conference
 from tests.core.builders import CONFIG, T0, attendee, contact, find, occurrence
 
-ROBERT = contact(emails=("Robert.Hale@Acme.example",), aliases=("Bob Hale",),
-                 org="Acme Widgets", affinity=("PyCon",))
+ROBERT = contact(
+    emails=("Robert.Hale@Acme.example",),
+    aliases=("Bob Hale",),
+    org="Acme Widgets",
+    affinity=("PyCon",),
+)
 
 
-@pytest.mark.parametrize("address", [
-    "robert.hale@acme.example",
-    "mailto:Robert.Hale@ACME.example",
-    "MAILTO:robert.hale@acme.example",
-    "  MailTo:robert.hale@acme.example  ",
-])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "robert.hale@acme.example",
+        "mailto:Robert.Hale@ACME.example",
+        "MAILTO:robert.hale@acme.example",
+        "  MailTo:robert.hale@acme.example  ",
+    ],
+)
 def test_attendee_email_matches_in_any_case_with_mailto_and_spaces(address: str) -> None:
     [enc] = find(occurrence(summary="Budget review", attendees=(attendee(address),)), [ROBERT])
     assert enc.match.by == "attendee-email"
@@ -60,29 +67,33 @@ def test_name_in_summary_matches_whole_words() -> None:
     assert enc.match.evidence == '"Robert Hale" in the summary'
 
 
-@pytest.mark.parametrize("text", [
-    "Lunch with Roberta Halewood",   # both words only start the same
-    "Robert Halewood 1:1",           # surname is a prefix of another word
-    "Roberta Hale offsite",          # first name is a prefix of another word
-    "RobertHale sync",               # no word boundary at all
-    "Robert & Hale LLP audit",       # words present but not consecutive
-    "Hale Robert",                   # wrong order in free text
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Lunch with Roberta Halewood",  # both words only start the same
+        "Robert Halewood 1:1",  # surname is a prefix of another word
+        "Roberta Hale offsite",  # first name is a prefix of another word
+        "RobertHale sync",  # no word boundary at all
+        "Robert & Hale LLP audit",  # words present but not consecutive
+        "Hale Robert",  # wrong order in free text
+    ],
+)
 def test_name_look_alikes_do_not_match(text: str) -> None:
     assert find(occurrence(summary=text, description=text, location=text), [ROBERT]) == []
 
 
 def test_name_in_location_and_description_have_lower_confidence() -> None:
     [loc] = find(occurrence(summary="Meet", location="Robert Hale's office"), [ROBERT])
-    [desc] = find(occurrence(summary="Meet", description="Agenda: ask bob hale about Q3"),
-                  [ROBERT])
+    [desc] = find(occurrence(summary="Meet", description="Agenda: ask bob hale about Q3"), [ROBERT])
     assert (loc.match.by, desc.match.by) == ("name-in-location", "name-in-description")
     assert 0 < desc.match.confidence < loc.match.confidence < 0.7
 
 
 def test_strongest_rule_wins() -> None:
-    occ = occurrence(summary="Coffee w/ Robert Hale",
-                     attendees=(attendee("robert.hale@acme.example", cn="Robert Hale"),))
+    occ = occurrence(
+        summary="Coffee w/ Robert Hale",
+        attendees=(attendee("robert.hale@acme.example", cn="Robert Hale"),),
+    )
     [enc] = find(occ, [ROBERT])
     assert enc.match.by == "attendee-email"
 
@@ -121,8 +132,9 @@ def test_conference_affinity_and_org_match_only_conference_like_events() -> None
     [enc] = find(conf, [ROBERT])
     assert (enc.kind, enc.match.by) == ("conference", "conference-affinity")
     assert enc.match.confidence == pytest.approx(0.5)
-    expo = occurrence("expo", summary="Widgets Expo 2025",
-                      description="Exhibitors: Acme Widgets, Globex")
+    expo = occurrence(
+        "expo", summary="Widgets Expo 2025", description="Exhibitors: Acme Widgets, Globex"
+    )
     [org] = find(expo, [ROBERT])
     assert (org.kind, org.match.by) == ("conference", "conference-org")
     assert org.match.confidence < enc.match.confidence
@@ -155,9 +167,10 @@ def test_min_confidence_filters_weak_matches() -> None:
 def test_several_contacts_at_one_event_give_one_encounter_each_naming_the_others() -> None:
     ann = contact("c-ann", "Ann Ortega", emails=("ann@globex.example",))
     kim = contact("c-kim", "Kim Lee", stage="cordial")
-    occ = occurrence(summary="Partner meeting with Kim Lee",
-                     attendees=(attendee("robert.hale@acme.example"),
-                                attendee("ann@globex.example")))
+    occ = occurrence(
+        summary="Partner meeting with Kim Lee",
+        attendees=(attendee("robert.hale@acme.example"), attendee("ann@globex.example")),
+    )
     encs = {e.contact_id: e for e in find(occ, [ROBERT, ann, kim])}
     assert set(encs) == {"c-robert", "c-ann", "c-kim"}
     assert set(encs["c-ann"].others) == {"c-robert", "c-kim"}
@@ -173,8 +186,13 @@ def test_encounter_ids_are_stable_and_distinct() -> None:
     later = occurrence(summary="Coffee w/ Robert Hale", start=T0 + timedelta(days=9))
     other_cal = occurrence(summary="Coffee w/ Robert Hale", calendar="https://dav.example/b/")
     recurring = occurrence(summary="Coffee w/ Robert Hale", recurrence_id="20250305T090000Z")
-    ids = {first, find(later, [ROBERT])[0].id, find(other_cal, [ROBERT])[0].id,
-           find(recurring, [ROBERT])[0].id, encounter_id(occ, "c-other")}
+    ids = {
+        first,
+        find(later, [ROBERT])[0].id,
+        find(other_cal, [ROBERT])[0].id,
+        find(recurring, [ROBERT])[0].id,
+        encounter_id(occ, "c-other"),
+    }
     assert len(ids) == 5
 
 

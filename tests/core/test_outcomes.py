@@ -11,11 +11,20 @@ from mendcrm.outcomes import apply_outcome
 from tests.core.builders import PLAYBOOK, T0, contact
 
 
-def logged(n: int, outcome: str, stage: str, *, kind: str = "meeting",
-           start: int = 0) -> list[Interaction]:
-    return [Interaction(id=f"i{start + k}", contact_id="c-robert",
-                        when=T0 + timedelta(hours=start + k), kind=kind, outcome=outcome,
-                        stage_after=stage) for k in range(n)]
+def logged(
+    n: int, outcome: str, stage: str, *, kind: str = "meeting", start: int = 0
+) -> list[Interaction]:
+    return [
+        Interaction(
+            id=f"i{start + k}",
+            contact_id="c-robert",
+            when=T0 + timedelta(hours=start + k),
+            kind=kind,
+            outcome=outcome,
+            stage_after=stage,
+        )
+        for k in range(n)
+    ]
 
 
 def test_civil_encounters_move_strained_to_cordial_on_the_third() -> None:
@@ -38,8 +47,12 @@ def test_cordial_steps_back_on_negative_and_advances_on_two_positives() -> None:
     assert apply_outcome(cordial, [], "negative", playbook=PLAYBOOK).stage == "strained"
     first = apply_outcome(cordial, [], "positive", playbook=PLAYBOOK)
     assert first.stage == "cordial" and "2 move it to talking" in first.why
-    assert apply_outcome(cordial, logged(1, "positive", "cordial"), "positive",
-                         playbook=PLAYBOOK).stage == "talking"
+    assert (
+        apply_outcome(
+            cordial, logged(1, "positive", "cordial"), "positive", playbook=PLAYBOOK
+        ).stage
+        == "talking"
+    )
 
 
 @pytest.mark.parametrize("stage", ["strained", "cordial", "talking", "rebuilding"])
@@ -60,11 +73,19 @@ def test_only_outcomes_in_the_current_stage_count() -> None:
 
 def test_rebuilding_needs_three_positives_and_two_negatives_step_back() -> None:
     rebuilding = contact(stage="rebuilding")
-    assert apply_outcome(rebuilding, logged(2, "positive", "rebuilding"), "positive",
-                         playbook=PLAYBOOK).stage == "mended"
+    assert (
+        apply_outcome(
+            rebuilding, logged(2, "positive", "rebuilding"), "positive", playbook=PLAYBOOK
+        ).stage
+        == "mended"
+    )
     assert apply_outcome(rebuilding, [], "negative", playbook=PLAYBOOK).stage == "rebuilding"
-    assert apply_outcome(rebuilding, logged(1, "negative", "rebuilding"), "negative",
-                         playbook=PLAYBOOK).stage == "talking"
+    assert (
+        apply_outcome(
+            rebuilding, logged(1, "negative", "rebuilding"), "negative", playbook=PLAYBOOK
+        ).stage
+        == "talking"
+    )
 
 
 def test_talking_advances_after_one_good_conversation() -> None:
@@ -78,13 +99,13 @@ def test_none_stage_never_moves() -> None:
 
 
 def test_other_contacts_and_later_interactions_are_ignored() -> None:
-    theirs = [Interaction(id="x", contact_id="c-ann", when=T0, outcome="positive",
-                          stage_after="cordial")]
+    theirs = [
+        Interaction(id="x", contact_id="c-ann", when=T0, outcome="positive", stage_after="cordial")
+    ]
     later = logged(1, "positive", "cordial", start=100)
     robert = contact(stage="cordial")
     assert apply_outcome(robert, theirs, "positive", playbook=PLAYBOOK).stage == "cordial"
-    assert apply_outcome(robert, later, "positive", playbook=PLAYBOOK,
-                         when=T0).stage == "cordial"
+    assert apply_outcome(robert, later, "positive", playbook=PLAYBOOK, when=T0).stage == "cordial"
 
 
 def test_bad_outcome_is_refused() -> None:

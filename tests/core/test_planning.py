@@ -158,8 +158,7 @@ def test_conference_prep_is_due_the_evening_before_in_the_users_zone() -> None:
     memory = Memory()
     pycon = contact(affinity=("PyCon",))
     day = datetime(2025, 3, 5, tzinfo=UTC) - timedelta(hours=1)  # local midnight in Berlin
-    memory.sync([occurrence("conf", start=day, hours=48, all_day=True, summary="PyCon")],
-                [pycon])
+    memory.sync([occurrence("conf", start=day, hours=48, all_day=True, summary="PyCon")], [pycon])
     prep = next(q for q in memory.items() if q.kind == "prep")
     assert prep.due == datetime(2025, 3, 4, 18, tzinfo=UTC)  # 19:00 in Berlin
     assert "not certain" in prep.body
@@ -187,16 +186,24 @@ def test_bodies_follow_stage_changes_while_open_only() -> None:
 def test_last_outcome_reaches_the_next_prep_note() -> None:
     memory = Memory()
     memory.sync([meeting()], [ROBERT])
-    met = Interaction(id="i9", contact_id="c-robert", when=T0, kind="coffee",
-                      outcome="positive", note="Warmer than expected")
+    met = Interaction(
+        id="i9",
+        contact_id="c-robert",
+        when=T0,
+        kind="coffee",
+        outcome="positive",
+        note="Warmer than expected",
+    )
     memory.sync([meeting()], [ROBERT], interactions=[met])
     assert "Warmer than expected" in by_kind(memory)["prep"].body
 
 
 def test_mark_due_flips_only_pending_items_whose_time_has_come() -> None:
-    items = [QueueItem(id="a", kind="prep", contact_id="c", due=T0),
-             QueueItem(id="b", kind="prep", contact_id="c", due=T0 + timedelta(seconds=1)),
-             QueueItem(id="c", kind="prep", contact_id="c", due=T0, state="delivered")]
+    items = [
+        QueueItem(id="a", kind="prep", contact_id="c", due=T0),
+        QueueItem(id="b", kind="prep", contact_id="c", due=T0 + timedelta(seconds=1)),
+        QueueItem(id="c", kind="prep", contact_id="c", due=T0, state="delivered"),
+    ]
     assert [(i.id, i.state) for i in mark_due(items, T0)] == [("a", "due")]
 
 
@@ -211,8 +218,7 @@ def nudges(memory: Memory) -> list[QueueItem]:
 
 def test_quiet_cordial_contact_gets_one_nudge_and_a_rerun_keeps_it() -> None:
     memory = Memory()
-    talk = Interaction(id="i1", contact_id="c-kim", when=T0 - timedelta(days=30),
-                       outcome="neutral")
+    talk = Interaction(id="i1", contact_id="c-kim", when=T0 - timedelta(days=30), outcome="neutral")
     memory.sync([], [CORDIAL], interactions=[talk])
     [nudge] = nudges(memory)
     assert nudge.due == talk.when + timedelta(days=21)

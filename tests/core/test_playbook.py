@@ -27,8 +27,9 @@ def test_default_playbook_has_every_stage_with_distinct_guidance() -> None:
 
 def test_user_file_overrides_one_key_of_one_stage(tmp_path: Path) -> None:
     user = tmp_path / "mine.toml"
-    user.write_text('[stages.cordial]\ncadence_days = 45\n'
-                    'avoid = ["Talking shop at dinner."]\n', "utf-8")
+    user.write_text(
+        '[stages.cordial]\ncadence_days = 45\navoid = ["Talking shop at dinner."]\n', "utf-8"
+    )
     book = load_playbook(user)
     default = load_playbook(None)
     assert book.stage("cordial").cadence_days == 45
@@ -40,35 +41,48 @@ def test_user_file_overrides_one_key_of_one_stage(tmp_path: Path) -> None:
 
 def test_user_file_can_replace_transitions(tmp_path: Path) -> None:
     user = tmp_path / "mine.toml"
-    user.write_text('[[stages.strained.transitions]]\nwhen = "positive"\ncount = 1\n'
-                    'to = "talking"\n', "utf-8")
+    user.write_text(
+        '[[stages.strained.transitions]]\nwhen = "positive"\ncount = 1\nto = "talking"\n', "utf-8"
+    )
     [rule] = load_playbook(user).stage("strained").transitions
     assert (rule.when, rule.count, rule.to) == (("positive",), 1, "talking")
 
 
-@pytest.mark.parametrize(("text", "where"), [
-    ("[stages.frosty]\nmeaning = 'x'\n", "stages.frosty: unknown stage"),
-    ("[stages.cordial]\ncadence = 3\n", "stages.cordial.cadence: unknown key"),
-    ("[stages.cordial]\ncadence_days = -3\n", "stages.cordial.cadence_days"),
-    ("[stages.cordial]\ncadence_days = 'weekly'\n", "stages.cordial.cadence_days"),
-    ("[stages.cordial]\nprep = []\n", "stages.cordial.prep: needs at least one"),
-    ("[stages.cordial]\nprep = 'be nice'\n", "stages.cordial.prep: expected a list"),
-    ("[stages.cordial]\nmeaning = ''\n", "stages.cordial.meaning: must not be empty"),
-    ("[stages.cordial]\nthank_you = 'yes'\n", "stages.cordial.thank_you"),
-    ("[stages.cordial]\nnudge = ''\n", "stages.cordial.nudge: a stage with a cadence"),
-    ("[[stages.cordial.transitions]]\nwhen = 'happy'\nto = 'talking'\n",
-     "stages.cordial.transitions[1].when"),
-    ("[[stages.cordial.transitions]]\nwhen = 'positive'\nto = 'cordial'\n",
-     "stages.cordial.transitions[1].to"),
-    ("[[stages.cordial.transitions]]\nwhen = 'positive'\nto = 'talking'\ncount = 0\n",
-     "stages.cordial.transitions[1].count"),
-    ("[[stages.cordial.transitions]]\nwhen = 'positive'\nto = 'talking'\nafter = 2\n",
-     "stages.cordial.transitions[1].after: unknown key"),
-    ("colour = 'blue'\n", "colour: unknown key"),
-    ("[stages.cordial\n", "not valid TOML"),
-])
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("[stages.frosty]\nmeaning = 'x'\n", "stages.frosty: unknown stage"),
+        ("[stages.cordial]\ncadence = 3\n", "stages.cordial.cadence: unknown key"),
+        ("[stages.cordial]\ncadence_days = -3\n", "stages.cordial.cadence_days"),
+        ("[stages.cordial]\ncadence_days = 'weekly'\n", "stages.cordial.cadence_days"),
+        ("[stages.cordial]\nprep = []\n", "stages.cordial.prep: needs at least one"),
+        ("[stages.cordial]\nprep = 'be nice'\n", "stages.cordial.prep: expected a list"),
+        ("[stages.cordial]\nmeaning = ''\n", "stages.cordial.meaning: must not be empty"),
+        ("[stages.cordial]\nthank_you = 'yes'\n", "stages.cordial.thank_you"),
+        ("[stages.cordial]\nnudge = ''\n", "stages.cordial.nudge: a stage with a cadence"),
+        (
+            "[[stages.cordial.transitions]]\nwhen = 'happy'\nto = 'talking'\n",
+            "stages.cordial.transitions[1].when",
+        ),
+        (
+            "[[stages.cordial.transitions]]\nwhen = 'positive'\nto = 'cordial'\n",
+            "stages.cordial.transitions[1].to",
+        ),
+        (
+            "[[stages.cordial.transitions]]\nwhen = 'positive'\nto = 'talking'\ncount = 0\n",
+            "stages.cordial.transitions[1].count",
+        ),
+        (
+            "[[stages.cordial.transitions]]\nwhen = 'positive'\nto = 'talking'\nafter = 2\n",
+            "stages.cordial.transitions[1].after: unknown key",
+        ),
+        ("colour = 'blue'\n", "colour: unknown key"),
+        ("[stages.cordial\n", "not valid TOML"),
+    ],
+)
 def test_bad_user_playbook_is_one_line_naming_file_and_key(
-        tmp_path: Path, text: str, where: str) -> None:
+    tmp_path: Path, text: str, where: str
+) -> None:
     user = tmp_path / "bad.toml"
     user.write_text(text, "utf-8")
     with pytest.raises(ConfigError) as caught:

@@ -54,12 +54,22 @@ class Event:
     def occurrences(self) -> list[Occurrence]:
         guests = tuple(attendee(PEOPLE[g].emails[0]) for g in sorted(self.guests))
         summary = f"Review with {PEOPLE[self.named].name}" if self.named is not None else "Review"
-        return [Occurrence(source="account:work", calendar="https://dav.example/c/",
-                           href=f"/c/{self.uid}.ics", uid=self.uid, start=start,
-                           end=start + timedelta(hours=self.hours), recurrence_id=rid,
-                           summary=summary, attendees=guests, status=self.status,
-                           my_partstat="DECLINED" if self.declined else "ACCEPTED")
-                for start, rid in zip(self.starts, self.rids, strict=True)]
+        return [
+            Occurrence(
+                source="account:work",
+                calendar="https://dav.example/c/",
+                href=f"/c/{self.uid}.ics",
+                uid=self.uid,
+                start=start,
+                end=start + timedelta(hours=self.hours),
+                recurrence_id=rid,
+                summary=summary,
+                attendees=guests,
+                status=self.status,
+                my_partstat="DECLINED" if self.declined else "ACCEPTED",
+            )
+            for start, rid in zip(self.starts, self.rids, strict=True)
+        ]
 
 
 class QueueMachine(RuleBasedStateMachine):
@@ -76,11 +86,17 @@ class QueueMachine(RuleBasedStateMachine):
 
     # --- calendar changes ---------------------------------------------------------------
 
-    @rule(target=events, who=st.integers(0, 2), by_name=st.booleans(),
-          hours_ahead=st.integers(-6, 24 * 4), length=st.integers(1, 30),
-          instances=st.integers(1, 3))
-    def add_event(self, who: int, by_name: bool, hours_ahead: int, length: int,
-                  instances: int) -> str:
+    @rule(
+        target=events,
+        who=st.integers(0, 2),
+        by_name=st.booleans(),
+        hours_ahead=st.integers(-6, 24 * 4),
+        length=st.integers(1, 30),
+        instances=st.integers(1, 3),
+    )
+    def add_event(
+        self, who: int, by_name: bool, hours_ahead: int, length: int, instances: int
+    ) -> str:
         self.counter += 1
         uid = f"evt-{self.counter}"
         first = self.clock.now() + timedelta(hours=hours_ahead)
@@ -153,8 +169,11 @@ class QueueMachine(RuleBasedStateMachine):
         found = {}
         for item in self.memory.items():
             encounter = encounters.get(item.encounter_id or "")
-            if (encounter is not None and item.state in OPEN_QUEUE_STATES
-                    and encounter.occurrence.uid in singles):
+            if (
+                encounter is not None
+                and item.state in OPEN_QUEUE_STATES
+                and encounter.occurrence.uid in singles
+            ):
                 found[(encounter.occurrence.uid, encounter.contact_id, item.kind)] = item.id
         return found
 
@@ -165,16 +184,30 @@ class QueueMachine(RuleBasedStateMachine):
         now = self.clock.now()
         # the events stage's window: from a day ago to the look-ahead
         window = (now - HISTORY_WINDOW, now + timedelta(days=CONFIG.sync.lookahead_days))
-        occurrences = [o for e in self.calendar.values() for o in e.occurrences()
-                       if o.end > window[0] and o.start < window[1]]
+        occurrences = [
+            o
+            for e in self.calendar.values()
+            for o in e.occurrences()
+            if o.end > window[0] and o.start < window[1]
+        ]
         detected = find(occurrences, PEOPLE)
         self.current_ids = {e.id for e in detected}
-        result = run_plan(detected, stored=self.memory.stored(), queue=self.memory.items(),
-                          contacts=PEOPLE, now=now)
+        result = run_plan(
+            detected,
+            stored=self.memory.stored(),
+            queue=self.memory.items(),
+            contacts=PEOPLE,
+            now=now,
+        )
         self.memory.apply(result)
         self.memory.put_items(mark_due(self.memory.items(), now))
-        again = run_plan(detected, stored=self.memory.stored(), queue=self.memory.items(),
-                         contacts=PEOPLE, now=now)
+        again = run_plan(
+            detected,
+            stored=self.memory.stored(),
+            queue=self.memory.items(),
+            contacts=PEOPLE,
+            now=now,
+        )
         assert again.empty, f"planning is not idempotent: {again}"
         for closed in self.memory.items():
             if closed.state == "done" and closed.kind == "nudge":
@@ -207,8 +240,9 @@ class QueueMachine(RuleBasedStateMachine):
         for item in items:
             if item.state not in OPEN_QUEUE_STATES:
                 continue
-            key = (item.encounter_id, item.kind) if item.encounter_id else ("nudge",
-                                                                            item.contact_id)
+            key = (
+                (item.encounter_id, item.kind) if item.encounter_id else ("nudge", item.contact_id)
+            )
             open_by_key[key] = open_by_key.get(key, 0) + 1
             assert open_by_key[key] == 1, f"two open items for {key}"
             if item.encounter_id is None:
@@ -218,8 +252,11 @@ class QueueMachine(RuleBasedStateMachine):
             assert encounter.contact_id == item.contact_id
             if encounter.occurrence.end > now:
                 assert encounter.id in self.current_ids, "open item of a vanished encounter"
-            expected = (prep_due(encounter, CONFIG, ZONE) if item.kind == "prep"
-                        else followup_due(encounter, CONFIG))
+            expected = (
+                prep_due(encounter, CONFIG, ZONE)
+                if item.kind == "prep"
+                else followup_due(encounter, CONFIG)
+            )
             assert item.due == expected, "due time does not follow the event"
             assert item.state == ("due" if item.due <= now else "pending")
         # a single meeting never gets a second note of a kind (none re-created after delivery)
@@ -227,8 +264,11 @@ class QueueMachine(RuleBasedStateMachine):
         seen: set[tuple[str, str, str]] = set()
         for item in items:
             encounter = encounters.get(item.encounter_id or "")
-            if (encounter is None or item.state == "withdrawn"
-                    or encounter.occurrence.end <= now - HISTORY_WINDOW):
+            if (
+                encounter is None
+                or item.state == "withdrawn"
+                or encounter.occurrence.end <= now - HISTORY_WINDOW
+            ):
                 continue
             if encounter.occurrence.uid in singles:
                 key = (encounter.occurrence.uid, encounter.contact_id, item.kind)
@@ -242,8 +282,10 @@ class QueueMachine(RuleBasedStateMachine):
 
 QueueMachine.TestCase.settings = settings(
     # MACHINE_EXAMPLES=1000 for a deeper local run; the default keeps the suite quick
-    max_examples=int(os.environ.get("MACHINE_EXAMPLES", "100")), stateful_step_count=30,
+    max_examples=int(os.environ.get("MACHINE_EXAMPLES", "100")),
+    stateful_step_count=30,
     deadline=None,
-    suppress_health_check=[HealthCheck.too_slow], derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+    derandomize=True,
 )
 TestQueueMachine = QueueMachine.TestCase

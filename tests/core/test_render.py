@@ -14,10 +14,15 @@ from mendcrm.model import Encounter, Interaction, QueueItem
 from mendcrm.render import Renderer, describe_when, summary_line
 from tests.core.builders import PLAYBOOK, RENDERER, T0, attendee, contact, find, occurrence
 
-ROBERT = contact(emails=("robert@acme.example",), org="Acme", role="Head of Sales",
-                 history="He backed my old manager's account of the launch.",
-                 strengths="Partnership deals; sails on weekends",
-                 goal="Work with Acme again", boundaries="I will not relitigate the launch")
+ROBERT = contact(
+    emails=("robert@acme.example",),
+    org="Acme",
+    role="Head of Sales",
+    history="He backed my old manager's account of the launch.",
+    strengths="Partnership deals; sails on weekends",
+    goal="Work with Acme again",
+    boundaries="I will not relitigate the launch",
+)
 
 
 def encounter_for(who=ROBERT, **kw) -> Encounter:  # type: ignore[no-untyped-def]
@@ -29,23 +34,48 @@ def encounter_for(who=ROBERT, **kw) -> Encounter:  # type: ignore[no-untyped-def
 
 
 def item(kind: str, enc: Encounter | None) -> QueueItem:
-    return QueueItem(id=f"q-{kind}", kind=kind, contact_id="c-robert", due=T0,
-                     encounter_id=enc.id if enc else None)
+    return QueueItem(
+        id=f"q-{kind}",
+        kind=kind,
+        contact_id="c-robert",
+        due=T0,
+        encounter_id=enc.id if enc else None,
+    )
 
 
 def test_prep_note_holds_every_section_in_the_users_zone() -> None:
     enc = encounter_for()
-    history = [Interaction(id="i1", contact_id="c-robert", when=T0 - timedelta(days=3),
-                           kind="call", outcome="neutral", note="Brief, polite")]
+    history = [
+        Interaction(
+            id="i1",
+            contact_id="c-robert",
+            when=T0 - timedelta(days=3),
+            kind="call",
+            outcome="neutral",
+            note="Brief, polite",
+        )
+    ]
     body = RENDERER.render(item("prep", enc), ROBERT, enc, interactions=history)
     # 2025-03-05 08:00 UTC is 09:00 in Berlin
     assert "Wednesday 5 March 2025, 09:00–10:00 (Europe/Berlin)" in body
-    for text in ("# Before you meet Robert Hale", "Room 4", "Partner review",
-                 "Head of Sales, Acme", "invited to the event", "## What happened",
-                 "He backed my old manager", "Brief, polite", "neutral", "Partnership deals",
-                 "Work with Acme again", "I will not relitigate", "## How to approach it",
-                 "## Avoid", PLAYBOOK.stage("strained").prep[0],
-                 PLAYBOOK.stage("strained").avoid[0]):
+    for text in (
+        "# Before you meet Robert Hale",
+        "Room 4",
+        "Partner review",
+        "Head of Sales, Acme",
+        "invited to the event",
+        "## What happened",
+        "He backed my old manager",
+        "Brief, polite",
+        "neutral",
+        "Partnership deals",
+        "Work with Acme again",
+        "I will not relitigate",
+        "## How to approach it",
+        "## Avoid",
+        PLAYBOOK.stage("strained").prep[0],
+        PLAYBOOK.stage("strained").avoid[0],
+    ):
         assert text in body, text
     assert "not certain" not in body
 
@@ -74,11 +104,14 @@ def test_conference_note_says_the_meeting_is_possible_not_certain() -> None:
 
 def test_others_present_and_declined_are_mentioned() -> None:
     ann = contact("c-ann", "Ann Ortega", emails=("ann@x.example",))
-    occ = occurrence(summary="Board", attendees=(
-        attendee("robert@acme.example", partstat="DECLINED"), attendee("ann@x.example")))
+    occ = occurrence(
+        summary="Board",
+        attendees=(attendee("robert@acme.example", partstat="DECLINED"), attendee("ann@x.example")),
+    )
     enc = next(e for e in find(occ, [ROBERT, ann]) if e.contact_id == "c-robert")
-    body = RENDERER.render(item("prep", enc), ROBERT, enc,
-                           contacts={"c-ann": ann, "c-robert": ROBERT})
+    body = RENDERER.render(
+        item("prep", enc), ROBERT, enc, contacts={"c-ann": ann, "c-robert": ROBERT}
+    )
     assert "**Also there:** Ann Ortega" in body
     assert "declined the invitation" in body
 
@@ -109,8 +142,9 @@ def test_discreet_summary_names_person_and_event_but_no_stage_or_history() -> No
     line = summary_line("prep", ROBERT, enc, zone=ZoneInfo("Europe/Berlin"))
     assert line == "Prep note ready: Robert Hale — Partner review, Wed 5 Mar 09:00"
     assert "strained" not in line and "launch" not in line
-    full = summary_line("prep", ROBERT, enc, zone=ZoneInfo("Europe/Berlin"), detail="full",
-                        playbook=PLAYBOOK)
+    full = summary_line(
+        "prep", ROBERT, enc, zone=ZoneInfo("Europe/Berlin"), detail="full", playbook=PLAYBOOK
+    )
     assert full.startswith(line) and "strained" in full
     assert PLAYBOOK.stage("strained").prep[0] in full
     assert "\n" not in full
@@ -131,12 +165,16 @@ def test_user_templates_override_by_path(tmp_path: Path) -> None:
     prep.write_text("PREP {{ contact.name }} / {{ stage.name }} / {{ event.when }}\n", "utf-8")
     follow = tmp_path / "follow.j2"
     follow.write_text("FOLLOW {{ item_id }}\n", "utf-8")
-    config = Config(me=MeConfig(timezone="UTC"), prep=PrepConfig(template=prep),
-                    followup=FollowupConfig(template=follow))
+    config = Config(
+        me=MeConfig(timezone="UTC"),
+        prep=PrepConfig(template=prep),
+        followup=FollowupConfig(template=follow),
+    )
     renderer = Renderer.from_config(config, PLAYBOOK)
     enc = encounter_for()
     assert renderer.render(item("prep", enc), ROBERT, enc) == (
-        "PREP Robert Hale / strained / Wednesday 5 March 2025, 08:00–09:00 (UTC)\n")
+        "PREP Robert Hale / strained / Wednesday 5 March 2025, 08:00–09:00 (UTC)\n"
+    )
     assert renderer.render(item("followup", enc), ROBERT, enc) == "FOLLOW q-followup\n"
 
 

@@ -99,8 +99,9 @@ class World:
 
     def configure(self, *, extra: str = "", calendars: Sequence[str] = ()) -> None:
         """Rewrite the config file: ``extra`` tables, and more calendars beside the first."""
-        write_config(self.config_path, self.account, [self.calendar_url, *calendars],
-                     self.store_path, extra)
+        write_config(
+            self.config_path, self.account, [self.calendar_url, *calendars], self.store_path, extra
+        )
 
     # -- the pipeline --------------------------------------------------------------------
 
@@ -133,14 +134,18 @@ class World:
     def encounters(self, *, active: bool = True) -> list[Encounter]:
         with self.store.read() as view:
             found = repository.encounters(view)
-        return sorted((e for e in found if e.state == "active" or not active),
-                      key=lambda e: (e.occurrence.start, e.contact_id))
+        return sorted(
+            (e for e in found if e.state == "active" or not active),
+            key=lambda e: (e.occurrence.start, e.contact_id),
+        )
 
     def queue(self, kind: str | None = None) -> list[QueueItem]:
         with self.store.read() as view:
             found = repository.queue(view)
-        return sorted((i for i in found if kind is None or i.kind == kind),
-                      key=lambda i: (i.due, i.kind, i.id))
+        return sorted(
+            (i for i in found if kind is None or i.kind == kind),
+            key=lambda i: (i.due, i.kind, i.id),
+        )
 
     def items_of(self, encounter: Encounter) -> dict[str, QueueItem]:
         """Return the encounter's prep and follow-up items by kind (each must be unique)."""
@@ -169,8 +174,9 @@ def _since(person: Contact, when: datetime) -> Contact:
     return replace(person, stage_since=when if person.flagged else None)
 
 
-def write_config(path: Path, account: DavAccount, calendars: Sequence[str], store: Path,
-                 extra: str = "") -> None:
+def write_config(
+    path: Path, account: DavAccount, calendars: Sequence[str], store: Path, extra: str = ""
+) -> None:
     """Write a config file in the documented format for one account and its ``calendars``."""
 
     def q(value: str) -> str:
@@ -225,12 +231,19 @@ def hours(n: float) -> timedelta:
     return timedelta(hours=n)
 
 
-def meeting(uid: str, start: datetime, *guests: Person, summary: str = "Partner sync",
-            **kw: Any) -> Event:
+def meeting(
+    uid: str, start: datetime, *guests: Person, summary: str = "Partner sync", **kw: Any
+) -> Event:
     """Return a one-hour meeting organised by the user, with the user and ``guests`` invited."""
-    return Event(uid=uid, start=start, end=start + hours(1), summary=summary,
-                 organizer=kw.pop("organizer", ME),
-                 attendees=(kw.pop("me", Person(ME.email, ME.cn, "ACCEPTED")), *guests), **kw)
+    return Event(
+        uid=uid,
+        start=start,
+        end=start + hours(1),
+        summary=summary,
+        organizer=kw.pop("organizer", ME),
+        attendees=(kw.pop("me", Person(ME.email, ME.cn, "ACCEPTED")), *guests),
+        **kw,
+    )
 
 
 def robert(partstat: str = "ACCEPTED") -> Person:

@@ -57,8 +57,7 @@ class Event:
             out += [f"DTSTART:{_utc(self.start)}", f"DTEND:{_utc(end)}"]
         else:
             end_day = self.end or self.start + timedelta(days=1)
-            out += [f"DTSTART;VALUE=DATE:{self.start:%Y%m%d}",
-                    f"DTEND;VALUE=DATE:{end_day:%Y%m%d}"]
+            out += [f"DTSTART;VALUE=DATE:{self.start:%Y%m%d}", f"DTEND;VALUE=DATE:{end_day:%Y%m%d}"]
         if self.recurrence_id is not None:
             out.append(f"RECURRENCE-ID:{_utc(self.recurrence_id)}")
         if self.sequence:
@@ -66,8 +65,12 @@ class Event:
         if self.rrule:
             out.append(f"RRULE:{self.rrule}")
         out += [f"EXDATE:{_utc(x)}" for x in self.exdates]
-        for prop, value in (("SUMMARY", self.summary), ("LOCATION", self.location),
-                            ("DESCRIPTION", self.description), ("STATUS", self.status)):
+        for prop, value in (
+            ("SUMMARY", self.summary),
+            ("LOCATION", self.location),
+            ("DESCRIPTION", self.description),
+            ("STATUS", self.status),
+        ):
             if value:
                 out.append(f"{prop}:{_escape(value)}")
         if self.categories:

@@ -57,17 +57,25 @@ def _cancel(world: World, start: datetime) -> None:
 
 def _decline(world: World, start: datetime) -> None:
     # Robert invites the user, who declines.
-    world.put(meeting("gone", start, robert(), sequence=1,
-                      organizer=Person("robert.hale@acme.example", "Robert Hale"),
-                      me=Person(ME.email, ME.cn, "DECLINED")))
+    world.put(
+        meeting(
+            "gone",
+            start,
+            robert(),
+            sequence=1,
+            organizer=Person("robert.hale@acme.example", "Robert Hale"),
+            me=Person(ME.email, ME.cn, "DECLINED"),
+        )
+    )
 
 
 def _delete(world: World, start: datetime) -> None:
     world.delete("gone.ics")
 
 
-@pytest.mark.parametrize("change", [_cancel, _decline, _delete],
-                         ids=["cancel", "decline", "delete"])
+@pytest.mark.parametrize(
+    "change", [_cancel, _decline, _delete], ids=["cancel", "decline", "delete"]
+)
 def test_cancelling_declining_or_deleting_withdraws_the_items(
     world: World, change: Callable[[World, datetime], None]
 ) -> None:
@@ -93,8 +101,10 @@ def test_a_delivered_or_done_item_survives_withdrawal_and_is_never_recreated(
     world: World, tmp_path: Path
 ) -> None:
     notes = tmp_path / "notes"
-    world.configure(extra=f'[plugins]\nenabled = ["markdown_notes"]\n\n'
-                          f'[plugins.markdown_notes]\nfolder = "{notes}"\n\n')
+    world.configure(
+        extra=f'[plugins]\nenabled = ["markdown_notes"]\n\n'
+        f'[plugins.markdown_notes]\nfolder = "{notes}"\n\n'
+    )
     world.add(ROBERT)
     start = T0 + hours(3)  # the prep note is due at once
     world.put(meeting("soon", start, robert()))
@@ -124,13 +134,17 @@ def test_a_delivered_or_done_item_survives_withdrawal_and_is_never_recreated(
     world.sync()
     assert only(world.encounters()).id == encounter.id
     assert {(i.id, i.kind, i.state) for i in world.queue()} == {
-        (prep.id, "prep", "delivered"), (followup.id, "followup", "done")}
+        (prep.id, "prep", "delivered"),
+        (followup.id, "followup", "done"),
+    }
 
     # And deleted for good: history stays as it was.
     world.delete("soon.ics")
     world.sync()
     assert {(i.id, i.state) for i in world.queue()} == {
-        (prep.id, "delivered"), (followup.id, "done")}
+        (prep.id, "delivered"),
+        (followup.id, "done"),
+    }
 
 
 def test_a_new_attendee_adds_an_encounter(world: World) -> None:
@@ -196,8 +210,10 @@ def test_a_resync_with_no_change_leaves_the_store_file_alone(world: World) -> No
 def test_a_prep_note_is_not_delivered_after_its_encounter_is_over(
     world: World, tmp_path: Path
 ) -> None:
-    world.configure(extra=f'[plugins]\nenabled = ["markdown_notes"]\n\n'
-                          f'[plugins.markdown_notes]\nfolder = "{tmp_path / "notes"}"\n\n')
+    world.configure(
+        extra=f'[plugins]\nenabled = ["markdown_notes"]\n\n'
+        f'[plugins.markdown_notes]\nfolder = "{tmp_path / "notes"}"\n\n'
+    )
     world.add(ROBERT)
     world.put(meeting("missed", T0 + hours(3), robert()))
     world.sync()

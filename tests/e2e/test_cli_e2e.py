@@ -63,8 +63,15 @@ def test_sync_and_the_listing_commands_give_the_documented_fields(
 
     first = run_json(world, "sync")
     calendar = only(first["calendars"])
-    assert {"fetched", "changed", "deleted", "occurrences", "warnings", "requests",
-            "seconds"} <= set(calendar)
+    assert {
+        "fetched",
+        "changed",
+        "deleted",
+        "occurrences",
+        "warnings",
+        "requests",
+        "seconds",
+    } <= set(calendar)
     assert (calendar["fetched"], calendar["changed"], calendar["deleted"]) == (2, 2, 0)
     assert calendar["occurrences"] == 2 and calendar["warnings"] == []
     assert calendar["requests"] >= 1 and isinstance(calendar["seconds"], float)
@@ -81,8 +88,11 @@ def test_sync_and_the_listing_commands_give_the_documented_fields(
     assert ahead["kind"] == "meeting"
     event = ahead["event"]
     assert {k: event[k] for k in ("summary", "uid", "calendar", "location")} == {
-        "summary": "Partner sync", "uid": "partner-sync", "calendar": "Work",
-        "location": "Room 4"}
+        "summary": "Partner sync",
+        "uid": "partner-sync",
+        "calendar": "Work",
+        "location": "Room 4",
+    }
     assert (utc(event["start"]), utc(event["end"])) == (start, start + hours(1))
     assert ahead["match"]["by"] == "attendee-email"
     assert "robert.hale@acme.example" in ahead["match"]["evidence"]
@@ -112,13 +122,23 @@ def test_sync_and_the_listing_commands_give_the_documented_fields(
 
     seen = run_json(world, "events")
     assert [(o["uid"], o["summary"]) for o in seen] == [
-        ("partner-sync", "Partner sync"), ("dentist", "Dentist")]
+        ("partner-sync", "Partner sync"),
+        ("dentist", "Dentist"),
+    ]
     assert utc(seen[0]["start"]) == start and seen[0]["calendar_name"] == "Work"
 
     # A bare --when is in the user's zone too.
     earlier = (start - timedelta(days=10)).astimezone(BERLIN).replace(hour=15, minute=0)
-    world.cli("log", "Robert Hale", "--outcome", "neutral", "--note", "Said hello at the fair",
-              "--when", earlier.replace(tzinfo=None).isoformat())
+    world.cli(
+        "log",
+        "Robert Hale",
+        "--outcome",
+        "neutral",
+        "--note",
+        "Said hello at the fair",
+        "--when",
+        earlier.replace(tzinfo=None).isoformat(),
+    )
     assert only(world.interactions(ROBERT.id)).when == earlier
     shown = world.cli("contact", "show", "robert hale").out
     assert "upcoming encounters:" in shown
@@ -149,19 +169,32 @@ def test_outcomes_move_the_stage_and_the_next_prep_note_reflects_it(live_world: 
     assert "Where things stand: strained" in body and strained.prep[0] in body
 
     # Three calm encounters move a strained contact to cordial (the playbook's rule).
-    done = world.cli("followup", "done", followups[encounters["first"]], "--outcome", "positive",
-                     "--note", "Talked about sailing").out
+    done = world.cli(
+        "followup",
+        "done",
+        followups[encounters["first"]],
+        "--outcome",
+        "positive",
+        "--note",
+        "Talked about sailing",
+    ).out
     assert "stage stays strained" in done
     assert "stays strained" in world.cli("log", "Robert Hale", "--outcome", "positive").out
-    moved = world.cli("log", "robert hale", "--outcome", "neutral",
-                      "--note", "Nodded at the all-hands").out
+    moved = world.cli(
+        "log", "robert hale", "--outcome", "neutral", "--note", "Nodded at the all-hands"
+    ).out
     assert "strained → cordial" in moved
     assert world.contact(ROBERT.id).stage == "cordial"
     history = world.interactions(ROBERT.id)
     assert [(i.outcome, i.stage_after) for i in sorted(history, key=lambda i: i.when)] == [
-        ("positive", "strained"), ("positive", "strained"), ("neutral", "cordial")]
-    assert only(i for i in history if i.note == "Talked about sailing").encounter_id == (
-        encounters["first"])
+        ("positive", "strained"),
+        ("positive", "strained"),
+        ("neutral", "cordial"),
+    ]
+    assert (
+        only(i for i in history if i.note == "Talked about sailing").encounter_id
+        == (encounters["first"])
+    )
 
     world.cli("sync")
     body = second_prep()

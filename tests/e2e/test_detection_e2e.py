@@ -43,8 +43,14 @@ def test_a_flagged_attendee_gives_an_encounter_a_prep_note_and_a_follow_up(world
     assert prep.state == followup.state == "pending"
     assert prep.contact_id == followup.contact_id == ROBERT.id
     # The note is readable on its own: who, where, what happened, how to approach it.
-    for text in ("Robert Hale", "Partner sync", "Room 4", ROBERT.history, "strained",
-                 "Head of Data"):
+    for text in (
+        "Robert Hale",
+        "Partner sync",
+        "Room 4",
+        ROBERT.history,
+        "strained",
+        "Head of Data",
+    ):
         assert text in prep.body, text
     assert f"mendcrm followup done {followup.id}" in followup.body
     # Nothing else was queued: Robert is strained, a stage without nudges.
@@ -59,12 +65,27 @@ def test_a_name_in_the_summary_and_a_conference_affinity_match(world: World) -> 
     world.put(Event("halewood", coffee + hours(2), summary="Intro: Roberta Halewood, EuroPython"))
     # EuroPython is one of Robert's affinities; a two-day all-day event is a conference.
     first_day = (T0 + timedelta(days=10)).date()
-    world.put(Event("ep", first_day, first_day + timedelta(days=2), summary="EuroPython 2030",
-                    categories=("Conference",), location="Prague"))
+    world.put(
+        Event(
+            "ep",
+            first_day,
+            first_day + timedelta(days=2),
+            summary="EuroPython 2030",
+            categories=("Conference",),
+            location="Prague",
+        )
+    )
     # His organisation at a conference-like event counts as well, less surely.
     summit = T0 + timedelta(days=14)
-    world.put(Event("summit", summit, summit + hours(8), summary="Data Summit",
-                    description="Sponsors: Acme Analytics"))
+    world.put(
+        Event(
+            "summit",
+            summit,
+            summit + hours(8),
+            summary="Data Summit",
+            description="Sponsors: Acme Analytics",
+        )
+    )
 
     world.sync()
 
@@ -72,12 +93,18 @@ def test_a_name_in_the_summary_and_a_conference_affinity_match(world: World) -> 
     assert set(found) == {"coffee", "ep", "summit"}
     by_name = found["coffee"]
     assert (by_name.contact_id, by_name.kind, by_name.match.by) == (
-        ANA.id, "meeting", "name-in-summary")
+        ANA.id,
+        "meeting",
+        "name-in-summary",
+    )
     assert "Ana Lima" in by_name.match.evidence
 
     conference = found["ep"]
     assert (conference.contact_id, conference.kind, conference.match.by) == (
-        ROBERT.id, "conference", "conference-affinity")
+        ROBERT.id,
+        "conference",
+        "conference-affinity",
+    )
     assert "EuroPython" in conference.match.evidence
     org = found["summit"]
     assert (org.contact_id, org.kind, org.match.by) == (ROBERT.id, "conference", "conference-org")
@@ -90,7 +117,8 @@ def test_a_name_in_the_summary_and_a_conference_affinity_match(world: World) -> 
     assert items["prep"].due == evening
     assert conference.occurrence.start == datetime.combine(first_day, time(0), tzinfo=zone)
     assert items["followup"].due == (
-        datetime.combine(first_day + timedelta(days=2), time(0), tzinfo=zone) + hours(2))
+        datetime.combine(first_day + timedelta(days=2), time(0), tzinfo=zone) + hours(2)
+    )
     assert "may" in items["prep"].body and "not certain" in items["prep"].body
     assert world.items_of(by_name)["prep"].due == coffee - timedelta(hours=24)
 
@@ -99,8 +127,15 @@ def test_declined_cancelled_and_refused_invitations(world: World) -> None:
     world.add(ROBERT, ANA)
     start = T0 + hours(40)
     # The user declined: not an encounter.
-    world.put(meeting("i-declined", start, robert(), organizer=Person("boss@acme.example"),
-                      me=Person(ME.email, ME.cn, "DECLINED")))
+    world.put(
+        meeting(
+            "i-declined",
+            start,
+            robert(),
+            organizer=Person("boss@acme.example"),
+            me=Person(ME.email, ME.cn, "DECLINED"),
+        )
+    )
     # Cancelled from the start: not an encounter.
     world.put(meeting("cancelled", start + hours(2), robert(), status="CANCELLED"))
     # The contact declined: kept, and said so.

@@ -15,13 +15,28 @@ FIRST = T0 + hours(25)  # Tuesday 5 March 2030, 10:00 UTC
 WEEK = timedelta(days=7)
 
 
-def series(*, exdates: tuple[datetime, ...], override_at: datetime, sequence: int = 0) -> tuple[
-        Event, Event]:
+def series(
+    *, exdates: tuple[datetime, ...], override_at: datetime, sequence: int = 0
+) -> tuple[Event, Event]:
     """Return a weekly one-on-one with Robert (five weeks) and its third week moved."""
-    master = meeting("weekly-1on1", FIRST, robert(), summary="Weekly 1:1",
-                     rrule="FREQ=WEEKLY;COUNT=5", exdates=exdates, sequence=sequence)
-    moved = meeting("weekly-1on1", override_at, robert(), summary="Weekly 1:1 (moved)",
-                    location="Boat house", recurrence_id=FIRST + 2 * WEEK, sequence=sequence)
+    master = meeting(
+        "weekly-1on1",
+        FIRST,
+        robert(),
+        summary="Weekly 1:1",
+        rrule="FREQ=WEEKLY;COUNT=5",
+        exdates=exdates,
+        sequence=sequence,
+    )
+    moved = meeting(
+        "weekly-1on1",
+        override_at,
+        robert(),
+        summary="Weekly 1:1 (moved)",
+        location="Boat house",
+        recurrence_id=FIRST + 2 * WEEK,
+        sequence=sequence,
+    )
     return master, moved
 
 

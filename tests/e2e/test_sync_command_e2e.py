@@ -12,8 +12,10 @@ from tests.e2e.conftest import ROBERT, World, meeting, robert
 def test_sync_delivers_due_notes_and_status_reports_it(live_world: World, tmp_path: Path) -> None:
     world = live_world
     notes = tmp_path / "notes"
-    world.configure(extra=f'[plugins]\nenabled = ["markdown_notes"]\n\n'
-                          f'[plugins.markdown_notes]\nfolder = "{notes}"\n\n')
+    world.configure(
+        extra=f'[plugins]\nenabled = ["markdown_notes"]\n\n'
+        f'[plugins.markdown_notes]\nfolder = "{notes}"\n\n'
+    )
     world.add(ROBERT)
     start = (world.now + timedelta(hours=3)).replace(second=0, microsecond=0)
     world.put(meeting("soon", start, robert()))  # its prep note is due at once

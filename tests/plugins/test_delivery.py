@@ -20,8 +20,9 @@ def journal(tmp_path: Path) -> dict[str, dict[str, str]]:
     return {"journal_line": {"file": str(tmp_path / "journal.txt")}}
 
 
-def test_a_due_item_is_delivered_and_the_receipt_recorded(tmp_path: Path, store: Store,
-                                                          queue_of: Queue) -> None:
+def test_a_due_item_is_delivered_and_the_receipt_recorded(
+    tmp_path: Path, store: Store, queue_of: Queue
+) -> None:
     seed(store, sample_item(1), sample_item(2, due=NOW + timedelta(hours=1)))
     config = make_config(("journal_line",), journal(tmp_path))
     report = deliver_due(store, config, make_plugin_manager(config), clock=FrozenClock(NOW))
@@ -96,11 +97,13 @@ def test_a_recovering_plugin_clears_the_error(store: Store, queue_of: Queue) -> 
     assert plugin_health(store)["plugins"]["broken"]["failures"] == 0
 
 
-def test_a_hanging_plugin_is_cut_off_and_the_others_deliver(tmp_path: Path, store: Store,
-                                                            queue_of: Queue) -> None:
+def test_a_hanging_plugin_is_cut_off_and_the_others_deliver(
+    tmp_path: Path, store: Store, queue_of: Queue
+) -> None:
     seed(store, sample_item(1), sample_item(2))
-    config = make_config(("broken", "journal_line"),
-                         {**journal(tmp_path), "broken": {"mode": "hang"}}, timeout=0.2)
+    config = make_config(
+        ("broken", "journal_line"), {**journal(tmp_path), "broken": {"mode": "hang"}}, timeout=0.2
+    )
     pm = make_plugin_manager(config)
     broken = pm.get_plugin("broken")
     caller = PluginCaller(config.plugins.timeout_seconds)
@@ -117,8 +120,9 @@ def test_a_hanging_plugin_is_cut_off_and_the_others_deliver(tmp_path: Path, stor
         broken.release.set()
 
 
-def test_receipts_survive_a_concurrent_change_to_the_item(tmp_path: Path, store: Store,
-                                                          queue_of: Queue) -> None:
+def test_receipts_survive_a_concurrent_change_to_the_item(
+    tmp_path: Path, store: Store, queue_of: Queue
+) -> None:
     # The CLI (or a sync) may change the item while a plugin runs: the receipt merges in.
     seed(store, sample_item(1))
     config = make_config(("journal_line",), journal(tmp_path))

@@ -40,8 +40,9 @@ def test_only_enabled_plugins_are_registered() -> None:
 
 
 def test_file_plugins_load_under_a_private_module_name() -> None:
-    pm = make_plugin_manager(make_config(("markdown_notes",),
-                                         {"markdown_notes": {"folder": "/tmp/notes"}}))
+    pm = make_plugin_manager(
+        make_config(("markdown_notes",), {"markdown_notes": {"folder": "/tmp/notes"}})
+    )
     module = pm.get_plugin("markdown_notes")
     assert module.__name__ == "mendcrm_plugin_markdown_notes"
     assert "plugins" not in sys.modules or "markdown_notes" not in dir(sys.modules["plugins"])
@@ -56,8 +57,9 @@ def test_unknown_enabled_name_is_a_config_error() -> None:
 
 def test_a_plugin_rejects_its_own_table_naming_the_key() -> None:
     with pytest.raises(ConfigError) as caught:
-        make_plugin_manager(make_config(("email",), {"email": {"host": "smtp.example.org",
-                                                               "port": "587"}}))
+        make_plugin_manager(
+            make_config(("email",), {"email": {"host": "smtp.example.org", "port": "587"}})
+        )
     assert str(caught.value).startswith("[plugins.email] port must be a whole number")
     assert "\n" not in str(caught.value)
 
@@ -67,8 +69,9 @@ def test_a_plugin_that_fails_to_import_is_a_clear_error() -> None:
         make_plugin_manager(make_config(("explodes_on_import",)))
 
 
-def test_entry_point_plugins_are_discovered(tmp_path: Path,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_entry_point_plugins_are_discovered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # A real (if minimal) installed distribution: a module and a dist-info with entry points.
     (tmp_path / "mendcrm_shout.py").write_text(
         "from mendcrm.hookspecs import hookimpl\n\n"
@@ -92,13 +95,23 @@ def test_later_sources_win_a_name_clash(tmp_path: Path) -> None:
 
 
 def test_plugins_status_reports_failing_and_recorded_errors(tmp_path: Path) -> None:
-    config = make_config(("journal_line", "email"), {
-        "journal_line": {"file": str(tmp_path / "j.txt")},
-        "email": {"host": "smtp.example.org", "security": "plain"},
-    })
-    health = {"plugins": {"journal_line": {"failures": 2, "last_error": "OSError: disk full",
-                                           "last_error_at": "2026-03-02T09:00:00+00:00",
-                                           "delivered": 3}}}
+    config = make_config(
+        ("journal_line", "email"),
+        {
+            "journal_line": {"file": str(tmp_path / "j.txt")},
+            "email": {"host": "smtp.example.org", "security": "plain"},
+        },
+    )
+    health = {
+        "plugins": {
+            "journal_line": {
+                "failures": 2,
+                "last_error": "OSError: disk full",
+                "last_error_at": "2026-03-02T09:00:00+00:00",
+                "delivered": 3,
+            }
+        }
+    }
     rows = {row.name: row for row in plugins_status(config, health)}
     assert rows["journal_line"].failing and rows["journal_line"].error == "OSError: disk full"
     assert rows["journal_line"].hooks == ("deliver", "validate_config")
@@ -126,9 +139,22 @@ def test_wheel_ships_the_first_party_plugins_inside_the_package(tmp_path: Path) 
     if not (source / "README.md").exists():
         (source / "README.md").write_text("MendCRM\n")
     result = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(tmp_path), str(source)],
-        capture_output=True, text=True, timeout=300, check=False,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     wheel = next(tmp_path.glob("mendcrm-*.whl"))
@@ -139,10 +165,18 @@ def test_wheel_ships_the_first_party_plugins_inside_the_package(tmp_path: Path) 
     target = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(target)
     probe = subprocess.run(
-        [sys.executable, "-c", "from mendcrm.plugins import builtin_plugin_dir, discover;"
-         "from mendcrm.config.model import Config;"
-         "print(builtin_plugin_dir()); print(sorted(discover(Config())))"],
-        capture_output=True, text=True, timeout=60, check=False, cwd=tmp_path,
+        [
+            sys.executable,
+            "-c",
+            "from mendcrm.plugins import builtin_plugin_dir, discover;"
+            "from mendcrm.config.model import Config;"
+            "print(builtin_plugin_dir()); print(sorted(discover(Config())))",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=tmp_path,
         env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
     )
     assert probe.returncode == 0, probe.stderr

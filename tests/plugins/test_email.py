@@ -30,8 +30,16 @@ def smtp(tmp_path: Path) -> Iterator[SmtpServer]:
 
 
 def email_settings(server: SmtpServer, **more: Any) -> dict[str, dict[str, Any]]:
-    return {"email": {"host": "127.0.0.1", "port": server.port, "security": "plain",
-                      "from": "MendCRM <me@example.org>", "to": ["me@example.org"], **more}}
+    return {
+        "email": {
+            "host": "127.0.0.1",
+            "port": server.port,
+            "security": "plain",
+            "from": "MendCRM <me@example.org>",
+            "to": ["me@example.org"],
+            **more,
+        }
+    }
 
 
 def test_one_message_per_item(smtp: SmtpServer, store: Store, queue_of: Queue) -> None:
@@ -40,21 +48,31 @@ def test_one_message_per_item(smtp: SmtpServer, store: Store, queue_of: Queue) -
     report = deliver_due(store, config, make_plugin_manager(config), clock=FrozenClock(NOW))
     assert sorted(report.delivered) == ["q1", "q2"]
     assert sorted(m["Subject"] for m in smtp.inbox.messages) == [
-        "Prep: coffee with Ana Lima (1)", "Prep: coffee with Ana Lima (2)"]
+        "Prep: coffee with Ana Lima (1)",
+        "Prep: coffee with Ana Lima (2)",
+    ]
     message = smtp.inbox.messages[0]
     assert "Be cordial." in message.get_payload()
     assert queue_of()["q1"].deliveries["email"] == next(
-        m["Message-ID"] for m in smtp.inbox.messages if m["X-MendCRM-Items"] == "q1")
+        m["Message-ID"] for m in smtp.inbox.messages if m["X-MendCRM-Items"] == "q1"
+    )
 
 
 def test_daily_digest_waits_for_its_hour_then_sends_one_message(
     smtp: SmtpServer, store: Store, queue_of: Queue
 ) -> None:
     # NOW is 09:00 UTC; the digest goes at 10:00 UTC.
-    seed(store, sample_item(1), sample_item(2, due=NOW - timedelta(hours=2)),
-         sample_item(3, due=NOW + timedelta(hours=3)))
-    config = make_config(("email",), email_settings(smtp, mode="digest", digest_time="10:00"),
-                         me=MeConfig(timezone="UTC"))
+    seed(
+        store,
+        sample_item(1),
+        sample_item(2, due=NOW - timedelta(hours=2)),
+        sample_item(3, due=NOW + timedelta(hours=3)),
+    )
+    config = make_config(
+        ("email",),
+        email_settings(smtp, mode="digest", digest_time="10:00"),
+        me=MeConfig(timezone="UTC"),
+    )
     pm = make_plugin_manager(config)
     clock = FrozenClock(NOW)
     deliver_due(store, config, pm, clock=clock)
@@ -77,14 +95,16 @@ def test_daily_digest_waits_for_its_hour_then_sends_one_message(
     assert len(smtp.inbox.messages) == 2 and queue_of()["q3"].state == "delivered"
 
 
-def test_starttls_verified_with_keyring_password(tmp_path: Path, store: Store,
-                                                 queue_of: Queue) -> None:
+def test_starttls_verified_with_keyring_password(
+    tmp_path: Path, store: Store, queue_of: Queue
+) -> None:
     password = "s3cret-smtp-password"
     keyring.set_password("mendcrm", "smtp:me@example.org@127.0.0.1", password)
     with SmtpServer(tmp_path, username="me@example.org", password=password) as server:
         seed(store, sample_item(1))
-        settings = email_settings(server, security="starttls", username="me@example.org",
-                                  ca_file=str(server.ca_file))
+        settings = email_settings(
+            server, security="starttls", username="me@example.org", ca_file=str(server.ca_file)
+        )
         config = make_config(("email",), settings)
         deliver_due(store, config, make_plugin_manager(config), clock=FrozenClock(NOW))
         assert len(server.inbox.messages) == 1 and queue_of()["q1"].state == "delivered"
@@ -100,14 +120,20 @@ def test_starttls_verified_with_keyring_password(tmp_path: Path, store: Store,
         assert len(server.inbox.messages) == 1
 
 
-@pytest.mark.parametrize(("table", "message"), [
-    ({"host": "smtp.example.org", "security": "plain"}, "security = \"plain\" is allowed only"),
-    ({"host": "127.evil.example", "security": "plain"}, "security = \"plain\" is allowed only"),
-    ({"host": "127.1", "security": "plain"}, "security = \"plain\" is allowed only"),
-    ({"host": "h", "from": "me@x", "to": ["me@x"], "mode": "weekly"}, "mode must be"),
-    ({"host": "h", "from": "me@x", "to": []}, "to is missing"),
-    ({"host": "h", "from": "me@x", "to": ["me@x"], "password": "no"}, "password is not a known"),
-])
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ({"host": "smtp.example.org", "security": "plain"}, 'security = "plain" is allowed only'),
+        ({"host": "127.evil.example", "security": "plain"}, 'security = "plain" is allowed only'),
+        ({"host": "127.1", "security": "plain"}, 'security = "plain" is allowed only'),
+        ({"host": "h", "from": "me@x", "to": ["me@x"], "mode": "weekly"}, "mode must be"),
+        ({"host": "h", "from": "me@x", "to": []}, "to is missing"),
+        (
+            {"host": "h", "from": "me@x", "to": ["me@x"], "password": "no"},
+            "password is not a known",
+        ),
+    ],
+)
 def test_email_settings_are_validated(table: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError) as caught:
         make_plugin_manager(make_config(("email",), {"email": table}))

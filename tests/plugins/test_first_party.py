@@ -35,6 +35,7 @@ def update_item(store: Store, item_id: str, **changes: object) -> None:
 
 # -- markdown_notes --
 
+
 def test_markdown_note_written_updated_and_never_overwritten_once_edited(
     tmp_path: Path, store: Store, queue_of: Queue
 ) -> None:
@@ -49,7 +50,7 @@ def test_markdown_note_written_updated_and_never_overwritten_once_edited(
     assert receipt.parent == notes
     assert receipt.name == f"{local:%Y-%m-%d %H%M} Prep - Ana Lima.md"
     text = receipt.read_text()
-    assert text.startswith("---\ntitle: \"Prep: coffee with Ana Lima (1)\"\n")
+    assert text.startswith('---\ntitle: "Prep: coffee with Ana Lima (1)"\n')
     assert 'contact: "Ana Lima"' in text and 'tags: ["mendcrm", "prep"]' in text
     assert 'location: "Café Central"' in text and "Be cordial. Item 1." in text
     assert mode(receipt) == 0o600
@@ -77,8 +78,11 @@ def test_markdown_file_names_use_the_users_zone_not_the_systems(
 ) -> None:
     notes = tmp_path / "vault"
     seed(store, sample_item(1))  # due 08:55 UTC on 2 March
-    config = make_config(("markdown_notes",), {"markdown_notes": {"folder": str(notes)}},
-                         me=MeConfig(timezone="Pacific/Kiritimati"))  # UTC+14, never the system's
+    config = make_config(
+        ("markdown_notes",),
+        {"markdown_notes": {"folder": str(notes)}},
+        me=MeConfig(timezone="Pacific/Kiritimati"),
+    )  # UTC+14, never the system's
     deliver_due(store, config, make_plugin_manager(config), clock=FrozenClock(NOW))
     receipt = Path(queue_of()["q1"].deliveries["markdown_notes"])
     assert receipt.name == "2026-03-02 2255 Prep - Ana Lima.md"
@@ -93,6 +97,7 @@ def test_markdown_requires_a_folder() -> None:
 
 # -- desktop_notify --
 
+
 @pytest.fixture
 def fake_notify_send(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A ``notify-send`` on PATH that records its arguments: the real interface, a fake desktop."""
@@ -100,8 +105,9 @@ def fake_notify_send(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     bin_dir.mkdir()
     log = tmp_path / "notify.log"
     script = bin_dir / "notify-send"
-    script.write_text(f'#!/bin/sh\nfor a in "$@"; do printf "%s\\n" "$a"; done >> {log}\n'
-                      f'echo --- >> {log}\n')
+    script.write_text(
+        f'#!/bin/sh\nfor a in "$@"; do printf "%s\\n" "$a"; done >> {log}\necho --- >> {log}\n'
+    )
     script.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     return log
@@ -129,8 +135,11 @@ def test_desktop_notification_full_detail(fake_notify_send: Path, store: Store) 
 
 
 def test_no_notifier_says_so_once_and_stays_quiet(
-    tmp_path: Path, store: Store, queue_of: Queue, monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture
+    tmp_path: Path,
+    store: Store,
+    queue_of: Queue,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     seed(store, sample_item(1), sample_item(2))
@@ -154,6 +163,7 @@ def test_desktop_detail_is_validated() -> None:
 
 
 # -- export --
+
 
 def test_export_writes_ics_and_json_atomically_and_only_on_change(
     tmp_path: Path, store: Store

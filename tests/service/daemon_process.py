@@ -36,7 +36,9 @@ class DaemonProcess:
         self.log_path = folder / f"{self.socket_path.stem}.log"
         self.log = self.log_path.open("w")
         self.proc = subprocess.Popen(
-            [str(SCRIPT), *args, "daemon"], stdout=subprocess.DEVNULL, stderr=self.log,
+            [str(SCRIPT), *args, "daemon"],
+            stdout=subprocess.DEVNULL,
+            stderr=self.log,
             env=env_for(config, NOTIFY_SOCKET=str(self.socket_path)),
         )
         self.notes: list[str] = []
@@ -79,8 +81,14 @@ def poll(check: Callable[[], Any], timeout: float = 30, what: str = "condition")
 
 
 def status_json(config: Path) -> dict[str, Any]:
-    result = subprocess.run([str(SCRIPT), "status", "--json"], capture_output=True, text=True,
-                            env=env_for(config), timeout=60, check=True)
+    result = subprocess.run(
+        [str(SCRIPT), "status", "--json"],
+        capture_output=True,
+        text=True,
+        env=env_for(config),
+        timeout=60,
+        check=True,
+    )
     return dict(json.loads(result.stdout))
 
 

@@ -11,14 +11,20 @@ from tests.plugins.conftest import EXAMPLES
 
 def config(tmp_path: Path, extra: str = "") -> Path:
     path = tmp_path / "config.toml"
-    path.write_text(f'[store]\npath = "{tmp_path / "store.json"}"\n\n'
-                    f'[plugins]\npaths = ["{EXAMPLES}"]\n{extra}')
+    path.write_text(
+        f'[store]\npath = "{tmp_path / "store.json"}"\n\n[plugins]\npaths = ["{EXAMPLES}"]\n{extra}'
+    )
     return path
 
 
 def test_plugins_list_shows_discovered_enabled_and_failing(tmp_path: Path) -> None:
-    cli = Cli(config(tmp_path, 'enabled = ["markdown_notes", "journal_line"]\n\n'
-                               f'[plugins.markdown_notes]\nfolder = "{tmp_path}/notes"\n'))
+    cli = Cli(
+        config(
+            tmp_path,
+            'enabled = ["markdown_notes", "journal_line"]\n\n'
+            f'[plugins.markdown_notes]\nfolder = "{tmp_path}/notes"\n',
+        )
+    )
     rows = {r["name"]: r for r in json.loads(cli("plugins", "list", "--json").out)}
     assert rows["markdown_notes"]["enabled"] and not rows["markdown_notes"]["failing"]
     assert "deliver" in rows["markdown_notes"]["hooks"]

@@ -33,7 +33,7 @@ def write_config(path: Path, store: Path, *, extra: str = "") -> Path:
     path.write_text(
         f'[store]\npath = "{store}"\n\n'
         "[daemon]\ndeliver_interval_seconds = 1\nmax_backoff_minutes = 1\n\n"
-        f"[plugins]\ntimeout_seconds = 5\npaths = [\"{EXAMPLES}\"]\n" + extra
+        f'[plugins]\ntimeout_seconds = 5\npaths = ["{EXAMPLES}"]\n' + extra
     )
     return path
 
@@ -46,8 +46,9 @@ def daemons() -> Iterator[list[DaemonProcess]]:
         daemon.close()
 
 
-def test_one_daemon_per_store_reload_and_clean_stop(tmp_path: Path,
-                                                     daemons: list[DaemonProcess]) -> None:
+def test_one_daemon_per_store_reload_and_clean_stop(
+    tmp_path: Path, daemons: list[DaemonProcess]
+) -> None:
     store = tmp_path / "store.json"
     journal = tmp_path / "journal.txt"
     config = write_config(tmp_path / "config.toml", store)
@@ -57,8 +58,14 @@ def test_one_daemon_per_store_reload_and_clean_stop(tmp_path: Path,
     status = status_json(config)
     assert status["daemon"] == {"running": True, "pid": first.proc.pid}
 
-    second = subprocess.run([str(SCRIPT), "daemon"], capture_output=True, text=True,
-                            env=env_for(config), timeout=60, check=False)
+    second = subprocess.run(
+        [str(SCRIPT), "daemon"],
+        capture_output=True,
+        text=True,
+        env=env_for(config),
+        timeout=60,
+        check=False,
+    )
     assert second.returncode == 1
     assert "another mendcrm daemon is already running" in second.stderr
     assert f"pid {first.proc.pid}" in second.stderr and "Traceback" not in second.stderr
@@ -71,8 +78,11 @@ def test_one_daemon_per_store_reload_and_clean_stop(tmp_path: Path,
     assert "interval_minutes" in first.stderr
 
     # A valid one takes effect: the example plugin now delivers a due item.
-    write_config(config, store, extra=f'enabled = ["journal_line"]\n\n'
-                 f'[plugins.journal_line]\nfile = "{journal}"\n')
+    write_config(
+        config,
+        store,
+        extra=f'enabled = ["journal_line"]\n\n[plugins.journal_line]\nfile = "{journal}"\n',
+    )
     seed(Store(store), sample_item(1, due=real_now()), now=real_now())
     first.signal(signal.SIGHUP)
     poll(lambda: journal.exists() and "Ana Lima" in journal.read_text(), what="delivery")
@@ -108,8 +118,9 @@ def test_no_secret_in_any_log_line(tmp_path: Path, daemons: list[DaemonProcess])
     keyring.set_password("mendcrm", "work", sentinel)
     attempts: list[str] = []
 
-    def authenticate(server: Any, session: Any, envelope: Any, mechanism: str,
-                     data: Any) -> AuthResult:
+    def authenticate(
+        server: Any, session: Any, envelope: Any, mechanism: str, data: Any
+    ) -> AuthResult:
         attempts.append(mechanism)
         ok = isinstance(data, LoginPassword) and data.password.decode() == sentinel
         # refuse the first login (smtplib tries PLAIN, then LOGIN, in one login() call)
@@ -118,20 +129,25 @@ def test_no_secret_in_any_log_line(tmp_path: Path, daemons: list[DaemonProcess])
 
     inbox = Inbox()
     port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port, auth_require_tls=False,
-                            authenticator=authenticate)
+    controller = Controller(
+        inbox, hostname="127.0.0.1", port=port, auth_require_tls=False, authenticator=authenticate
+    )
     controller.start()
     try:
         store = tmp_path / "store.json"
         seed(Store(store), sample_item(1, due=real_now()), now=real_now())
-        config = write_config(tmp_path / "config.toml", store, extra=(
-            'enabled = ["email"]\n\n'
-            f'[plugins.email]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "plain"\n'
-            'username = "me@example.org"\nfrom = "me@example.org"\nto = ["me@example.org"]\n\n'
-            # A calendar account whose password is the sentinel too, on a port nobody serves.
-            f'[[accounts]]\nname = "work"\nurl = "http://127.0.0.1:{free_port()}/dav/"\n'
-            'username = "ana"\n'
-        ))
+        config = write_config(
+            tmp_path / "config.toml",
+            store,
+            extra=(
+                'enabled = ["email"]\n\n'
+                f'[plugins.email]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "plain"\n'
+                'username = "me@example.org"\nfrom = "me@example.org"\nto = ["me@example.org"]\n\n'
+                # A calendar account whose password is the sentinel too, on a port nobody serves.
+                f'[[accounts]]\nname = "work"\nurl = "http://127.0.0.1:{free_port()}/dav/"\n'
+                'username = "ana"\n'
+            ),
+        )
         daemon = DaemonProcess(tmp_path, config, "--verbose")
         daemons.append(daemon)
         daemon.wait_for_note("READY=1")

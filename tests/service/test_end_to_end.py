@@ -52,9 +52,18 @@ def test_daemon_turns_a_calendar_event_into_a_delivered_prep_note(
 
     store_path = tmp_path / "store.json"
     with Store(store_path).transaction() as tx:
-        repository.save(tx, "contacts", Contact(
-            id="c-ana", name="Ana Lima", emails=("ana@example.org",), stage="strained",
-            history="We fell out over the reorg.", strengths="Great at partner relations."))
+        repository.save(
+            tx,
+            "contacts",
+            Contact(
+                id="c-ana",
+                name="Ana Lima",
+                emails=("ana@example.org",),
+                stage="strained",
+                history="We fell out over the reorg.",
+                strengths="Great at partner relations.",
+            ),
+        )
     notes = tmp_path / "notes"
     with SmtpServer(tmp_path) as smtp:
         config = tmp_path / "config.toml"
@@ -86,7 +95,7 @@ def test_daemon_turns_a_calendar_event_into_a_delivered_prep_note(
                 raise AssertionError(daemon.stderr[-4000:] + str(state)[:3000]) from None
             files = sorted(notes.glob("*.md"))
             note = files[0].read_text()
-            assert 'contact: "Ana Lima"' in note and "kind: \"prep\"" in note
+            assert 'contact: "Ana Lima"' in note and 'kind: "prep"' in note
             message = smtp.inbox.messages[0]
             assert "Ana Lima" in message["Subject"] + message.get_payload()
             with Store(store_path).read() as view:
@@ -94,8 +103,14 @@ def test_daemon_turns_a_calendar_event_into_a_delivered_prep_note(
             assert len(items) == 1 and items[0].state == "delivered"
             assert set(items[0].deliveries) == {"markdown_notes", "email"}
 
-            second = subprocess.run([str(SCRIPT), "daemon"], capture_output=True, text=True,
-                                    env=env_for(config), timeout=60, check=False)
+            second = subprocess.run(
+                [str(SCRIPT), "daemon"],
+                capture_output=True,
+                text=True,
+                env=env_for(config),
+                timeout=60,
+                check=False,
+            )
             assert second.returncode == 1 and "already running" in second.stderr
 
             daemon.signal(signal.SIGHUP)

@@ -70,7 +70,7 @@ def setup(tmp_path: Path) -> tuple[Daemon, Recorder, FrozenClock, Store]:
 
 
 def test_timetable_first_pass_then_sync_every_interval_and_deliver_every_minute(
-    setup: tuple[Daemon, Recorder, FrozenClock, Store]
+    setup: tuple[Daemon, Recorder, FrozenClock, Store],
 ) -> None:
     daemon, recorder, clock, store = setup
     daemon.run(until=START + timedelta(minutes=45, seconds=1))
@@ -88,7 +88,7 @@ def test_timetable_first_pass_then_sync_every_interval_and_deliver_every_minute(
 
 
 def test_a_failing_source_backs_off_exponentially_capped_and_recovers(
-    setup: tuple[Daemon, Recorder, FrozenClock, Store]
+    setup: tuple[Daemon, Recorder, FrozenClock, Store],
 ) -> None:
     daemon, recorder, _clock, store = setup
     recorder.down = {"account:work"}
@@ -96,8 +96,9 @@ def test_a_failing_source_backs_off_exponentially_capped_and_recovers(
     tries = [(t - START) / timedelta(minutes=1) for t, s in recorder.syncs if "account:work" in s]
     # 1, 2, 4, 8 (cap) minutes apart; retries land on the minute check after the wait.
     assert tries[:6] == [0, 1, 3, 7, 15, 23]
-    feed_syncs = [(t - START) / timedelta(minutes=1) for t, s in recorder.syncs
-                  if "feed:holidays" in s]
+    feed_syncs = [
+        (t - START) / timedelta(minutes=1) for t, s in recorder.syncs if "feed:holidays" in s
+    ]
     assert feed_syncs == [0, 15, 30]  # the healthy source keeps its own rhythm
     health = read_health(store)
     work = health["sources"]["account:work"]
@@ -111,8 +112,9 @@ def test_a_failing_source_backs_off_exponentially_capped_and_recovers(
     assert work["failures"] == 0 and work["last_success_at"] is not None
 
 
-def test_the_daemon_survives_crashing_jobs(setup: tuple[Daemon, Recorder, FrozenClock, Store]
-                                           ) -> None:
+def test_the_daemon_survives_crashing_jobs(
+    setup: tuple[Daemon, Recorder, FrozenClock, Store],
+) -> None:
     daemon, recorder, _clock, store = setup
     recorder.crash_delivery = True
 
@@ -142,8 +144,9 @@ def test_reload_swaps_config_and_an_invalid_one_is_kept_out(tmp_path: Path) -> N
         return item
 
     store = Store(tmp_path / "store.json")
-    daemon = Daemon(config(), store, clock=clock, sync=recorder.sync, deliver=recorder.deliver,
-                    reload=reload)
+    daemon = Daemon(
+        config(), store, clock=clock, sync=recorder.sync, deliver=recorder.deliver, reload=reload
+    )
     daemon.request_reload()
     daemon.run(until=START + timedelta(minutes=1))
     assert daemon.config.sync.interval_minutes == 15
@@ -155,7 +158,7 @@ def test_reload_swaps_config_and_an_invalid_one_is_kept_out(tmp_path: Path) -> N
 
 
 def test_a_stop_request_ends_the_loop_between_jobs(
-    setup: tuple[Daemon, Recorder, FrozenClock, Store]
+    setup: tuple[Daemon, Recorder, FrozenClock, Store],
 ) -> None:
     daemon, recorder, clock, store = setup
     original = recorder.deliver

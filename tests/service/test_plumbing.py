@@ -74,8 +74,9 @@ def test_systemd_unit_content() -> None:
     lines = unit.splitlines()
     assert "Type=notify" in lines and "Restart=on-failure" in lines
     assert "WantedBy=default.target" in lines
-    assert 'ExecStart="/opt/mend crm/bin/mendcrm" --config /home/a/100%%/config.toml daemon' \
-        in lines
+    assert (
+        'ExecStart="/opt/mend crm/bin/mendcrm" --config /home/a/100%%/config.toml daemon' in lines
+    )
     assert "ExecReload=/bin/kill -HUP $MAINPID" in lines
 
 

@@ -126,9 +126,7 @@ def _zoned_feed(offset: str) -> str:
     )
     return calendar(
         zone,
-        vevent(
-            "z", "DTSTART;TZID=Office:20260505T100000", "DTEND;TZID=Office:20260505T110000"
-        ),
+        vevent("z", "DTSTART;TZID=Office:20260505T100000", "DTEND;TZID=Office:20260505T110000"),
     )
 
 

@@ -85,7 +85,8 @@ def test_check_url_rules() -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["http://127.evil.example/", "http://127.1/", "http://10.0.0.1/", "http://dav.example.com/"]
+    "url",
+    ["http://127.evil.example/", "http://127.1/", "http://10.0.0.1/", "http://dav.example.com/"],
 )
 def test_transport_refuses_plain_http_to_another_host(url: str) -> None:
     with pytest.raises(SourceError, match=r"^feed 'f': refusing plain http:// to "):

@@ -29,8 +29,9 @@ def journal_file(config: Config) -> Path:
     """Given the config, return the journal file; raise ConfigError if the setting is wrong."""
     value = config.plugins.settings.get("journal_line", {}).get("file")
     if not isinstance(value, str) or not value:
-        raise ConfigError("[plugins.journal_line] file is missing",
-                          hint='set file = "~/mendcrm-journal.txt"')
+        raise ConfigError(
+            "[plugins.journal_line] file is missing", hint='set file = "~/mendcrm-journal.txt"'
+        )
     return Path(value).expanduser()
 
 
