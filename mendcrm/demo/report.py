@@ -79,6 +79,7 @@ def print_report(run: DemoRun, summary: PassSummary, clock: Clock, echo: Echo) -
         f"{', '.join(n.name for n in notes[:4])}{'…' if len(notes) > 4 else ''})"
     )
     echo(f"• store: {run.store.path}")
+    echo("  (all of it is removed when the demo ends; `mendcrm demo --keep` leaves it to explore)")
     delivered = [i for i in queue if i.state == "delivered"]
     echo(
         f"• delivered through plugins just now: {len(delivered)} note(s)"
