@@ -28,6 +28,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.fixtures.child_server import announce, serve_xandikos, wait_for_stdin_eof
+
 CONTROL = "/__bench__/"
 
 
@@ -70,16 +72,6 @@ class Counters:
 
 
 COUNTERS = Counters()
-
-
-def _announce(port: int) -> None:
-    sys.stdout.write(json.dumps({"port": port}) + "\n")
-    sys.stdout.flush()
-
-
-def _wait_for_stdin_eof() -> None:
-    while sys.stdin.buffer.read(4096):
-        pass
 
 
 class _CountingReader:
@@ -176,11 +168,11 @@ def run_radicale(storage: str) -> None:
     stop_read, stop_write = socket.socketpair()
 
     def stop_on_eof() -> None:
-        _wait_for_stdin_eof()
+        wait_for_stdin_eof()
         stop_write.close()
 
     threading.Thread(target=stop_on_eof, daemon=True).start()
-    _announce(server.server_address[1])
+    announce(server.server_address[1])
     # The same loop as Radicale's own serve(): accept, and close each worker's socket when done.
     while True:
         watched = [server.socket, stop_read, *server.worker_sockets]
@@ -197,19 +189,7 @@ def run_radicale(storage: str) -> None:
 
 def run_xandikos(storage: str) -> None:
     """Serve Xandikos (single user ``/user/``) from ``storage`` until stdin closes."""
-    import asyncio
-    import logging
-
     from aiohttp import web
-    from xandikos import web as xweb
-
-    logging.basicConfig(level=logging.WARNING)
-    backend = xweb.SingleUserFilesystemBackend(storage)
-    principal = "/user/"
-    backend._mark_as_principal(principal)
-    if not backend.get_resource(principal):
-        backend.create_principal(principal, create_defaults=True)
-    dav_app = xweb.XandikosApp(backend, current_user_principal=principal)
 
     @web.middleware
     async def counting(request: web.Request, handler: Any) -> web.StreamResponse:
@@ -225,24 +205,7 @@ def run_xandikos(storage: str) -> None:
         COUNTERS.record(request.method, head + (request.content_length or 0), response.body_length)
         return response
 
-    async def dav(request: web.Request) -> web.StreamResponse:
-        return await dav_app.aiohttp_handler(request, "/")
-
-    async def main() -> None:
-        app = web.Application(middlewares=[counting], client_max_size=256 * 1024 * 1024)
-        for path in xweb.WELLKNOWN_DAV_PATHS:
-            app.router.add_route("*", path, xweb.RedirectDavHandler(principal).__call__)
-        app.router.add_route("*", "/{path_info:.*}", dav)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        server: Any = site._server  # the bound socket is only reachable here
-        _announce(server.sockets[0].getsockname()[1])
-        await asyncio.get_running_loop().run_in_executor(None, _wait_for_stdin_eof)
-        await runner.cleanup()
-
-    asyncio.run(main())
+    serve_xandikos(storage, counting, client_max_size=256 * 1024 * 1024)
 
 
 if __name__ == "__main__":

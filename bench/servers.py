@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bench.generate import GeneratedObject, write_radicale_collection
+from tests.fixtures.child_server import stop_child
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT = 60.0
@@ -146,20 +147,10 @@ class BenchServer:
         raise RuntimeError(f"{self.kind} never answered on {self.url}; see {self._log}")
 
     def stop(self) -> None:
-        """Close the child's stdin (it exits by itself); terminate it if it lingers."""
+        """Stop the child (it exits when its stdin closes) and wait for it."""
         process, self._process = self._process, None
-        if process is None:
-            return
-        with contextlib.suppress(OSError):
-            assert process.stdin is not None
-            process.stdin.close()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.terminate()
-            process.wait(timeout=10)
-        if process.stdout is not None:
-            process.stdout.close()
+        if process is not None:
+            stop_child(process, timeout=10)
 
     def reset(self) -> None:
         """Zero the request counters and mark the server's CPU time."""
