@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import http.client
 import json
 import os
 import select
@@ -22,10 +21,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from bench.generate import GeneratedObject, write_radicale_collection
-from tests.fixtures.child_server import stop_child
+from tests.fixtures.child_server import Response, stop_child
+from tests.fixtures.child_server import http_request as loopback_request
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT = 60.0
@@ -33,10 +32,8 @@ USER, PASSWORD = "bench", "bench-password"
 DISPLAY_NAME = "Work"
 
 
-@dataclass(frozen=True)
-class Answer:
-    status: int
-    body: bytes
+Answer = Response
+"""A server's answer (status, headers, body)."""
 
 
 def http_request(
@@ -45,17 +42,10 @@ def http_request(
     body: bytes | str = b"",
     headers: dict[str, str] | None = None,
     timeout: float = 600.0,
-) -> Answer:
-    """Given a loopback URL, send one request with the standard library and return the answer."""
-    parts = urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=timeout)
-    try:
-        data = body.encode() if isinstance(body, str) else body
-        conn.request(method, parts.path or "/", body=data, headers=headers or {})
-        answer = conn.getresponse()
-        return Answer(answer.status, answer.read())
-    finally:
-        conn.close()
+) -> Response:
+    """Given a loopback URL, send one request and return the answer (a long default timeout:
+    a full REPORT of a large calendar takes a while)."""
+    return loopback_request(url, method, body, headers, timeout)
 
 
 def basic_auth(username: str = USER, password: str = PASSWORD) -> dict[str, str]:
