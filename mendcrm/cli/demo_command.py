@@ -9,15 +9,6 @@ import click
 from mendcrm.cli.context import AppContext, pass_app
 
 
-def _wait_for_interrupt() -> None:
-    import signal
-
-    try:
-        signal.pause()
-    except KeyboardInterrupt:
-        click.echo("\nstopping the demo server")
-
-
 @click.command()
 @click.option(
     "--keep", is_flag=True, help="Leave the server running so you can point a client at it."
@@ -26,8 +17,17 @@ def _wait_for_interrupt() -> None:
 def demo(app: AppContext, keep: bool) -> None:
     """Start an embedded Radicale with sample data, run a full pass and show what MendCRM found.
 
-    Nothing touches your own config, store or keyring.
+    Nothing touches your own config, store or keyring. With --keep it runs until Ctrl-C or
+    SIGTERM, then stops the server and removes the demo folder.
     """
     from mendcrm.demo.run import run_demo
+    from mendcrm.demo.stopping import StopRequest
 
-    sys.exit(run_demo(app.clock, click.echo, keep=keep, wait=_wait_for_interrupt))
+    with StopRequest() as stop:
+
+        def wait() -> None:
+            stop.wait()
+            click.echo(f"\nstopping the demo server ({stop.received})")
+
+        status = run_demo(app.clock, click.echo, keep=keep, wait=wait)
+    sys.exit(status)

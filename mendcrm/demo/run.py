@@ -1,13 +1,16 @@
 """``mendcrm demo``: the whole product against a throwaway Radicale, in under a minute.
 
 Everything lives in a temporary folder: the server's storage, the config, the store and the
-markdown notes. The password goes into an in-process keyring, never the user's. The pass itself
+markdown notes. The server's throwaway password lives in a private file in that folder, which the
+config names through ``password_command``, so a second shell can use the demo's config while
+``--keep`` runs; it never reaches the user's keyring. The pass itself
 is the production code path — :func:`mendcrm.pipeline.sync_pass` then
 :func:`mendcrm.delivery.deliver_due` — nothing is special-cased for the demo.
 """
 
 from __future__ import annotations
 
+import json
 import secrets
 import shutil
 import tempfile
@@ -40,8 +43,18 @@ class DemoRun:
     notes: Path
 
 
-def write_config(folder: Path, server: RadicaleServer) -> Path:
-    """Given the demo folder and server, write the demo's config file and return its path."""
+def write_password_file(folder: Path, password: str) -> Path:
+    """Given the demo folder and the server's password, write it to a private file there."""
+    from mendcrm.files import write_private
+
+    path = folder / "password"
+    write_private(path, password + "\n")
+    return path
+
+
+def write_config(folder: Path, server: RadicaleServer, password_file: Path) -> Path:
+    """Given the demo folder, server and password file, write the demo's config file and return
+    its path."""
     path = folder / "config.toml"
     path.write_text(
         "\n".join(
@@ -60,6 +73,7 @@ def write_config(folder: Path, server: RadicaleServer) -> Path:
                 f'name = "{ACCOUNT}"',
                 f'url = "{server.url}"',
                 f'username = "{USERNAME}"',
+                f"password_command = {json.dumps(['cat', str(password_file)])}",
                 'annotate = "dedicated"',
                 "",
             ]
@@ -97,17 +111,6 @@ def seed_store(store: Store, clock: Clock) -> None:
         repository.save(tx, "interactions", *sample.interactions(now))
 
 
-def use_throwaway_keyring(password: str) -> None:
-    """Make this process's keyring an in-memory one holding only the demo account's password."""
-    import keyring
-
-    from mendcrm.demo.keyring import ThrowawayKeyring
-    from mendcrm.secrets import keyring_set
-
-    keyring.set_keyring(ThrowawayKeyring())
-    keyring_set(ACCOUNT, password)
-
-
 def run_demo(clock: Clock, echo: Echo, *, keep: bool = False, wait: Callable[[], None]) -> int:
     """Given a clock and an output function, run the demo end to end; return the exit status.
 
@@ -125,9 +128,9 @@ def run_demo(clock: Clock, echo: Echo, *, keep: bool = False, wait: Callable[[],
     try:
         (folder / "radicale").mkdir()
         with RadicaleServer(folder / "radicale", USERNAME, password) as server:
-            use_throwaway_keyring(password)
             events = seed_calendar(server, clock)
-            config = load_config(write_config(folder, server))
+            password_file = write_password_file(folder, password)
+            config = load_config(write_config(folder, server, password_file))
             store = Store(folder / "store.json")
             seed_store(store, clock)
             echo(
@@ -149,7 +152,11 @@ def run_demo(clock: Clock, echo: Echo, *, keep: bool = False, wait: Callable[[],
                     f"Config: {folder / 'config.toml'}  (try: mendcrm --config "
                     f"{folder / 'config.toml'} upcoming)"
                 )
-                echo("Press Ctrl-C to stop it and remove the demo folder.")
+                echo(
+                    "Another shell may use that config (e.g. `sync`) while this runs; "
+                    "the password is in a private file beside it."
+                )
+                echo("Press Ctrl-C (or send SIGTERM) to stop it and remove the demo folder.")
                 wait()
             failed = summary.errors
     finally:

@@ -1,11 +1,13 @@
 """An embedded Radicale for the demo: a child process on a free loopback port, torn down after.
 
 It uses htpasswd authentication with a throwaway password so the demo exercises the same
-keyring → HTTP basic auth path as a real account.
+password → HTTP basic auth path as a real account. The child runs through
+:mod:`mendcrm.demo.child`, which makes it exit whenever this process goes, even by SIGKILL.
 """
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -58,7 +60,8 @@ class RadicaleServer:
             [
                 sys.executable,
                 "-m",
-                "radicale",
+                "mendcrm.demo.child",
+                str(os.getpid()),
                 "--server-hosts",
                 f"127.0.0.1:{self.port}",
                 "--storage-filesystem-folder",
@@ -76,7 +79,8 @@ class RadicaleServer:
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
+            # The child exits when this pipe closes: see mendcrm.demo.child.
+            stdin=subprocess.PIPE,
         )
         log.close()
         deadline = time.monotonic() + _READY_TIMEOUT
@@ -96,7 +100,11 @@ class RadicaleServer:
 
     def stop(self) -> None:
         """Stop the server and wait for it, so no process is left behind."""
-        if self.process is None or self.process.poll() is not None:
+        if self.process is None:
+            return
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        if self.process.poll() is not None:
             return
         self.process.terminate()
         try:
