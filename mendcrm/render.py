@@ -217,9 +217,11 @@ class Renderer:
         context = self._context(item, contact, encounter, interactions, contacts or {})
         try:
             text = self._templates[item.kind].render(**context)
-        except jinja2.TemplateError as exc:
+        except Exception as exc:  # a user template may fail in any way: {{ 1 / 0 }}, a bad call
+            detail = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else ""
             raise ConfigError(
-                f"{item.kind} template: {exc}",
+                f"{item.kind} template failed while rendering: {type(exc).__name__}"
+                + (f": {detail}" if detail else ""),
                 hint="see the built-in templates for the variables offered",
             ) from None
         return text.rstrip() + "\n"

@@ -48,6 +48,12 @@ def run_password_command(argv: tuple[str, ...], owner: str) -> str:
             f"password_command for {owner}: {argv[0]!r} was not found",
             hint="check the command name, or give its full path",
         ) from None
+    except OSError as exc:
+        # A folder, a file without the execute bit, a binary for another machine…
+        raise SecretError(
+            f"password_command for {owner}: {argv[0]!r} cannot be run ({exc.strerror})",
+            hint='give the path of an executable program, e.g. ["pass", "show", "dav/work"]',
+        ) from None
     except subprocess.TimeoutExpired:
         raise SecretError(
             f"password_command for {owner} did not finish within {_COMMAND_TIMEOUT:.0f} s",

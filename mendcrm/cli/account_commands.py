@@ -64,7 +64,16 @@ def add(
         raise UsageError("give either --password-stdin or --password-command, not both")
     entry: dict[str, Any] = {"name": name, "url": url, "username": username}
     if password_command:
-        entry["password_command"] = shlex.split(password_command)
+        try:
+            argv = shlex.split(password_command)
+        except ValueError as exc:  # "No closing quotation", "No escaped character"
+            raise UsageError(
+                f"--password-command cannot be split into words: {exc}",
+                hint="close the quote, e.g. --password-command \"pass show 'dav/work'\"",
+            ) from None
+        if not argv:
+            raise UsageError("--password-command is empty", hint='e.g. "pass show dav/work"')
+        entry["password_command"] = argv
     if annotate:
         entry["annotate"] = annotate
     password = None

@@ -349,6 +349,9 @@ def import_vcards(app: AppContext, file: Path, stage: str) -> None:
     click.echo(f"imported {file.name}: {added} added, {merged} merged into existing contacts")
 
 
+_EARLIEST_YEAR = 1900
+
+
 def _parse_when(value: str | None, app: AppContext) -> datetime:
     if not value:
         return app.clock.now()
@@ -359,6 +362,11 @@ def _parse_when(value: str | None, app: AppContext) -> datetime:
             f"--when {value!r} is not a date or time",
             hint="use e.g. 2026-11-20 or 2026-11-20T15:00",
         ) from None
+    if parsed.year < _EARLIEST_YEAR:
+        # Far-past dates overflow once moved to UTC, and no working relationship is that old.
+        raise UsageError(
+            f"--when {value!r} is before {_EARLIEST_YEAR}", hint="give the date it happened"
+        )
     if not parsed.tzinfo:
         from mendcrm.render import user_zone
 

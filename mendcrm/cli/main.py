@@ -115,17 +115,20 @@ def cli(ctx: click.Context, config_option: Path | None, verbose: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> Any:
-    """Run the CLI; turn MendCRM's own errors into one line on stderr and an exit code."""
+    """Run the CLI; every error, MendCRM's own or not, becomes one line on stderr and an exit code.
+
+    Exit 1 for a failure, 2 for a usage or configuration error, 130 when interrupted.
+    """
     try:
         return cli.main(args=argv, prog_name="mendcrm", standalone_mode=False)
     except MendError as exc:
-        click.echo(f"mendcrm: error: {exc}", err=True)
+        _error(str(exc))
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("mendcrm: aborted", err=True)
         sys.exit(1)
     except click.ClickException as exc:
-        exc.show()
+        _error(exc.format_message(), _usage_hint(exc))
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
@@ -134,6 +137,32 @@ def main(argv: list[str] | None = None) -> Any:
         sys.exit(130)
     except BrokenPipeError:
         sys.exit(0)
+    except Exception as exc:  # the boundary: a bug must still reach the user as one line
+        import logging
+
+        logging.getLogger("mendcrm").debug("unexpected error", exc_info=True)
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+        _error(
+            f"unexpected {type(exc).__name__}" + (f": {first}" if first else ""),
+            "this is a bug in MendCRM: run the command again with --verbose for the details, "
+            "and report them",
+        )
+        sys.exit(1)
+
+
+def _error(message: str, hint: str = "") -> None:
+    """Print ``mendcrm: error: MESSAGE (hint: HINT)`` as one line, whatever the message holds."""
+    text = " ".join(message.split())
+    if hint:
+        text += f" (hint: {hint})"
+    click.echo(f"mendcrm: error: {text}", err=True)
+
+
+def _usage_hint(exc: click.ClickException) -> str:
+    ctx = getattr(exc, "ctx", None)
+    if isinstance(exc, click.UsageError) and ctx is not None:
+        return f"see `{ctx.command_path} --help`"
+    return ""
 
 
 __all__ = ["cli", "main"]

@@ -79,14 +79,24 @@ def load_config(explicit: Path | None = None) -> Config:
 def read_toml(path: Path) -> dict[str, Any]:
     """Given a file path, return its parsed TOML; raise ConfigError naming the line if not TOML."""
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    try:
+        # TOML is UTF-8 (toml.io, "Spec"); a BOM as Windows editors write it is tolerated.
+        text = data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(
+            f"{path}: line {line} is not UTF-8 text (byte 0x{data[exc.start]:02x})",
+            hint="save the file as UTF-8 in your editor",
+        ) from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(
             f"{path}: not valid TOML: {exc}", hint="fix the syntax at the line named"
         ) from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
 
 
 def validate(raw: dict[str, Any], path: Path) -> None:

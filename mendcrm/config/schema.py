@@ -6,6 +6,7 @@ too, so a key cannot be accepted without being documented.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,12 +27,41 @@ class Key:
     expect: str = ""
 
 
-def _positive(value: Any) -> str | None:
-    return None if value > 0 else "use a number greater than 0"
+@dataclass(frozen=True, slots=True)
+class Range:
+    """A check that a number lies in [low, high], or (low, high] when ``above``.
+
+    Every numeric key has an upper bound too: past any real use, so a typo never reaches
+    ``timedelta`` (which overflows) or a loop that would run for ever. ``inf`` and ``nan`` are
+    refused the same way. ``config.example.toml`` documents each range as ``low–high``.
+    """
+
+    low: float
+    high: float
+    unit: str = ""
+    above: bool = False
+
+    def __call__(self, value: Any) -> str | None:
+        fine = (
+            math.isfinite(value)
+            and (value > self.low if self.above else value >= self.low)
+            and value <= self.high
+        )
+        if fine:
+            return None
+        low, high = _plain(self.low), _plain(self.high)
+        lower = f"greater than {low}" if self.above else f"from {low}"
+        unit = f" {self.unit}" if self.unit else ""
+        return f"use a number {lower} to {high}{unit}"
+
+    @property
+    def documented(self) -> str:
+        """The range as config.example.toml writes it, e.g. ``1–730``."""
+        return f"{_plain(self.low)}–{_plain(self.high)}"
 
 
-def _hour(value: Any) -> str | None:
-    return None if 0 <= value <= 23 else "use an hour from 0 to 23"
+def _plain(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else str(number)
 
 
 def _one_of(*choices: str) -> Check:
@@ -66,7 +96,7 @@ def _email_list(value: Any) -> str | None:
     return None if bad is None else f"{bad!r} is not an e-mail address"
 
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(d|h|m|min|s)\s*$")
+_DURATION = re.compile(r"^\s*(\d{1,9}(?:\.\d{1,9})?)\s*(d|h|m|min|s)\s*$")
 _UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "min": 60, "s": 1}
 
 
@@ -78,11 +108,17 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
 
 
+MAX_NOTE_OFFSET = timedelta(days=90)
+"""The longest prep lead or follow-up delay: past a season a note has lost its meeting."""
+
+
 def _duration(value: Any) -> str | None:
     try:
-        parse_duration(value)
-    except ValueError:
+        length = parse_duration(value)
+    except (ValueError, OverflowError):
         return 'write a duration such as "24h", "90m" or "2d"'
+    if length > MAX_NOTE_OFFSET:
+        return f'use a duration of at most {MAX_NOTE_OFFSET.days} days, such as "24h" or "2d"'
     return None
 
 
@@ -108,19 +144,19 @@ SECTIONS: dict[str, dict[str, Key]] = {
     },
     "store": {"path": _PATH},
     "sync": {
-        "lookahead_days": _int(_positive),
-        "interval_minutes": _int(_positive),
-        "timeout_seconds": _number(_positive),
-        "max_occurrences_per_series": _int(_positive),
-        "max_object_bytes": _int(_positive),
+        "lookahead_days": _int(Range(1, 730, "days")),
+        "interval_minutes": _int(Range(1, 10_080, "minutes (a week)")),
+        "timeout_seconds": _number(Range(0, 3600, "seconds", above=True)),
+        "max_occurrences_per_series": _int(Range(1, 100_000)),
+        "max_object_bytes": _int(Range(1024, 100_000_000, "bytes")),
     },
     "detection": {
         "conference_keywords": _STRS,
-        "min_confidence": _number(lambda v: None if 0 <= v <= 1 else "use a number from 0 to 1"),
+        "min_confidence": _number(Range(0, 1)),
     },
     "prep": {
         "lead": Key((str,), _duration, expect='a duration such as "24h"'),
-        "conference_evening_hour": _int(_hour),
+        "conference_evening_hour": _int(Range(0, 23, "(an hour of the day)")),
         "template": _PATH,
     },
     "followup": {
@@ -131,11 +167,11 @@ SECTIONS: dict[str, dict[str, Key]] = {
     "plugins": {
         "enabled": _STRS,
         "paths": _STRS,
-        "timeout_seconds": _number(_positive),
+        "timeout_seconds": _number(Range(0, 3600, "seconds", above=True)),
     },
     "daemon": {
-        "deliver_interval_seconds": _int(_positive),
-        "max_backoff_minutes": _int(_positive),
+        "deliver_interval_seconds": _int(Range(1, 86_400, "seconds (a day)")),
+        "max_backoff_minutes": _int(Range(1, 10_080, "minutes (a week)")),
     },
 }
 """The single-table sections: ``[name]`` → accepted keys."""
@@ -150,9 +186,9 @@ ACCOUNT_KEYS: dict[str, Key] = {
     "annotate": Key((str,), _one_of("off", "dedicated", "inline"), expect="a string"),
     "annotation_calendar": _STR,
     "annotation_detail": Key((str,), _one_of("discreet", "full"), expect="a string"),
-    "annotation_minutes": _int(_positive),
+    "annotation_minutes": _int(Range(1, 1440, "minutes")),
     "ca_file": _PATH,
-    "timeout_seconds": _number(_positive),
+    "timeout_seconds": _number(Range(0, 3600, "seconds", above=True)),
 }
 """Keys of each ``[[accounts]]`` entry."""
 

@@ -20,7 +20,7 @@ from tests.fixtures.cli import Cli
             '[sync]\nlookahead_days = "3"\n',
             "`sync.lookahead_days` must be a whole number, not a string",
         ),
-        ("[sync]\nlookahead_days = 0\n", "use a number greater than 0"),
+        ("[sync]\nlookahead_days = 0\n", "use a number from 1 to 730 days"),
         ('[prep]\nlead = "soon"\n', 'write a duration such as "24h"'),
         ('[me]\ntimezone = "Mars/Olympus"\n', "IANA zone name"),
         ('[[accounts]]\nname = "w"\nurl = "http://dav.example.org/"\n', "plain http://"),
