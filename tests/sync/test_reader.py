@@ -202,12 +202,12 @@ def test_only_occurrences_inside_the_span() -> None:
 @pytest.mark.parametrize(
     ("rule", "reason"),
     [
-        ("FREQ=SECONDLY", "FREQ=SECONDLY would take about 10^8 steps"),
-        ("FREQ=MINUTELY;INTERVAL=1", "FREQ=MINUTELY would take about 10^7 steps"),
+        ("FREQ=SECONDLY", "FREQ=SECONDLY would generate about 10^8 candidate"),
+        ("FREQ=MINUTELY;INTERVAL=1", "FREQ=MINUTELY would generate about 10^7 candidate"),
         ("FREQ=DAILY;INTERVAL=0", "INTERVAL=0 never advances"),
         (
             "FREQ=HOURLY;BYMINUTE=0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20",
-            "FREQ=HOURLY would take about 10^6 steps",
+            "FREQ=HOURLY would generate about 10^6 candidate",
         ),
         ("FREQ=FORTNIGHTLY", "FORTNIGHTLY"),
     ],
