@@ -31,7 +31,13 @@ class _TerminalProgress:
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the pass's summary as JSON.")
-@click.option("--source", "sources", multiple=True, help="Only this account or feed (repeatable).")
+@click.option(
+    "--source",
+    "sources",
+    multiple=True,
+    help="Only this account or feed, by its name in the config (repeatable); prefix it with "
+    "account: or feed: where two share a name.",
+)
 @click.option(
     "--no-deliver", is_flag=True, help="Plan and annotate, but leave due notes for the daemon."
 )
@@ -42,12 +48,15 @@ def sync(app: AppContext, as_json: bool, sources: tuple[str, ...], no_deliver: b
     from mendcrm.delivery import deliver_due
     from mendcrm.pipeline import sync_pass
     from mendcrm.plugins import make_plugin_manager
+    from mendcrm.sources.selection import configured_sources, select_sources
 
     config = app.config
     if not config.accounts and not config.feeds:
         raise click.UsageError(
             "no calendars configured: add one with `mendcrm account add` or a [[feeds]] entry"
         )
+    # Sources left out keep their stored calendars and encounters untouched this pass.
+    only = select_sources(config, sources) if sources else None
     progress = _TerminalProgress() if sys.stderr.isatty() and not as_json else None
     manager = make_plugin_manager(config)
     try:
@@ -57,7 +66,7 @@ def sync(app: AppContext, as_json: bool, sources: tuple[str, ...], no_deliver: b
             clock=app.clock,
             plugin_manager=manager,
             progress=progress,
-            only=set(sources) or None,
+            only=only,
             force=True,  # the user asked now: do not wait out a failing source's back-off
         )
     finally:
@@ -109,7 +118,8 @@ def sync(app: AppContext, as_json: bool, sources: tuple[str, ...], no_deliver: b
         click.echo(f"mendcrm: warning: {warning}", err=True)
     for source, error in summary.errors.items():
         click.echo(f"mendcrm: error: {source}: {error}", err=True)
-    if summary.errors and len(summary.errors) >= len(config.accounts) + len(config.feeds):
+    attempted = only if only is not None else set(configured_sources(config))
+    if summary.errors and attempted <= set(summary.errors):
         sys.exit(1)  # nothing could be synced at all
 
 

@@ -35,3 +35,44 @@ def test_sync_delivers_due_notes_and_status_reports_it(live_world: World, tmp_pa
     source = status["health"]["sources"]["account:work"]
     assert source["last_error"] == "" and source["last_success_at"]
     assert status["health"]["last_successful_sync_at"]
+
+
+def _feed_with(tmp_path: Path, world: World, uid: str) -> Path:
+    start = (world.now + timedelta(days=2)).strftime("%Y%m%dT%H0000Z")
+    end = (world.now + timedelta(days=2, hours=1)).strftime("%Y%m%dT%H0000Z")
+    path = tmp_path / f"{uid}.ics"
+    path.write_text(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\n"
+        f"UID:{uid}\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:{start}\r\nDTEND:{end}\r\n"
+        f"SUMMARY:Catch-up\r\nATTENDEE;CN=Robert Hale:mailto:{ROBERT.emails[0]}\r\n"
+        "END:VEVENT\r\nEND:VCALENDAR\r\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def _synced(out: str) -> list[str]:
+    return sorted(s["source"] for s in json.loads(out)["sources"])
+
+
+def test_sync_source_takes_the_names_in_the_config(live_world: World, tmp_path: Path) -> None:
+    world = live_world
+    feed = _feed_with(tmp_path, world, "feed-meeting@example.org")
+    world.configure(extra=f'[[feeds]]\nname = "team"\npath = "{feed}"\n\n')
+    world.add(ROBERT)
+    world.put(meeting("dav-meeting", world.now + timedelta(days=3), robert()))
+
+    # A bare feed name syncs exactly that feed.
+    assert _synced(world.cli("sync", "--json", "--source", "team").out) == ["feed:team"]
+    assert {e.occurrence.source for e in world.encounters()} == {"feed:team"}
+    # A bare account name syncs that account and leaves the feed's encounter alone.
+    assert _synced(world.cli("sync", "--json", "--source", "work").out) == ["account:work"]
+    assert {e.occurrence.source for e in world.encounters()} == {"feed:team", "account:work"}
+    # The prefixed form still works, and several may be given.
+    both = world.cli("sync", "--json", "--source", "feed:team", "--source", "work").out
+    assert _synced(both) == ["account:work", "feed:team"]
+
+    unknown = world.cli("sync", "--source", "nope", ok=False)
+    assert unknown.code == 2
+    assert "--source 'nope' is not a configured source" in unknown.err
+    assert "known: team, work" in unknown.err
