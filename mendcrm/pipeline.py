@@ -7,7 +7,6 @@ pure and run inside one transaction, so a pass is one atomic write.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,7 +27,6 @@ if TYPE_CHECKING:
     from mendcrm.planning import Plan
     from mendcrm.sources.results import SyncResult
 
-log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int], None]
 
@@ -299,8 +297,8 @@ def annotate(
             item = repository.queue_item(tx, item_id)
             if item is not None and item.state in ("pending", "due", "delivered"):
                 repository.save(tx, "queue", replace(item, state="done", closed_at=now))
-    for warning in result.warnings:
-        log.warning("%s", warning)
+    # Not logged here: the summary carries them to whoever runs the pass (the CLI prints them,
+    # the daemon logs them), so each reaches the user once.
     return result
 
 

@@ -253,6 +253,8 @@ def reconcile(
             continue
         if not item.get("gone"):
             _delete(t, calendar, item["href"], item.get("etag"))
+        # Out of the listing too, or the clean-up of lost objects below would delete it again.
+        listing.pop(item["href"], None)
         del items[key]
 
     wanted_paths = {base + want.name for want in desired.values()}

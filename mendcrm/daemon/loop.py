@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -41,6 +41,7 @@ class SyncSummary(Protocol):
 
     failed_sources: Collection[str]
     errors: Mapping[str, str]
+    warnings: Sequence[str]
 
 
 class DeliveryOutcome(Protocol):
@@ -204,6 +205,8 @@ class Daemon:
             )
         else:
             self.passes += 1
+            for warning in summary.warnings:
+                log.warning("%s", redact(one_line(warning)))
             for source in sources:
                 if source in summary.failed_sources:
                     error = redact(one_line(summary.errors.get(source, "sync failed")))

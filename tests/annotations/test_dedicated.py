@@ -73,9 +73,13 @@ def test_create_then_no_write_then_update_move_and_withdraw(dav_account: DavAcco
     events = [c for c in world.annotation_objects().values() if c.name == "VEVENT"]
     assert [e.decoded("DTEND") for e in events] == [moved_occ.start]
 
+    world.requests()  # forget the requests so far
     world.annotate([withdrawn(moved)], [replace(moved_items[1], state="withdrawn")])
     assert world.annotation_objects() == {}
     assert world.doc()["items"] == {}
+    # One DELETE per object, each sent once (the clean-up used to repeat them).
+    deletes = [target for method, target in writes(world.requests()) if method == "DELETE"]
+    assert len(deletes) == 2 and len(set(deletes)) == 2, deletes
 
 
 def test_full_detail_names_the_stage_discreet_never(dav_account: DavAccount) -> None:

@@ -76,3 +76,16 @@ def test_sync_source_takes_the_names_in_the_config(live_world: World, tmp_path: 
     assert unknown.code == 2
     assert "--source 'nope' is not a configured source" in unknown.err
     assert "known: team, work" in unknown.err
+
+
+def test_sync_prints_each_warning_once(live_world: World) -> None:
+    world = live_world
+    text = world.config_path.read_text().replace('annotate = "off"', 'annotate = "dedicated"')
+    world.config_path.write_text(text)
+    world.add(ROBERT)
+    world.put(meeting("soon", world.now + timedelta(days=2), robert()))
+    # Both names MendCRM tries for its calendar are refused, as by a read-only account.
+    world.account.server.fault(403, method="MKCALENDAR", times=3)
+    result = world.cli("sync")
+    refused = [line for line in result.err.splitlines() if "refuses MendCRM's writes" in line]
+    assert len(refused) == 1, result.err

@@ -22,6 +22,7 @@ START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 class Summary:
     failed_sources: set[str] = field(default_factory=set)
     errors: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
