@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import copy
+import json
 from datetime import timedelta
 
 import pytest
@@ -306,4 +306,5 @@ def test_state_is_compact_json(dav_account: DavAccount) -> None:
     assert all(doc["id"] == key for key, doc in result.state.items())
     per_event = state_size(result.state.values()) / 20
     assert per_event < 700, per_event
-    assert copy.deepcopy(result.state) == result.state
+    # Plain JSON: it survives a round trip through the store's own format unchanged.
+    assert json.loads(json.dumps(result.state)) == result.state
