@@ -208,7 +208,12 @@ def build(raw: dict[str, Any], path: Path) -> Config:
         playbook=_path(raw.get("playbook", {}).get("path"), base),
         accounts=tuple(_account(entry, base) for entry in raw.get("accounts", [])),
         feeds=tuple(
-            FeedConfig(name=e["name"], url=e.get("url", ""), path=_path(e.get("path"), base))
+            FeedConfig(
+                name=e["name"],
+                url=e.get("url", ""),
+                path=_path(e.get("path"), base),
+                user_agent=e.get("user_agent", "").strip(),
+            )
             for e in raw.get("feeds", [])
         ),
         plugins=PluginsConfig(

@@ -100,6 +100,8 @@ class FeedConfig:
     name: str
     url: str = ""
     path: Path | None = None
+    user_agent: str = ""
+    """The User-Agent for an https feed; empty means MendCRM's browser-like default."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -160,6 +160,12 @@ FEED_KEYS: dict[str, Key] = {
     "name": _STR,
     "url": _STR,
     "path": _PATH,
+    "user_agent": Key(
+        (str,),
+        # One header line: a line break would smuggle a header in (requests refuses it anyway).
+        lambda v: None if v.isprintable() else 'give one line of text, or "" for the default',
+        expect="a string",
+    ),
 }
 """Keys of each ``[[feeds]]`` entry."""
 
