@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -86,6 +86,25 @@ def _duration(value: Any) -> str | None:
     return None
 
 
+_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
+
+
+def parse_clock(text: str) -> time:
+    """Given a wall-clock time ``"HH:MM"`` (00:00 to 23:59), return it; raise ValueError."""
+    match = _CLOCK.match(text.strip())
+    if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
+        raise ValueError(text)
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+def _clock(value: Any) -> str | None:
+    try:
+        parse_clock(value)
+    except ValueError:
+        return 'write a time of day as "HH:MM", from "00:00" to "23:59", e.g. "08:00"'
+    return None
+
+
 _STR = Key((str,), expect="a string")
 _STRS = Key((list,), _strings, expect="a list of strings")
 _PATH = Key((str,), expect="a file path string")
@@ -105,6 +124,8 @@ SECTIONS: dict[str, dict[str, Key]] = {
         "name": _STR,
         "emails": Key((list,), _email_list, expect="a list of e-mail addresses"),
         "timezone": Key((str,), _timezone, expect="an IANA zone name"),
+        "day_starts": Key((str,), _clock, expect='a time such as "08:00"'),
+        "day_ends": Key((str,), _clock, expect='a time such as "21:00"'),
     },
     "store": {"path": _PATH},
     "sync": {
