@@ -28,9 +28,10 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, timedelta
 
 from mendcrm.config.model import Config
+from mendcrm.due_times import UserDay, due_time, followup_due, prep_due
 from mendcrm.model import (
     OPEN_QUEUE_STATES,
     Contact,
@@ -89,31 +90,6 @@ def series_key(encounter: Encounter) -> tuple[str, str, str, str]:
     return (occ.source, occ.calendar, occ.uid, encounter.contact_id)
 
 
-def prep_due(encounter: Encounter, config: Config, zone: tzinfo) -> datetime:
-    """Given an encounter, return when its prep note is due.
-
-    ``[prep] lead`` before the start; for a conference, the evening before its first day at
-    ``[prep] conference_evening_hour`` in the user's zone.
-    """
-    start = encounter.occurrence.start
-    if encounter.kind != "conference":
-        return start - config.prep.lead
-    day_before = start.astimezone(zone).date() - timedelta(days=1)
-    local = datetime(
-        day_before.year,
-        day_before.month,
-        day_before.day,
-        config.prep.conference_evening_hour,
-        tzinfo=zone,
-    )
-    return min(local, start - timedelta(minutes=1)).astimezone(start.tzinfo)
-
-
-def followup_due(encounter: Encounter, config: Config) -> datetime:
-    """Given an encounter, return when its follow-up is due: ``[followup] delay`` after the end."""
-    return encounter.occurrence.end + config.followup.delay
-
-
 def _meaningful(encounter: Encounter) -> tuple[object, ...]:
     """What a change must touch to be reported (ETag, href and description churn are not)."""
     occ = encounter.occurrence
@@ -153,6 +129,10 @@ class _Work:
     items: dict[str, QueueItem]
     original_items: Mapping[str, QueueItem]
     out_encounters: dict[str, Encounter] = field(default_factory=dict)
+
+    @property
+    def day(self) -> UserDay:
+        return UserDay.of(self.config, self.renderer.zone)
 
     def by_encounter(self) -> dict[tuple[str, str], list[QueueItem]]:
         grouped: dict[tuple[str, str], list[QueueItem]] = defaultdict(list)
@@ -359,7 +339,7 @@ def _sync_items(
         due = (
             prep_due(encounter, work.config, zone)
             if kind == "prep"
-            else followup_due(encounter, work.config)
+            else followup_due(encounter, work.config, zone)
         )
         if not existing:
             if not create or (kind == "prep" and work.now >= encounter.occurrence.start):
@@ -467,9 +447,9 @@ def _plan_nudges(work: _Work, meeting_soon: Mapping[str, datetime]) -> None:
                 continue  # this period's nudge was seen to: wait for the next period
             item = replace(item, state="pending")
         else:
-            item = QueueItem(
-                id=current, kind="nudge", contact_id=contact.id, due=anchor + elapsed * cadence
-            )
+            # A nudge waits for the morning if its period ends at night (mendcrm.due_times).
+            due = due_time(anchor + elapsed * cadence, "nudge", work.day)
+            item = QueueItem(id=current, kind="nudge", contact_id=contact.id, due=due)
         if item.state in OPEN_QUEUE_STATES:
             work.put(_rendered(work, item, None))
 

@@ -5,6 +5,10 @@ then ``gdbus`` calling the freedesktop ``org.freedesktop.Notifications`` service
 bus. Where none is available it says so once in the log and stays quiet; items are then left for
 the other plugins (and ``mendcrm prep``).
 
+Held at night: a note that comes up outside the user's day (``[me] day_starts`` to
+``[me] day_ends``) is shown at the next ``day_starts`` instead — except a prep note whose meeting
+starts before then, which is shown at once (read late beats read after the meeting).
+
 Discreet by default, because screens are glanced at: the notification names the person and says
 a prep note (or follow-up) is ready — no stage, no history. ``detail = "full"`` adds the note's
 title and first lines.
@@ -21,11 +25,13 @@ import logging
 import shutil
 import subprocess
 import sys
+from datetime import datetime
 
 from mendcrm.config.model import Config
+from mendcrm.due_times import UserDay, held_until
 from mendcrm.errors import ConfigError
 from mendcrm.hookspecs import hookimpl
-from mendcrm.model import Contact, QueueItem
+from mendcrm.model import Contact, Encounter, QueueItem
 from mendcrm.plugin_settings import plugin_table
 
 NAME = "desktop_notify"
@@ -103,11 +109,35 @@ def command(title: str, body: str) -> list[str] | None:
     return None
 
 
+def waits_until(
+    item: QueueItem, encounter: Encounter | None, config: Config, now: datetime
+) -> datetime | None:
+    """Given an item offered at ``now``, return the morning its notification waits for, or None
+    to show it now: at night it waits for ``[me] day_starts``, unless it is a prep note whose
+    meeting starts before that."""
+    morning = held_until(now, UserDay.of(config))
+    if morning is None:
+        return None
+    if item.kind == "prep" and encounter is not None and encounter.occurrence.start <= morning:
+        return None
+    return morning
+
+
 @hookimpl
-def deliver(item: QueueItem, contact: Contact | None, config: Config) -> str | None:
+def deliver(
+    item: QueueItem,
+    contact: Contact | None,
+    encounter: Encounter | None,
+    config: Config,
+    now: datetime,
+) -> str | None:
     global _said_unavailable
     if item.kind not in ("prep", "followup"):
         return None
+    morning = waits_until(item, encounter, config, now)
+    if morning is not None:
+        log.debug("desktop_notify: %s waits for the morning (%s)", item.id, morning.isoformat())
+        return None  # "not yet": offered again on every round until morning
     title, body = message(item, contact, detail(config))
     argv = command(title, body)
     if argv is None:

@@ -38,6 +38,7 @@ from mendcrm.annotations.text import (
     todo_title,
 )
 from mendcrm.config.model import AccountConfig, Config
+from mendcrm.due_times import UserDay, evening_before
 from mendcrm.errors import MendError
 from mendcrm.model import Contact, Encounter, QueueItem
 from mendcrm.playbook import Playbook, load_playbook
@@ -109,14 +110,12 @@ def _prep_event(
     occ = encounter.occurrence
     length = timedelta(minutes=max(1, account.annotation_minutes))
     if occ.all_day:
-        # Ending at midnight would ring in the night: the evening before, as for conferences.
-        day = occ.start.astimezone(words.zone).date() - timedelta(days=1)
-        start = datetime(
-            day.year,
-            day.month,
-            day.day,
+        # Ending at midnight would ring in the night: the evening before, as for conferences,
+        # inside the user's day (the one rule for that evening, in mendcrm.due_times).
+        start = evening_before(
+            occ.start,
             words.config.prep.conference_evening_hour,
-            tzinfo=words.zone,
+            UserDay.of(words.config, words.zone),
         )
         end = start + length
     else:

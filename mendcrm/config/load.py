@@ -32,6 +32,7 @@ from mendcrm.config.schema import (
     REQUIRED,
     SECTIONS,
     Key,
+    parse_clock,
     parse_duration,
 )
 from mendcrm.errors import ConfigError
@@ -193,6 +194,10 @@ def build(raw: dict[str, Any], path: Path) -> Config:
             name=me.get("name", ""),
             emails=tuple(e.strip().lower() for e in me.get("emails", [])),
             timezone=me.get("timezone", ""),
+            day_starts=parse_clock(me["day_starts"])
+            if "day_starts" in me
+            else MeConfig().day_starts,
+            day_ends=parse_clock(me["day_ends"]) if "day_ends" in me else MeConfig().day_ends,
         ),
         store=StoreConfig(path=_path(raw.get("store", {}).get("path"), base)),
         sync=SyncConfig(**sync),
@@ -218,7 +223,12 @@ def build(raw: dict[str, Any], path: Path) -> Config:
         playbook=_path(raw.get("playbook", {}).get("path"), base),
         accounts=tuple(_account(entry, base) for entry in raw.get("accounts", [])),
         feeds=tuple(
-            FeedConfig(name=e["name"], url=e.get("url", ""), path=_path(e.get("path"), base))
+            FeedConfig(
+                name=e["name"],
+                url=e.get("url", ""),
+                path=_path(e.get("path"), base),
+                user_agent=e.get("user_agent", "").strip(),
+            )
             for e in raw.get("feeds", [])
         ),
         plugins=PluginsConfig(
@@ -244,6 +254,13 @@ def _account(entry: dict[str, Any], base: Path) -> AccountConfig:
 
 def check_logic(config: Config, path: Path) -> None:
     """Given a built Config, raise ConfigError for what is well-typed but cannot work together."""
+    if config.me.day_starts >= config.me.day_ends:
+        raise ConfigError(
+            f'{path}: `me.day_starts` = "{config.me.day_starts:%H:%M}" is not before '
+            f'`me.day_ends` = "{config.me.day_ends:%H:%M}"',
+            hint="the day runs from day_starts to day_ends on one date, e.g. "
+            'day_starts = "08:00", day_ends = "21:00"',
+        )
     names: set[str] = set()
     for source, kind in [(a.name, "account") for a in config.accounts] + [
         (f.name, "feed") for f in config.feeds

@@ -7,7 +7,7 @@ reads the file itself. Defaults here are the documented defaults of ``config.exa
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -36,6 +36,9 @@ class MeConfig:
     emails: tuple[str, ...] = ()
     timezone: str = ""
     """IANA zone name; empty means the system's zone."""
+    day_starts: time = time(8, 0)
+    day_ends: time = time(21, 0)
+    """Notes fall due between these wall-clock times in ``timezone`` (see mendcrm.due_times)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +103,8 @@ class FeedConfig:
     name: str
     url: str = ""
     path: Path | None = None
+    user_agent: str = ""
+    """The User-Agent for an https feed; empty means MendCRM's browser-like default."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -122,6 +122,25 @@ def _duration(value: Any) -> str | None:
     return None
 
 
+_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
+
+
+def parse_clock(text: str) -> time:
+    """Given a wall-clock time ``"HH:MM"`` (00:00 to 23:59), return it; raise ValueError."""
+    match = _CLOCK.match(text.strip())
+    if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
+        raise ValueError(text)
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+def _clock(value: Any) -> str | None:
+    try:
+        parse_clock(value)
+    except ValueError:
+        return 'write a time of day as "HH:MM", from "00:00" to "23:59", e.g. "08:00"'
+    return None
+
+
 _STR = Key((str,), expect="a string")
 _STRS = Key((list,), _strings, expect="a list of strings")
 _PATH = Key((str,), expect="a file path string")
@@ -141,6 +160,8 @@ SECTIONS: dict[str, dict[str, Key]] = {
         "name": _STR,
         "emails": Key((list,), _email_list, expect="a list of e-mail addresses"),
         "timezone": Key((str,), _timezone, expect="an IANA zone name"),
+        "day_starts": Key((str,), _clock, expect='a time such as "08:00"'),
+        "day_ends": Key((str,), _clock, expect='a time such as "21:00"'),
     },
     "store": {"path": _PATH},
     "sync": {
@@ -196,6 +217,12 @@ FEED_KEYS: dict[str, Key] = {
     "name": _STR,
     "url": _STR,
     "path": _PATH,
+    "user_agent": Key(
+        (str,),
+        # One header line: a line break would smuggle a header in (requests refuses it anyway).
+        lambda v: None if v.isprintable() else 'give one line of text, or "" for the default',
+        expect="a string",
+    ),
 }
 """Keys of each ``[[feeds]]`` entry."""
 

@@ -15,12 +15,32 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from mendcrm.config.model import FeedConfig
 from mendcrm.errors import SourceError
 from mendcrm.events.contentlines import logical_lines
 from mendcrm.sources.calendar import CalendarWork
 from mendcrm.sources.transport import Transport
+
+FEED_USER_AGENT = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/139.0.0.0 Safari/537.36"
+)
+"""The User-Agent an https feed is fetched with unless its ``user_agent`` key says otherwise.
+
+A browser's, because that is what outlook.office365.com serves published calendars to. Since
+mid-2025 it checks the User-Agent per tenant and answers others with a 302 to an HTML error page
+(``/owa/auth/errorfe.aspx?httpCode=500…OwaBasicUnsupportedException``, "not supported on this
+browser"). Refused in the reports: ``Nextcloud Webcal Service`` and a bare ``Mozilla/5.0``
+(nextcloud/server #54799, GAS-ICS-Sync #500), ICSx5's own ``ICSx5/…`` (bitfireAT/icsx5 #655,
+which added a per-subscription user agent for it), plugin names such as ``TaskNotes-Plugin/1.0``.
+Accepted: current Chrome and Firefox strings (``Mozilla/5.0 (X11) Chrome/139.0.0.0`` was the
+minimal one found in #54799; full Chrome and Firefox desktop strings elsewhere). Other feed hosts
+serve any client, so one browser-like default costs nothing; CalDAV keeps MendCRM's own name
+(:data:`mendcrm.sources.transport.USER_AGENT`)."""
+
+_HTML_START = re.compile(rb"^\s*(<!doctype\s+html|<html[\s>])", re.IGNORECASE)
 
 RECURRENCE_LINE = re.compile(r"^(RRULE|RDATE|RECURRENCE-ID)[;:]", re.IGNORECASE)
 _DATE_LINE = re.compile(r"^(DTSTART|DTEND|DURATION)[;:]", re.IGNORECASE)
@@ -136,6 +156,15 @@ def _last_day(lines: list[str]) -> str | None:
     return None
 
 
+def is_web_page(content_type: str, body: bytes) -> bool:
+    """Given an answer's Content-Type and body, return True if it is an HTML page (a login or
+    error page) rather than a calendar: ``text/html``, or a body opening with a doctype or an
+    ``<html>`` tag (a UTF-8 byte order mark skipped) whatever the Content-Type claims."""
+    if content_type.split(";", 1)[0].strip().lower() in ("text/html", "application/xhtml+xml"):
+        return True
+    return bool(_HTML_START.match(body[:512].removeprefix(b"\xef\xbb\xbf")))
+
+
 class FeedSync:
     """Brings one feed's stored events up to date."""
 
@@ -175,6 +204,7 @@ class FeedSync:
             where=f"feed {self.feed.name!r}",
             timeout=self.work.env.timeout,
             sleep=self.sleep,
+            user_agent=self.feed.user_agent or FEED_USER_AGENT,
         )
         try:
             validator = self._validator()
@@ -185,23 +215,41 @@ class FeedSync:
                 if validator.get("last_modified"):
                     headers["If-Modified-Since"] = validator["last_modified"]
             response = transport.request(self.location, "GET", "", headers)
+            final_url = transport.last_url
         finally:
             self.work.report.requests = transport.requests
             transport.close()
         if response.status == 304:
             return self._unchanged(validator)
+        body = response._raw_body or (response._raw if isinstance(response._raw, bytes) else b"")
+        if is_web_page(response.headers.get("Content-Type", ""), body):
+            raise self._web_page(response.status, final_url)
         if response.status != 200:
             raise SourceError(
                 f"feed {self.feed.name!r}: GET {self.location} answered {response.status}",
                 hint="check the feed URL; MendCRM retries on the next sync",
             )
-        body = response._raw_body or (response._raw if isinstance(response._raw, bytes) else b"")
         new_validator = {
             "etag": response.headers.get("ETag", ""),
             "last_modified": response.headers.get("Last-Modified", ""),
         }
         self._load_feed(body, self.location)
         return self.work.document("feed", validator=new_validator)
+
+    def _web_page(self, status: int, final_url: str) -> SourceError:
+        """The error for a feed that answered with an HTML page: its stored events stay as they
+        were (the caller keeps the last good state of a failed source)."""
+        where = ""
+        if final_url != self.location:
+            parts = urlsplit(final_url)
+            where = f", after a redirect to {parts.path or '/'}"
+        return SourceError(
+            f"feed {self.feed.name!r}: {self.location} answered with a web page (HTTP {status}"
+            f"{where}), not a calendar; the events from the last good fetch are kept",
+            hint="check that the url is the calendar's published .ics link; if that link works "
+            'in a browser, the server refuses this client: set user_agent = "…" in this '
+            "[[feeds]] entry to your browser's User-Agent",
+        )
 
     def _file(self, path: Path) -> dict[str, Any]:
         try:
@@ -284,4 +332,12 @@ class FeedSync:
         return work.document("feed", validator={"scanned_ns": scanned_ns})
 
 
-__all__ = ["FeedEvent", "FeedSync", "feed_location", "feed_source", "split_feed"]
+__all__ = [
+    "FEED_USER_AGENT",
+    "FeedEvent",
+    "FeedSync",
+    "feed_location",
+    "feed_source",
+    "is_web_page",
+    "split_feed",
+]

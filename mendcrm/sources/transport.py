@@ -31,6 +31,8 @@ IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PROPFIND", "REPORT"})
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 MAX_REDIRECTS = 5
 USER_AGENT = "MendCRM (caldav)"
+"""Sent to CalDAV servers. Not a browser's: Nextcloud/SabreDAV answer errors to browsers with an
+HTML page instead of the DAV:error XML MendCRM reads. Feeds send their own (see sources.feeds)."""
 
 
 def check_url(url: str, where: str) -> None:
@@ -70,6 +72,7 @@ class Transport:
         max_retry_after: float = 60.0,
         max_response_bytes: int = 256 * 1024 * 1024,
         sleep: Callable[[float], None] = time.sleep,
+        user_agent: str = USER_AGENT,
     ) -> None:
         check_url(url, where)
         if ca_file is not None and not Path(ca_file).is_file():
@@ -82,6 +85,8 @@ class Transport:
         self.max_retry_after = max_retry_after
         self.max_response_bytes = max_response_bytes
         self.sleep = sleep
+        self.last_url = url
+        """The URL the last answer came from, after redirects."""
         self.client = DAVClient(
             url=url,
             username=username or None,
@@ -89,7 +94,7 @@ class Transport:
             auth_type=auth_type if (username and password) else None,
             timeout=timeout,  # type: ignore[arg-type]  # a float works; the hint says int
             ssl_verify_cert=str(ca_file) if ca_file else True,
-            headers={"User-Agent": USER_AGENT},
+            headers={"User-Agent": user_agent},
             enable_rfc6764=False,
             require_tls=True,
             rate_limit_handle=False,
@@ -148,6 +153,7 @@ class Transport:
         target = url
         for _ in range(MAX_REDIRECTS + 1):
             response = self._with_retries(target, method, body, headers)
+            self.last_url = target
             if response.status in (301, 302, 303, 307, 308):
                 location = response.headers.get("Location")
                 if not location:

@@ -99,3 +99,27 @@ def test_detection_does_not_take_mendcrms_own_note_for_evidence() -> None:
     assert find(annotated, [ROBERT]) == []
     named = replace(annotated, description="Robert Hale joins\n\n" + block)
     assert [e.match.by for e in find(named, [ROBERT])] == ["name-in-description"]
+
+
+def test_an_all_day_prep_block_sits_in_the_users_evening() -> None:
+    # All day on Wed 5 March 2025 in Berlin (CET, UTC+1): 23:00 UTC Tue to 23:00 UTC Wed. The
+    # block goes the evening before at conference_evening_hour, inside the user's day: at 19 it
+    # starts Tue 19:00 CET = 18:00 UTC; at 23 (after day_ends 21:00) it moves earlier, to Tue
+    # 21:00 CET = 20:00 UTC. Worked out by hand from the rule in mendcrm.due_times.
+    from datetime import UTC, datetime
+
+    from mendcrm.config.model import PrepConfig
+
+    account = AccountConfig(name="work", url="https://dav.example/", annotate="dedicated")
+    start = datetime(2025, 3, 4, 23, 0, tzinfo=UTC)
+    enc = encounter(occurrence("day", start=start, end=start + timedelta(days=1), all_day=True))
+    for hour, expected in ((19, "2025-03-04T18:00:00+00:00"), (23, "2025-03-04T20:00:00+00:00")):
+        words = _Words(
+            config=Config(me=ME, prep=PrepConfig(conference_evening_hour=hour)),
+            zone=ZONE,
+            playbook=None,
+            contacts={ROBERT.id: ROBERT},
+            preps={},
+        )
+        plan = plan_account(account, {"items": {}}, [enc], [], words, NOW)
+        assert plan.dedicated[f"event:{enc.id}"].content["start"] == expected, hour

@@ -6,7 +6,7 @@ import json
 import os
 import stat
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -97,6 +97,9 @@ def test_markdown_requires_a_folder() -> None:
 
 # -- desktop_notify --
 
+BERLIN_DAY = MeConfig(timezone="Europe/Berlin")
+"""Day 08:00–21:00 on Berlin's clock (CET, UTC+1, in March 2026): NOW (09:00 UTC) is 10:00."""
+
 
 @pytest.fixture
 def fake_notify_send(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
@@ -118,7 +121,7 @@ def test_desktop_notification_is_discreet_by_default(
 ) -> None:
     item = replace(sample_item(1), body="Stage: strained. History: the reorg fight.")
     seed(store, item)
-    config = make_config(("desktop_notify",))
+    config = make_config(("desktop_notify",), me=BERLIN_DAY)
     deliver_due(store, config, make_plugin_manager(config), clock=FrozenClock(NOW))
     sent = fake_notify_send.read_text()
     assert "--app-name=MendCRM" in sent and "Ana Lima" in sent
@@ -129,7 +132,7 @@ def test_desktop_notification_is_discreet_by_default(
 
 def test_desktop_notification_full_detail(fake_notify_send: Path, store: Store) -> None:
     seed(store, replace(sample_item(1), body="History: the reorg fight."))
-    config = make_config(("desktop_notify",), {"desktop_notify": {"detail": "full"}})
+    config = make_config(("desktop_notify",), {"desktop_notify": {"detail": "full"}}, me=BERLIN_DAY)
     deliver_due(store, config, make_plugin_manager(config), clock=FrozenClock(NOW))
     assert "reorg" in fake_notify_send.read_text()
 
@@ -143,7 +146,7 @@ def test_no_notifier_says_so_once_and_stays_quiet(
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     seed(store, sample_item(1), sample_item(2))
-    config = make_config(("desktop_notify",))
+    config = make_config(("desktop_notify",), me=BERLIN_DAY)
     pm = make_plugin_manager(config)
     clock = FrozenClock(NOW)
     deliver_due(store, config, pm, clock=clock)
@@ -160,6 +163,74 @@ def test_desktop_detail_is_validated() -> None:
 
     with pytest.raises(ConfigError, match=r"^\[plugins.desktop_notify\] detail must be"):
         make_plugin_manager(make_config(("desktop_notify",), {"desktop_notify": {"detail": "x"}}))
+
+
+def _notified(log: Path) -> bool:
+    return log.exists() and "Ana Lima" in log.read_text()
+
+
+def test_desktop_holds_a_night_time_note_until_the_morning(
+    fake_notify_send: Path, tmp_path: Path, store: Store, queue_of: Queue
+) -> None:
+    # A follow-up due at 22:10 Berlin (21:10 UTC) on Mon 2 March, offered from 22:15. The day
+    # starts at 08:00 Berlin = 07:00 UTC on Tue 3 March (CET is UTC+1): worked out by hand.
+    night = datetime(2026, 3, 2, 21, 15, tzinfo=UTC)
+    seed(store, sample_item(1, kind="followup", due=night - timedelta(minutes=5)))
+    settings = {"markdown_notes": {"folder": str(tmp_path / "vault")}}
+    config = make_config(("markdown_notes", "desktop_notify"), settings, me=BERLIN_DAY)
+    pm = make_plugin_manager(config)
+    clock = FrozenClock(night)
+    deliver_due(store, config, pm, clock=clock)
+    # The note itself is delivered at once (a file waits quietly); the notification is held.
+    assert set(queue_of()["q1"].deliveries) == {"markdown_notes"}
+    assert not _notified(fake_notify_send)
+
+    clock.advance(datetime(2026, 3, 3, 6, 59, tzinfo=UTC) - night)  # 07:59 Berlin
+    deliver_due(store, config, pm, clock=clock)
+    assert not _notified(fake_notify_send)
+    assert queue_of()["q1"].attempts == 0  # holding is "not yet", never a failure
+
+    clock.advance(timedelta(minutes=1))  # 08:00 Berlin: day_starts, inside the day
+    deliver_due(store, config, pm, clock=clock)
+    assert _notified(fake_notify_send)
+    assert set(queue_of()["q1"].deliveries) == {"markdown_notes", "desktop_notify"}
+
+
+@pytest.mark.parametrize(
+    ("meeting", "shown_at_night"),
+    [
+        # Meeting Tue 3 March 06:00 Berlin (05:00 UTC), before 08:00: holding the prep note
+        # until morning would show it after the meeting began, so it is shown at once.
+        (datetime(2026, 3, 3, 5, 0, tzinfo=UTC), True),
+        # Meeting at 08:00 Berlin exactly: the morning is not before it either; shown at once.
+        (datetime(2026, 3, 3, 7, 0, tzinfo=UTC), True),
+        # Meeting at 10:00 Berlin (09:00 UTC): the morning comes first, so it waits.
+        (datetime(2026, 3, 3, 9, 0, tzinfo=UTC), False),
+    ],
+)
+def test_a_prep_note_is_not_held_past_its_meeting(
+    fake_notify_send: Path, store: Store, meeting: datetime, shown_at_night: bool
+) -> None:
+    night = datetime(2026, 3, 2, 22, 0, tzinfo=UTC)  # 23:00 Berlin
+    seed(store, sample_item(1, due=night), now=meeting - timedelta(days=1))  # Ana's coffee
+    config = make_config(("desktop_notify",), me=BERLIN_DAY)
+    deliver_due(store, config, make_plugin_manager(config), clock=FrozenClock(night))
+    assert _notified(fake_notify_send) is shown_at_night
+
+
+def test_desktop_follows_a_customised_day(fake_notify_send: Path, store: Store) -> None:
+    # Day 06:30–23:30 Berlin: 06:29 Berlin (05:29 UTC) is night, 06:30 is day.
+    me = MeConfig(timezone="Europe/Berlin", day_starts=time(6, 30), day_ends=time(23, 30))
+    early = datetime(2026, 3, 3, 5, 29, tzinfo=UTC)
+    seed(store, sample_item(1, kind="followup", due=early - timedelta(hours=1)))
+    config = make_config(("desktop_notify",), me=me)
+    pm = make_plugin_manager(config)
+    clock = FrozenClock(early)
+    deliver_due(store, config, pm, clock=clock)
+    assert not _notified(fake_notify_send)
+    clock.advance(timedelta(minutes=1))
+    deliver_due(store, config, pm, clock=clock)
+    assert _notified(fake_notify_send)
 
 
 # -- export --
