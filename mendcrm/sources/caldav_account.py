@@ -11,8 +11,13 @@ How a calendar is brought up to date, cheapest first:
    full download under a fake token [caldav collection.py, PR #583, issue #461]; here an
    invalid token (403 DAV:valid-sync-token) leads to step 3 instead, deliberately.
 3. Otherwise (ctag changed, no sync support, lost token): a calendar-query over the horizon
-   asking only for ETags, compared with the stored ones; changed objects come by
-   calendar-multiget in chunks of at most 100 [vdirsyncer #988: servers cap multiget silently].
+   asking only for ETags, compared with the stored ones.
+
+Whatever the path, members that come without their data (asked for by ETag, or left out by the
+server: LINE WORKS answers a time-range query with hrefs only) go to one loader
+(:mod:`mendcrm.sources.member_loader`): calendar-multiget in batches, a failing batch split until
+the object that spoils it is alone, that one fetched by GET, skipped with a warning only if
+that fails too. An answer with data that cannot be parsed is asked again without data.
 
 The first sync never lists the whole calendar: it takes the current sync-token from the listing
 (before asking for anything else, so nothing changed in between is lost) and asks the server

@@ -21,7 +21,7 @@ from lxml import etree
 from mendcrm.errors import SourceError
 from mendcrm.sources import davxml
 from mendcrm.sources.davxml import Multistatus, NotMultistatus
-from mendcrm.sources.transport import Transport
+from mendcrm.sources.transport import RETRY_STATUSES, Transport
 
 MULTIGET_CHUNK = 100
 """Hrefs per calendar-multiget: servers cap bigger ones silently [vdirsyncer #988]."""
@@ -118,6 +118,9 @@ class MemberLoader:
             )
         except UnreadableAnswer:
             status, found, why = 207, None, "the server's multiget answer for it is not valid XML"
+        if status in RETRY_STATUSES:
+            # Busy or down, not one bad object: splitting would only multiply the requests.
+            raise self._unavailable(status)
         if status in _NO_MULTIGET:
             self.multiget_works = False
             self._batch(hrefs, wanted, out)
@@ -162,6 +165,8 @@ class MemberLoader:
         if response.status in _GONE:
             out.gone.append(href)
             return
+        if response.status in RETRY_STATUSES:
+            raise self._unavailable(response.status)
         # The body's own bytes (the library keeps them for non-XML answers; ``raw`` has its
         # line ends rewritten), so a reader unfolding octets gets exactly what the server sent.
         body = getattr(response, "_raw_body", b"") or (response.raw or "").encode("utf-8")
@@ -172,6 +177,12 @@ class MemberLoader:
             out.skipped.append((href, etag, self._warning(href, why, what)))
             return
         out.objects.append(Fetched(href, response.headers.get("ETag") or etag, body))
+
+    def _unavailable(self, status: int) -> SourceError:
+        return SourceError(
+            f"{self.where}: the server answered {status} while objects were fetched",
+            hint="MendCRM retries on the next sync",
+        )
 
     def _warning(self, href: str, why: str, what: str) -> str:
         return (

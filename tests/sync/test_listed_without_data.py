@@ -225,3 +225,27 @@ def test_a_bad_object_arriving_as_a_change_costs_only_itself(
     assert [o.start for o in changed.occurrences] == [_at(5), _at(6), _at(7)]
     assert changed.reports[0].warnings == [] and changed.failed_sources == set()
     assert server.gets() == [CALENDAR + "b.ics"]
+
+
+def test_a_server_down_while_fetching_fails_the_calendar_without_splitting(
+    quirky_dav: QuirkyDav,
+) -> None:
+    server = quirky_dav
+    server.multiget = "down"
+    for day in range(3, 7):
+        _put(server, f"e{day}.ics", f"202605{day:02}T100000Z", f"202605{day:02}T110000Z", "M")
+    sync = Syncer(make_config((server.account(),)))
+
+    down = sync()
+
+    # 502 is the server's state, not one object's: no halving, no GETs; the transport's three
+    # attempts at the one batch, then one error line, and the next sync tries again.
+    assert down.occurrences == [] and down.failed_sources == {"account:quirky"}
+    [error] = [r.error for r in down.reports if r.error]
+    assert "502" in error and "\n" not in error
+    assert len(server.multigets()) == 3 and server.gets() == []
+
+    server.multiget = "raw"
+    assert [o.start for o in sync(NOW + timedelta(hours=1)).occurrences] == [
+        _at(day) for day in range(3, 7)
+    ]
