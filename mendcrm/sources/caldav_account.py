@@ -11,8 +11,13 @@ How a calendar is brought up to date, cheapest first:
    full download under a fake token [caldav collection.py, PR #583, issue #461]; here an
    invalid token (403 DAV:valid-sync-token) leads to step 3 instead, deliberately.
 3. Otherwise (ctag changed, no sync support, lost token): a calendar-query over the horizon
-   asking only for ETags, compared with the stored ones; changed objects come by
-   calendar-multiget in chunks of at most 100 [vdirsyncer #988: servers cap multiget silently].
+   asking only for ETags, compared with the stored ones.
+
+Whatever the path, members that come without their data (asked for by ETag, or left out by the
+server: LINE WORKS answers a time-range query with hrefs only) go to one loader
+(:mod:`mendcrm.sources.member_loader`): calendar-multiget in batches, a failing batch split until
+the object that spoils it is alone, that one fetched by GET, skipped with a warning only if
+that fails too. An answer with data that cannot be parsed is asked again without data.
 
 The first sync never lists the whole calendar: it takes the current sync-token from the listing
 (before asking for anything else, so nothing changed in between is lost) and asks the server
@@ -33,12 +38,12 @@ from mendcrm.errors import SourceError
 from mendcrm.events.window import Span
 from mendcrm.sources import davxml
 from mendcrm.sources.calendar import CalendarWork, SyncEnv
-from mendcrm.sources.davxml import CS, C, D, Member, NotMultistatus, tag
+from mendcrm.sources.davxml import CS, C, D, Member, tag
+from mendcrm.sources.member_loader import MemberLoader, UnreadableAnswer, read_multistatus
 from mendcrm.sources.results import CalendarInfo
 from mendcrm.sources.state import horizon_of
 from mendcrm.sources.transport import PreconditionFailed, Transport
 
-MULTIGET_CHUNK = 100
 MAX_SYNC_PAGES = 50
 """A truncated sync-collection answer is continued at most this many times in one pass."""
 
@@ -98,30 +103,23 @@ def _multistatus(
     headers = {"Content-Type": "application/xml; charset=utf-8"}
     if depth is not None:
         headers["Depth"] = depth
-    response = transport.request(url, method, body, headers)
-    if response.status == 404:
+    status, found = read_multistatus(transport, url, method, body, headers)
+    if status == 404:
         raise CollectionGone(f"{transport.where}: {url} was not found (404)")
-    if response.status in (405, 501) and method == "PROPFIND":
+    if status in (405, 501) and method == "PROPFIND":
         raise ServerFailed(
             f"{transport.where}: {davxml.href_path(url)} does not speak WebDAV "
-            f"({response.status} to PROPFIND)",
+            f"({status} to PROPFIND)",
             hint="check that the url points at the CalDAV server",
-            status=response.status,
+            status=status,
         )
-    if response.status != 207:
+    if found is None:
         raise ServerFailed(
-            f"{transport.where}: {method} {davxml.href_path(url)} answered {response.status}",
+            f"{transport.where}: {method} {davxml.href_path(url)} answered {status}",
             hint="the server may be down or misconfigured; MendCRM retries on the next sync",
-            status=response.status,
+            status=status,
         )
-    try:
-        return davxml.parse_multistatus(response.tree)
-    except NotMultistatus as exc:
-        raise SourceError(
-            f"{transport.where}: {method} {davxml.href_path(url)} returned something other "
-            f"than WebDAV XML ({exc})",
-            hint="check that the url points at a CalDAV server",
-        ) from exc
+    return found
 
 
 class CollectionGone(SourceError):
@@ -146,15 +144,31 @@ class Discovery:
 
 def discover(transport: Transport, url: str) -> Discovery:
     """Given the configured URL (server root, principal, calendar home or one calendar), return
-    the places to list calendars from as (URL, Depth); raise SourceError if none is found."""
-    found = _listing_targets_at(transport, url)
+    the places to list calendars from as (URL, Depth); raise SourceError if none is found.
+
+    A URL that is no principal or calendar, or that refuses PROPFIND altogether (a Nextcloud
+    server root answers 405), leads to the server's well-known entry point (RFC 6764 §5).
+    """
+    refused: ServerFailed | None = None
+    try:
+        found = _listing_targets_at(transport, url)
+    except ServerFailed as exc:
+        if exc.status not in (405, 501):
+            raise
+        refused, found = exc, None
     if found is not None:
         return found
-    # Not a principal or calendar: ask the server's well-known entry point (RFC 6764 §5).
     well_known = urljoin(url, "/.well-known/caldav")
-    found = _listing_targets_at(transport, well_known)
+    try:
+        found = _listing_targets_at(transport, well_known)
+    except ServerFailed:
+        if refused is None:
+            raise
+        found = None
     if found is not None:
         return found
+    if refused is not None:
+        raise refused
     raise SourceError(
         f"{transport.where}: no CalDAV principal or calendar found at {url}",
         hint="give the server's CalDAV URL (its root, your principal, or a calendar)",
@@ -343,18 +357,19 @@ class CalendarSync:
     def _by_listing(self, method: str, *, fallback: bool = False) -> dict[str, Any]:
         token = self._fresh_token() if method == "sync-token" else None
         found = self._query(self.work.horizon, with_data=False)
-        listed = {m.href: m.etag for m in found if not m.href.endswith("/")}
+        listed = {m.href: m.etag for m in self._objects(found)}
         for href in list(self.work.objects):
             if href not in listed:
                 self.work.remove(href)
         if self.work.grew:
             self.work.reexpand_series()
-        stale = [
-            h
-            for h, etag in listed.items()
-            if h not in self.work.objects or not etag or self.work.objects[h].get("e") != etag
-        ]
-        self._load_members(self._multiget(stale))
+        self._fetch(
+            {
+                h: etag
+                for h, etag in listed.items()
+                if h not in self.work.objects or not etag or self.work.objects[h].get("e") != etag
+            }
+        )
         self.work.report.method = "time-range" if fallback else method
         return self._document(method, token)
 
@@ -378,6 +393,12 @@ class CalendarSync:
         body = davxml.calendar_query(span.start, span.end, with_data)
         try:
             return _multistatus(self.t, self.cal.url, "REPORT", body, "1").members
+        except UnreadableAnswer:
+            if not with_data:
+                raise
+            # One object holding a character XML cannot carry spoils the whole answer: list
+            # hrefs and ETags only; the loader then isolates that object.
+            return self._query(span, with_data=False)
         except ServerFailed as exc:
             if exc.status < 500 and exc.status not in (400, 403, 501):
                 raise
@@ -387,32 +408,17 @@ class CalendarSync:
             f"{self.work.source} ({self.work.name}): the server could not filter by time; "
             "read every object instead"
         )
-        return self._everything(with_data=with_data)
-
-    def _everything(self, *, with_data: bool) -> list[Member]:
         found = _multistatus(self.t, self.cal.url, "PROPFIND", davxml.propfind("D:getetag"), "1")
-        own = davxml.href_path(self.cal.url).rstrip("/")
-        members = [
-            m for m in found.members if not m.href.endswith("/") and m.href.rstrip("/") != own
-        ]
-        if not with_data:
-            return members
-        return self._multiget([m.href for m in members])
+        return self._objects(found.members)
 
-    def _multiget(self, hrefs: list[str]) -> list[Member]:
-        members: list[Member] = []
-        for i in range(0, len(hrefs), MULTIGET_CHUNK):
-            chunk = hrefs[i : i + MULTIGET_CHUNK]
-            found = _multistatus(self.t, self.cal.url, "REPORT", davxml.multiget(chunk), None)
-            members.extend(found.members)
-            got = {m.href for m in found.members if m.calendar_data is not None}
-            missing = [h for h in chunk if h not in got]
-            if missing:
-                self.work.report.warnings.append(
-                    f"{self.work.source} ({self.work.name}): the server did not return "
-                    f"{len(missing)} of {len(chunk)} objects asked for (e.g. {missing[0]})"
-                )
-        return members
+    def _objects(self, members: list[Member]) -> list[Member]:
+        """Return the members that are calendar objects (not collections, not the calendar)."""
+        own = davxml.href_path(self.cal.url).rstrip("/")
+        return [
+            m
+            for m in members
+            if not m.href.endswith("/") and m.href.rstrip("/") != own and m.status != 404
+        ]
 
     def _sync_page(
         self, token: str, *, with_data: bool
@@ -421,26 +427,24 @@ class CalendarSync:
         headers = {"Content-Type": "application/xml; charset=utf-8", "Depth": "1"}
         body = davxml.sync_collection(token, with_data)
         try:
-            response = self.t.request(self.cal.url, "REPORT", body, headers)
+            status, found = read_multistatus(self.t, self.cal.url, "REPORT", body, headers)
         except PreconditionFailed as exc:
             if token:
                 raise InvalidToken(str(exc)) from exc
             raise
-        if response.status in (400, 403, 409, 412, 422) and token:
+        except UnreadableAnswer:
+            if not with_data:
+                raise
+            # As in _query: ask for hrefs and ETags only, and fetch the objects one batch at a time.
+            return self._sync_page(token, with_data=False)
+        if status in (400, 403, 409, 412, 422) and token:
             # RFC 6578 3.2 asks for 403 + DAV:valid-sync-token; some servers answer otherwise.
-            raise InvalidToken(f"{response.status}")
-        if response.status != 207:
+            raise InvalidToken(f"{status}")
+        if found is None:
             raise SourceError(
-                f"{self.t.where}: sync-collection REPORT on {self.work.name!r} answered "
-                f"{response.status}",
+                f"{self.t.where}: sync-collection REPORT on {self.work.name!r} answered {status}",
                 hint="MendCRM retries on the next sync",
             )
-        try:
-            found = davxml.parse_multistatus(response.tree)
-        except NotMultistatus as exc:
-            raise SourceError(
-                f"{self.t.where}: sync-collection answer is not WebDAV XML ({exc})"
-            ) from exc
         if not found.sync_token:
             raise SourceError(f"{self.t.where}: sync-collection answer carries no sync token")
         changed = [m for m in found.members if m.status != 404 and not m.href.endswith("/")]
@@ -459,22 +463,33 @@ class CalendarSync:
                 deleted.append(href)
             if not truncated:
                 break
-        missing = [h for h, m in changed.items() if m.calendar_data is None]
-        if missing:
-            fetched = {m.href: m for m in self._multiget(missing)}
-            for href in missing:
-                if href in fetched:
-                    changed[href] = fetched[href]
-                else:
-                    changed.pop(href)
         return list(changed.values()), deleted, token
 
     def _load_members(self, members: list[Member]) -> None:
-        for member in members:
+        """Read the members that came with their data; fetch the ones listed without it."""
+        lacking: dict[str, str] = {}
+        for member in self._objects(members):
             data = member.calendar_data
-            if data is None or member.href.endswith("/") or member.status == 404:
+            if data is None or not data.strip():
+                # Listed without the data asked for (LINE WORKS, sync-collection answers that
+                # leave it out): not an empty object, so fetch it.
+                lacking[member.href] = member.etag
                 continue
             self.work.load(member.href, member.etag, data)
+        self._fetch(lacking)
+
+    def _fetch(self, wanted: dict[str, str]) -> None:
+        """Given hrefs and their listed ETags, fetch and read those objects (the one loader)."""
+        if not wanted:
+            return
+        where = f"{self.work.source} ({self.work.name})"
+        loaded = MemberLoader(self.t, self.cal.url, where).load(wanted)
+        for fetched in loaded.objects:
+            self.work.load(fetched.href, fetched.etag, fetched.data)
+        for href in loaded.gone:
+            self.work.remove(href)
+        for href, etag, warning in loaded.skipped:
+            self.work.skip(href, etag, warning)
 
 
 __all__ = [

@@ -123,7 +123,7 @@ class CalendarWork:
             max_object_bytes=self.env.max_object_bytes,
         )
 
-    def load(self, href: str, etag: str, text: str, **extra: Any) -> None:
+    def load(self, href: str, etag: str, text: str | bytes, **extra: Any) -> None:
         """Read one fetched object into the stored objects (or drop it if it has nothing in the
         horizon); count it and pass its warnings to the report."""
         reading = read_object(text, self.horizon, self.read_context(), href=href, etag=etag)
@@ -140,6 +140,15 @@ class CalendarWork:
             self.report.changed += 1
         if self.env.progress is not None:
             self.env.progress(f"{self.source} {self.name}".strip(), self.report.fetched)
+
+    def skip(self, href: str, etag: str, warning: str) -> None:
+        """Record an object that could not be fetched: its one warning goes to the report, and
+        it is kept as an empty entry under its ETag, so it is asked for again once it changes."""
+        self.report.warnings.append(warning)
+        if etag:
+            self.objects[href] = make_entry(etag, [], None)
+        else:
+            self.objects.pop(href, None)
 
     def remove(self, href: str) -> None:
         if self.objects.pop(href, None) is not None:

@@ -1,0 +1,201 @@
+"""Fetching calendar objects a server listed without their data: the one loader every sync path
+uses (the first sync, the sliding window, sync-collection and ETag comparisons alike).
+
+A server may list members by href (and ETag) only where data was asked for: LINE WORKS answers a
+time-range calendar-query with an href and an empty 200 propstat per object; sync-collection and
+ETag listings carry no data by design. Those members are fetched by calendar-multiget
+(RFC 4791 §7.9) in batches. One object holding a character XML cannot carry (U+0001, U+FFFE:
+XML 1.0 §2.2) makes the server's whole multistatus unparsable, so a batch that fails is split in
+halves until the bad object is alone, and that one is fetched by a plain GET, whose body is
+iCalendar, not XML. Only if that fails too is it skipped, with one warning naming its href.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import unquote, urljoin
+
+from lxml import etree
+
+from mendcrm.errors import SourceError
+from mendcrm.sources import davxml
+from mendcrm.sources.davxml import Multistatus, NotMultistatus
+from mendcrm.sources.transport import RETRY_STATUSES, Transport
+
+MULTIGET_CHUNK = 100
+"""Hrefs per calendar-multiget: servers cap bigger ones silently [vdirsyncer #988]."""
+
+_NO_MULTIGET = frozenset({405, 501})
+"""Answers meaning the server has no calendar-multiget at all: GET every object instead."""
+
+_GONE = frozenset({404, 410})
+
+
+class UnreadableAnswer(SourceError):
+    """A 207 answer that is not well-formed multistatus XML."""
+
+
+def read_multistatus(
+    transport: Transport, url: str, method: str, body: str, headers: dict[str, str]
+) -> tuple[int, Multistatus | None]:
+    """Given a request, send it and return (status, parsed multistatus or None if not 207);
+    raise UnreadableAnswer if a 207 answer cannot be parsed (e.g. an object in it holds a
+    character XML 1.0 §2.2 does not allow), SourceError if the server cannot be reached."""
+    try:
+        response = transport.request(url, method, body, headers)
+    except etree.XMLSyntaxError as exc:
+        # The caldav library parses an XML-typed answer at once and raises on a malformed one.
+        raise UnreadableAnswer(
+            f"{transport.where}: the {method} answer from {davxml.href_path(url)} is not "
+            f"well-formed XML ({exc})",
+            hint="an object on the server likely holds a character XML cannot carry",
+        ) from exc
+    if response.status != 207:
+        return response.status, None
+    try:
+        return 207, davxml.parse_multistatus(response.tree)
+    except NotMultistatus as exc:
+        raise UnreadableAnswer(
+            f"{transport.where}: {method} {davxml.href_path(url)} returned something other "
+            f"than WebDAV XML ({exc})",
+            hint="check that the url points at a CalDAV server",
+        ) from exc
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """One object's data as fetched: text from a multiget, the body's bytes from a GET."""
+
+    href: str
+    etag: str
+    data: str | bytes
+
+
+@dataclass(slots=True)
+class Loaded:
+    """What the loader found: objects read, hrefs gone (404/410), and hrefs skipped, each with
+    its ETag as listed and its one warning line."""
+
+    objects: list[Fetched] = field(default_factory=list)
+    gone: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def _key(href: str) -> str:
+    # Servers answer with the href percent-encoded their own way (%40 or @) or made absolute.
+    return unquote(davxml.href_path(href))
+
+
+class MemberLoader:
+    """Fetches listed members of one calendar collection, isolating the ones that spoil a batch."""
+
+    def __init__(self, transport: Transport, calendar_url: str, where: str) -> None:
+        self.t = transport
+        self.url = calendar_url
+        self.where = where
+        self.multiget_works = True
+
+    def load(self, wanted: Mapping[str, str]) -> Loaded:
+        """Given hrefs mapped to their listed ETags ("" if none), fetch each object's data and
+        return what was found; raise SourceError only if the server cannot be reached at all."""
+        out = Loaded()
+        hrefs = list(wanted)
+        for i in range(0, len(hrefs), MULTIGET_CHUNK):
+            self._batch(hrefs[i : i + MULTIGET_CHUNK], wanted, out)
+        return out
+
+    def _batch(self, hrefs: list[str], wanted: Mapping[str, str], out: Loaded) -> None:
+        if not self.multiget_works:
+            for href in hrefs:
+                self._get(href, wanted[href], out, "the server has no calendar-multiget")
+            return
+        headers = {"Content-Type": "application/xml; charset=utf-8"}
+        why = ""
+        try:
+            status, found = read_multistatus(
+                self.t, self.url, "REPORT", davxml.multiget(hrefs), headers
+            )
+        except UnreadableAnswer:
+            status, found, why = 207, None, "the server's multiget answer for it is not valid XML"
+        if status in RETRY_STATUSES:
+            # Busy or down, not one bad object: splitting would only multiply the requests.
+            raise self._unavailable(status)
+        if status in _NO_MULTIGET:
+            self.multiget_works = False
+            self._batch(hrefs, wanted, out)
+            return
+        if found is None:
+            why = why or f"the server answered {status} to a multiget holding it"
+            if len(hrefs) == 1:
+                self._get(hrefs[0], wanted[hrefs[0]], out, why)
+                return
+            # Halve until the object that spoils the answer is alone; its siblings read fine.
+            middle = len(hrefs) // 2
+            self._batch(hrefs[:middle], wanted, out)
+            self._batch(hrefs[middle:], wanted, out)
+            return
+        by_key = {_key(m.href): m for m in found.members}
+        missing: list[str] = []
+        for href in hrefs:
+            member = by_key.get(_key(href))
+            data = member.calendar_data if member is not None else None
+            if member is not None and member.status in _GONE:
+                out.gone.append(href)
+            elif member is None or data is None or not data.strip():
+                missing.append(href)
+            else:
+                out.objects.append(Fetched(href, member.etag or wanted[href], data))
+        if not missing:
+            return
+        if len(missing) < len(hrefs):
+            # A server that caps a multiget silently answers part of it: ask again for the rest.
+            self._batch(missing, wanted, out)
+            return
+        for href in missing:
+            self._get(href, wanted[href], out, "the server's multiget answer left it out")
+
+    def _get(self, href: str, etag: str, out: Loaded, why: str) -> None:
+        try:
+            response = self.t.request(urljoin(self.url, href), "GET")
+        except etree.XMLSyntaxError:
+            # Labelled as XML yet not XML: not a calendar object either.
+            out.skipped.append((href, etag, self._warning(href, why, "GET gave no iCalendar")))
+            return
+        if response.status in _GONE:
+            out.gone.append(href)
+            return
+        if response.status in RETRY_STATUSES:
+            raise self._unavailable(response.status)
+        # The body's own bytes (the library keeps them for non-XML answers; ``raw`` has its
+        # line ends rewritten), so a reader unfolding octets gets exactly what the server sent.
+        body = getattr(response, "_raw_body", b"") or (response.raw or "").encode("utf-8")
+        if response.status != 200 or b"BEGIN:VCALENDAR" not in body.upper():
+            what = f"GET answered {response.status}" + (
+                "" if response.status != 200 else " without iCalendar data"
+            )
+            out.skipped.append((href, etag, self._warning(href, why, what)))
+            return
+        out.objects.append(Fetched(href, response.headers.get("ETag") or etag, body))
+
+    def _unavailable(self, status: int) -> SourceError:
+        return SourceError(
+            f"{self.where}: the server answered {status} while objects were fetched",
+            hint="MendCRM retries on the next sync",
+        )
+
+    def _warning(self, href: str, why: str, what: str) -> str:
+        return (
+            f"{self.where}: object {href} could not be read ({why}; {what}); skipped until it "
+            "changes; open and save it again in your calendar app, or ask the server's admin"
+        )
+
+
+__all__ = [
+    "MULTIGET_CHUNK",
+    "Fetched",
+    "Loaded",
+    "MemberLoader",
+    "UnreadableAnswer",
+    "read_multistatus",
+]
