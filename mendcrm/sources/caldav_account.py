@@ -406,6 +406,10 @@ class CalendarSync:
             found = _multistatus(self.t, self.cal.url, "REPORT", davxml.multiget(chunk), None)
             members.extend(found.members)
             got = {m.href for m in found.members if m.calendar_data is not None}
+            members = [m for m in members if m.href in got or m.href not in chunk]
+            fetched = [m for m in (self._get(h) for h in chunk if h not in got) if m is not None]
+            members.extend(fetched)
+            got.update(m.href for m in fetched)
             missing = [h for h in chunk if h not in got]
             if missing:
                 self.work.report.warnings.append(
@@ -413,6 +417,17 @@ class CalendarSync:
                     f"{len(missing)} of {len(chunk)} objects asked for (e.g. {missing[0]})"
                 )
         return members
+
+    def _get(self, href: str) -> Member | None:
+        """Given an object the multiget did not return, GET it by itself and return it with its
+        raw octets (None if that fails too). Its body is not XML, so an object whose octets could
+        not travel inside a REPORT (not UTF-8 until unfolded, RFC 5545 §3.1) still arrives."""
+        url = urljoin(self.cal.url, href)
+        response = self.t.request(url, "GET", "", {"Accept": "text/calendar"})
+        if response.status != 200:
+            return None
+        body = response._raw_body or (response._raw if isinstance(response._raw, bytes) else b"")
+        return Member(href=href, octets=bytes(body), header_etag=response.headers.get("ETag") or "")
 
     def _sync_page(
         self, token: str, *, with_data: bool
@@ -471,7 +486,7 @@ class CalendarSync:
 
     def _load_members(self, members: list[Member]) -> None:
         for member in members:
-            data = member.calendar_data
+            data = member.calendar_octets
             if data is None or member.href.endswith("/") or member.status == 404:
                 continue
             self.work.load(member.href, member.etag, data)

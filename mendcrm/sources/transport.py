@@ -139,7 +139,7 @@ class Transport:
         self,
         url: str,
         method: str,
-        body: str = "",
+        body: str | bytes = "",
         headers: Mapping[str, str] | None = None,
     ) -> DAVResponse:
         """Send one request (following safe redirects, retrying if idempotent) and return the
@@ -175,13 +175,19 @@ class Transport:
         return target
 
     def _with_retries(
-        self, url: str, method: str, body: str, headers: Mapping[str, str] | None
+        self, url: str, method: str, body: str | bytes, headers: Mapping[str, str] | None
     ) -> DAVResponse:
         attempts = self.attempts if method in IDEMPOTENT else 1
         for attempt in range(1, attempts + 1):
             last = attempt == attempts
             try:
-                response = self.client.request(url, method, body, dict(headers or {}))
+                # The library passes bytes on as they are (its to_wire); its hint says str only.
+                response = self.client.request(
+                    url,
+                    method,
+                    body,  # type: ignore[arg-type]
+                    dict(headers or {}),
+                )
             except dav_error.RateLimitError as exc:
                 wait = self._retry_wait(exc.retry_after_seconds, attempt)
                 if last or wait is None:
