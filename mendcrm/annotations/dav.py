@@ -14,7 +14,6 @@ from urllib.parse import urljoin
 from xml.sax.saxutils import escape
 
 from caldav.lib import error as dav_error
-from caldav.lib.python_utilities import WireBytes
 from caldav.response import DAVResponse
 
 from mendcrm.errors import SourceError
@@ -106,9 +105,7 @@ def put(t: Transport, url: str, data: str | bytes, *, etag: str | None) -> str:
         headers["If-Match"] = etag
     else:
         headers["If-None-Match"] = "*"
-    # Octets go out untouched (the library would otherwise turn LF line ends into CRLF).
-    body = WireBytes(data) if isinstance(data, bytes) else data
-    response = _send(t, url, "PUT", body, headers)
+    response = _send(t, url, "PUT", data, headers)
     if response.status == 412:
         raise Conflict(url)
     if response.status in (405, 423):

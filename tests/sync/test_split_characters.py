@@ -106,7 +106,9 @@ def _vevents(data: bytes) -> bytes:
 def _feed() -> bytes:
     """Every case in one feed, each event's octets exactly as in its file."""
     body = b"".join(_vevents(_raw(case)) for case in CASES)
-    return b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//tests//EN\r\n" + body + b"END:VCALENDAR\r\n"
+    return (
+        b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//tests//EN\r\n" + body + b"END:VCALENDAR\r\n"
+    )
 
 
 # -- the corpus and the reader ----------------------------------------------------------------
@@ -144,7 +146,10 @@ def test_decoding_reports_where_the_octets_are_not_utf8() -> None:
     latin1 = b"BEGIN:VCALENDAR\r\nSUMMARY;LANGUAGE=de:Gr\xfc\xdfe\r\nEND:VCALENDAR\r\n"
     decoded = decode_calendar(latin1)
     # 0xFC 0xDF are two lone octets in UTF-8: each becomes one U+FFFD (Unicode §3.9 best practice).
-    assert decoded.text == "BEGIN:VCALENDAR\r\nSUMMARY;LANGUAGE=de:Gr\ufffd\ufffde\r\nEND:VCALENDAR\r\n"
+    assert (
+        decoded.text
+        == "BEGIN:VCALENDAR\r\nSUMMARY;LANGUAGE=de:Gr\ufffd\ufffde\r\nEND:VCALENDAR\r\n"
+    )
     assert decoded.problem.startswith("not valid UTF-8 in SUMMARY (octet 0xFC at 39 after")
     # A byte order mark is not part of the calendar; a fold before a continuation is removed
     # even with blank lines before it (some writers put them there).
