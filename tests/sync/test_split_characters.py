@@ -219,3 +219,26 @@ def test_caldav_objects_fetched_one_by_one(raw_dav_server: RawDavServer) -> None
     again = sync()
     assert not [m for m, _ in raw_dav_server.requests()[before:] if m in ("GET", "REPORT")]
     assert sorted(o.uid for o in again.occurrences) == sorted(o.uid for o in result.occurrences)
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\u0085"], ids=["LS", "PS", "NEL"])
+def test_unicode_line_separators_inside_a_value_are_text(separator: str) -> None:
+    # RFC 5545 §3.1 ends a content line at CRLF only; U+2028, U+2029 and U+0085 are NON-US-ASCII
+    # characters that TEXT may hold (§3.3.11), as text pasted from other apps does. Splitting the
+    # decoded text at every Unicode line boundary read "Lunch" alone and missed the person.
+    data = (
+        "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:ls@realworld.test\r\nDTSTART:20260505T100000Z\r\n"
+        f"SUMMARY:Lunch{separator}with Zo\xeb Brandt\r\nLOCATION:Kantine{separator}Nord\r\n"
+        "END:VEVENT\r\nEND:VCALENDAR\r\n"
+    ).encode()
+    context = ReadContext(source="feed:corpus", calendar="corpus")
+    reading = read_object(data, SPAN, context, href="ls.ics")
+    [occurrence] = reading.occurrences
+    assert occurrence.summary == f"Lunch{separator}with Zoë Brandt"
+    assert occurrence.location == f"Kantine{separator}Nord"
+    assert reading.warnings == []
+    config = Config()
+    [found] = detect(
+        [occurrence], ContactIndex.build([ZOE]), me=config.me, settings=config.detection
+    )
+    assert found.contact_id == ZOE.id
