@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import itertools
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
@@ -60,6 +61,7 @@ class ObjectReading:
 
 
 RECURRENCE_PROPS = ("RRULE", "RDATE", "RECURRENCE-ID")
+_FIRST_UID = re.compile(r"^UID(?:;[^:\r\n]*)?:([^\r\n]*)", re.MULTILINE | re.IGNORECASE)
 
 
 def read_object(
@@ -87,7 +89,9 @@ def read_object(
     try:
         decoded = decode_calendar(data)
         if decoded.problem:
-            reading.warnings.append(ctx.warning(href, None, decoded.problem))
+            first_uid = _FIRST_UID.search(decoded.text)
+            named = first_uid.group(1).strip() if first_uid else None
+            reading.warnings.append(ctx.warning(href, named, decoded.problem))
         text = decoded.text
         problem = nesting_problem(text)
         if problem:

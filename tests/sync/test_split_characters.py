@@ -137,6 +137,7 @@ def test_the_reader_unfolds_octets_before_decoding(case: dict[str, Any]) -> None
     if "warning" in case:
         [warning] = reading.warnings
         assert case["warning"] in warning and case["file"] in warning
+        assert f"UID {case['uid']}:" in warning
         assert "re-export the calendar as UTF-8" in warning
     else:
         assert reading.warnings == []
