@@ -44,7 +44,8 @@ class Fetched:
     """A calendar object as the server holds it now."""
 
     url: str
-    text: str
+    data: bytes
+    """The body exactly as the server sent it: iCalendar octets, not yet unfolded or decoded."""
     etag: str
 
 
@@ -58,7 +59,9 @@ def _refusal(exc: SourceError, url: str, what: str) -> WriteRefused | None:
     return None
 
 
-def _send(t: Transport, url: str, method: str, body: str, headers: dict[str, str]) -> DAVResponse:
+def _send(
+    t: Transport, url: str, method: str, body: str | bytes, headers: dict[str, str]
+) -> DAVResponse:
     try:
         return t.request(url, method, body, headers)
     except SourceError as exc:
@@ -80,28 +83,29 @@ def _unexpected(t: Transport, method: str, url: str, status: int) -> SourceError
 
 
 def get(t: Transport, url: str) -> Fetched | None:
-    """Given an object's URL, return its text and ETag, or None if it is gone (404/410)."""
+    """Given an object's URL, return its raw octets and ETag, or None if it is gone (404/410)."""
     response = _send(t, url, "GET", "", {})
     if response.status in (404, 410):
         return None
     if response.status != 200:
         raise _unexpected(t, "GET", url, response.status)
-    # The body exactly as received: the library's own text has its line breaks rewritten.
+    # The body exactly as received: the library's own text has its line breaks rewritten, and
+    # decoding before unfolding would break a character a fold cut in two (RFC 5545 §3.1).
     raw = getattr(response, "_raw_body", b"") or response.raw
-    text = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
-    return Fetched(url, text, _etag(response))
+    data = raw if isinstance(raw, bytes) else str(raw).encode("utf-8")
+    return Fetched(url, data, _etag(response))
 
 
-def put(t: Transport, url: str, text: str, *, etag: str | None) -> str:
-    """Given an object's URL and new text, store it only if it still has ``etag`` (None: only if
-    it does not exist yet) and return the new ETag ("" if the server sent none); raise Conflict on
-    412, WriteRefused on 403/405."""
+def put(t: Transport, url: str, data: str | bytes, *, etag: str | None) -> str:
+    """Given an object's URL and new text (or octets, sent exactly as they are), store it only if
+    it still has ``etag`` (None: only if it does not exist yet) and return the new ETag ("" if
+    the server sent none); raise Conflict on 412, WriteRefused on 403/405."""
     headers = {"Content-Type": _ICS}
     if etag:
         headers["If-Match"] = etag
     else:
         headers["If-None-Match"] = "*"
-    response = _send(t, url, "PUT", text, headers)
+    response = _send(t, url, "PUT", data, headers)
     if response.status == 412:
         raise Conflict(url)
     if response.status in (405, 423):

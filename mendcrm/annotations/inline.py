@@ -23,6 +23,7 @@ import icalendar
 from mendcrm.annotations import dav
 from mendcrm.annotations.contentlines import NotEditable, set_annotation
 from mendcrm.annotations.markers import block_of
+from mendcrm.events.octets import decode_calendar
 from mendcrm.model import Occurrence, normalize_email
 from mendcrm.sources.transport import Transport
 
@@ -47,10 +48,11 @@ def occurrence_refusal(occurrence: Occurrence, me: Collection[str]) -> str | Non
     return None
 
 
-def text_refusal(text: str, me: Collection[str]) -> str | None:
-    """Given the event's text as read just now, return why it must not be written (or None)."""
+def text_refusal(data: bytes, me: Collection[str]) -> str | None:
+    """Given the event's octets as read just now, return why it must not be written (or None)."""
     try:
-        calendar = icalendar.Calendar.from_ical(text)
+        # Unfolded before decoding, as the reader does (RFC 5545 3.1).
+        calendar = icalendar.Calendar.from_ical(decode_calendar(data).text)
     except ValueError:
         return "the server's copy could not be read"
     events = list(calendar.walk("VEVENT"))
@@ -114,14 +116,14 @@ def write(
         fetched = dav.get(t, url)
         if fetched is None:
             return Outcome("gone")
-        reason = text_refusal(fetched.text, me)
+        reason = text_refusal(fetched.data, me)
         if reason is not None:
             return Outcome("refused", fetched.etag, reason)
         try:
-            new = set_annotation(fetched.text, block, lines)
+            new = set_annotation(fetched.data, block, lines)
         except NotEditable as exc:
             return Outcome("refused", fetched.etag, str(exc))
-        if new == fetched.text:
+        if new == fetched.data:
             return Outcome("unchanged", fetched.etag)
         if not fetched.etag:
             return Outcome("refused", reason="the server gives no ETag, so no write can be safe")

@@ -9,9 +9,11 @@ following RFC 5545 §3.1 (folding, quoted parameters, TEXT escapes) and RFC 6868
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 DESCRIPTIVE = frozenset(
     {"SUMMARY", "LOCATION", "DESCRIPTION", "CATEGORIES", "ORGANIZER", "ATTENDEE"}
 )
@@ -33,8 +35,18 @@ class Split:
     events: list[Described]
 
 
+def physical_lines(text: str) -> list[str]:
+    """Given decoded iCalendar text, return its physical lines, split at CRLF, CR or LF only.
+
+    ``str.splitlines`` also splits at U+2028, U+0085, form feed and the like, which may stand
+    inside a value (text pasted from other apps): a SUMMARY would silently lose everything after
+    one. RFC 5545 §3.1 delimits content lines by line breaks alone.
+    """
+    return _LINE_BREAK.split(text.removesuffix("\r\n").removesuffix("\n").removesuffix("\r"))
+
+
 def logical_lines(physical: Iterable[str]) -> list[str]:
-    """Given physical lines (e.g. ``text.splitlines()``), return the content lines with folded
+    """Given physical lines (e.g. ``physical_lines(text)``), return the content lines with folded
     continuations (a line starting with a space or tab) joined on; empty lines are dropped."""
     lines: list[str] = []
     for line in physical:
@@ -61,7 +73,7 @@ def split_descriptive(text: str) -> Split:
     timing: list[str] = []
     events: list[Described] = []
     stack: list[str] = []
-    for line in logical_lines(text.splitlines()):
+    for line in logical_lines(physical_lines(text)):
         name = property_name(line)
         if name == "BEGIN":
             component = line.split(":", 1)[-1].strip().upper()
@@ -173,6 +185,7 @@ __all__ = [
     "Split",
     "logical_lines",
     "parse_params",
+    "physical_lines",
     "property_name",
     "split_descriptive",
     "split_list",

@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
+from mendcrm.events.contentlines import physical_lines
+
 MAX_NESTING = 8
 """VCALENDAR > VEVENT > VALARM is three deep; anything past this is not a real calendar."""
 
@@ -59,7 +61,7 @@ _TIME_PARTS = {
 def nesting_problem(text: str) -> str | None:
     """Given raw iCalendar text, return why its component nesting is unacceptable, or None."""
     depth = deepest = 0
-    for line in text.splitlines():
+    for line in physical_lines(text):
         head = line[:6].upper()
         if head == "BEGIN:":
             depth += 1

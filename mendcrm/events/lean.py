@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
-from mendcrm.events.contentlines import property_name
+from mendcrm.events.contentlines import physical_lines, property_name
 
 _DROPPED_PROPERTIES = frozenset(
     {
@@ -61,7 +61,7 @@ def known_zone(tzid: str) -> bool:
 
 def lean_text(text: str) -> str:
     """Given iCalendar text, return it without the components and properties MendCRM ignores."""
-    lines = text.splitlines()
+    lines = physical_lines(text)
     out: list[str] = []
     skipping = False  # inside a dropped property's continuation lines
     drop_depth = 0  # > 0 while inside a dropped component

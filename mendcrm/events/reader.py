@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import itertools
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
@@ -23,6 +24,7 @@ import x_wr_timezone
 from mendcrm.events.contentlines import Described, split_descriptive, split_list, unescape_text
 from mendcrm.events.guards import nesting_problem, rrule_problem
 from mendcrm.events.lean import lean_text
+from mendcrm.events.octets import decode_calendar
 from mendcrm.events.window import Span
 from mendcrm.events.zones import zone_name
 from mendcrm.model import Attendee, Occurrence, normalize_email, to_iso
@@ -59,14 +61,18 @@ class ObjectReading:
 
 
 RECURRENCE_PROPS = ("RRULE", "RDATE", "RECURRENCE-ID")
+_FIRST_UID = re.compile(r"^UID(?:;[^:\r\n]*)?:([^\r\n]*)", re.MULTILINE | re.IGNORECASE)
 
 
 def read_object(
-    data: str | bytes, span: Span, ctx: ReadContext, *, href: str = "", etag: str = ""
+    data: bytes, span: Span, ctx: ReadContext, *, href: str = "", etag: str = ""
 ) -> ObjectReading:
-    """Given one calendar object (or a whole .ics file), return its occurrences in ``span``.
+    """Given one calendar object (or a whole .ics file) as the raw octets its source holds,
+    return its occurrences in ``span``.
 
-    Never raises for bad input: every problem becomes a warning naming ``href`` and the UID.
+    The one entry for iCalendar: the octets are unfolded before they are decoded (RFC 5545
+    §3.1, see :mod:`mendcrm.events.octets`), so no source may hand it decoded text. Never raises
+    for bad input: every problem becomes a warning naming ``href`` and the UID.
     """
     reading = ObjectReading()
     size = len(data)
@@ -81,8 +87,12 @@ def read_object(
         )
         return reading
     try:
-        text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
-        text = text.lstrip("\ufeff")
+        decoded = decode_calendar(data)
+        if decoded.problem:
+            first_uid = _FIRST_UID.search(decoded.text)
+            named = first_uid.group(1).strip() if first_uid else None
+            reading.warnings.append(ctx.warning(href, named, decoded.problem))
+        text = decoded.text
         problem = nesting_problem(text)
         if problem:
             reading.warnings.append(ctx.warning(href, None, f"{problem}; skipped"))
@@ -97,7 +107,7 @@ def read_object(
         described = _pair(events, split.events)
         if described is None:
             # The cut did not line up with icalendar's view of the text: read it all the slow way.
-            del reading.warnings[:]
+            del reading.warnings[int(bool(decoded.problem)) :]
             events = _vevents(icalendar.Calendar.from_ical(text, multiple=True), reading, ctx, href)
             described = [None] * len(events)
     except Exception as exc:  # icalendar raises many kinds for malformed text

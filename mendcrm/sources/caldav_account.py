@@ -469,7 +469,7 @@ class CalendarSync:
         """Read the members that came with their data; fetch the ones listed without it."""
         lacking: dict[str, str] = {}
         for member in self._objects(members):
-            data = member.calendar_data
+            data = member.calendar_octets
             if data is None or not data.strip():
                 # Listed without the data asked for (LINE WORKS, sync-collection answers that
                 # leave it out): not an empty object, so fetch it.

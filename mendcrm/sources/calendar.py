@@ -1,7 +1,7 @@
 """What every kind of calendar shares during a sync: reading objects into stored entries, moving
 the horizon forward, and the suspicion rule for a calendar that suddenly empties.
 
-Pure apart from the optional progress callback: fetched text in, entries and warnings out.
+Pure apart from the optional progress callback: fetched octets in, entries and warnings out.
 """
 
 from __future__ import annotations
@@ -123,10 +123,10 @@ class CalendarWork:
             max_object_bytes=self.env.max_object_bytes,
         )
 
-    def load(self, href: str, etag: str, text: str | bytes, **extra: Any) -> None:
-        """Read one fetched object into the stored objects (or drop it if it has nothing in the
-        horizon); count it and pass its warnings to the report."""
-        reading = read_object(text, self.horizon, self.read_context(), href=href, etag=etag)
+    def load(self, href: str, etag: str, data: bytes, **extra: Any) -> None:
+        """Given one fetched object's raw octets, read it into the stored objects (or drop it if
+        it has nothing in the horizon); count it and pass its warnings to the report."""
+        reading = read_object(data, self.horizon, self.read_context(), href=href, etag=etag)
         self.report.fetched += 1
         self.report.warnings.extend(reading.warnings)
         existed = href in self.objects
@@ -162,9 +162,10 @@ class CalendarWork:
             if not packed:
                 continue
             extra = {k: v for k, v in entry.items() if k not in ("e", "p", "x", "r")}
-            text = unpack_text(packed)
+            # The stored text is what the reader decoded before: valid UTF-8 once encoded again.
+            data = unpack_text(packed).encode("utf-8")
             reading = read_object(
-                text, self.horizon, self.read_context(), href=href, etag=entry["e"]
+                data, self.horizon, self.read_context(), href=href, etag=entry["e"]
             )
             if reading.occurrences:
                 self.objects[href] = make_entry(

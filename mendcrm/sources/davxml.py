@@ -90,6 +90,10 @@ class Member:
     href: str
     status: int = 200
     props: dict[str, Any] = field(default_factory=dict)
+    octets: bytes | None = None
+    """The object's raw body when it was fetched by GET rather than inside XML."""
+    header_etag: str = ""
+    """The ETag header of that GET."""
 
     def text(self, name: str) -> str | None:
         element = self.props.get(name)
@@ -99,12 +103,22 @@ class Member:
 
     @property
     def etag(self) -> str:
-        return self.text(tag(D, "getetag")) or ""
+        return self.text(tag(D, "getetag")) or self.header_etag
 
     @property
     def calendar_data(self) -> str | None:
         element = self.props.get(tag(C, "calendar-data"))
         return None if element is None else (element.text or "")
+
+    @property
+    def calendar_octets(self) -> bytes | None:
+        """Return the object's octets for the reader: the GET body as received, or the XML's
+        calendar-data encoded as UTF-8 again. The XML parser has already decoded that text, and
+        well-formed XML cannot hold half a character, so encoding it back is lossless."""
+        if self.octets is not None:
+            return self.octets
+        data = self.calendar_data
+        return None if data is None else data.encode("utf-8")
 
     def children(self, name: str) -> list[str]:
         """Return the tags of the elements inside property ``name`` (e.g. resourcetype)."""

@@ -2,7 +2,8 @@
 
 An unchanged feed costs one small request (conditional GET with the stored ETag and
 Last-Modified → 304) or one ``stat`` per file. A changed feed is split into its events by UID
-at the text level and only the events whose text changed are parsed again.
+at the octet level (nothing is decoded before the reader unfolds it), and only the events
+whose octets changed are parsed again.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from urllib.parse import urlsplit
 
 from mendcrm.config.model import FeedConfig
 from mendcrm.errors import SourceError
-from mendcrm.events.contentlines import logical_lines
+from mendcrm.events.octets import BOM, unfold_octets
 from mendcrm.sources.calendar import CalendarWork
 from mendcrm.sources.transport import Transport
 
@@ -42,8 +43,8 @@ serve any client, so one browser-like default costs nothing; CalDAV keeps MendCR
 
 _HTML_START = re.compile(rb"^\s*(<!doctype\s+html|<html[\s>])", re.IGNORECASE)
 
-RECURRENCE_LINE = re.compile(r"^(RRULE|RDATE|RECURRENCE-ID)[;:]", re.IGNORECASE)
-_DATE_LINE = re.compile(r"^(DTSTART|DTEND|DURATION)[;:]", re.IGNORECASE)
+RECURRENCE_LINE = re.compile(rb"^(RRULE|RDATE|RECURRENCE-ID)[;:]", re.IGNORECASE)
+_DATE_LINE = re.compile(rb"^(DTSTART|DTEND|DURATION)[;:]", re.IGNORECASE)
 
 
 def feed_source(feed: FeedConfig) -> str:
@@ -62,10 +63,10 @@ def feed_location(feed: FeedConfig) -> str:
 
 @dataclass(slots=True)
 class FeedEvent:
-    """One UID's VEVENTs cut out of a feed, wrapped as a calendar of its own."""
+    """One UID's VEVENTs cut out of a feed, wrapped as a calendar of its own (raw octets)."""
 
     key: str
-    text: str
+    data: bytes
     digest: str
     recurring: bool
     last_day: str | None = None
@@ -74,68 +75,75 @@ class FeedEvent:
 
 @dataclass(slots=True)
 class _Block:
-    lines: list[str] = field(default_factory=list)
+    lines: list[bytes] = field(default_factory=list)
     uid: str = ""
 
 
-def split_feed(text: str) -> list[FeedEvent] | None:
-    """Given a whole .ics feed, return its events grouped by UID, each as a small calendar with
-    the feed's calendar properties and time zones; None if the text is not shaped like one."""
-    lines = text.lstrip("\ufeff").splitlines()
-    if not lines or lines[0].strip().upper() != "BEGIN:VCALENDAR":
+def split_feed(body: bytes) -> list[FeedEvent] | None:
+    """Given a whole .ics feed as raw octets, return its events grouped by UID, each as a small
+    calendar with the feed's calendar properties and time zones; None if the octets are not
+    shaped like one.
+
+    The feed is unfolded at the octet level first (RFC 5545 §3.1) so a UID split by a fold is
+    whole, but nothing is decoded here: each event's octets go to the reader, which decodes once.
+    """
+    lines = unfold_octets(body.removeprefix(BOM)).splitlines()
+    if not lines or lines[0].strip().upper() != b"BEGIN:VCALENDAR":
         return None
-    header: list[str] = []
-    zones: list[str] = []
+    header: list[bytes] = []
+    zones: list[bytes] = []
     blocks: list[_Block] = []
     depth = 0
-    current: list[str] | None = None
-    kind = ""
+    current: list[bytes] | None = None
+    kind = b""
     for line in lines:
         upper = line[:16].upper()
-        if upper.startswith("BEGIN:"):
+        if upper.startswith(b"BEGIN:"):
             depth += 1
             if depth == 2:
                 kind = line[6:].strip().upper()
                 current = []
-        if depth == 1 and not upper.startswith(("BEGIN:VCALENDAR", "END:VCALENDAR")):
+        if depth == 1 and not upper.startswith((b"BEGIN:VCALENDAR", b"END:VCALENDAR")):
             header.append(line)
         elif depth >= 2 and current is not None:
             current.append(line)
-        if upper.startswith("END:"):
+        if upper.startswith(b"END:"):
             if depth == 2 and current is not None:
-                if kind == "VTIMEZONE":
+                if kind == b"VTIMEZONE":
                     zones.extend(current)
-                elif kind == "VEVENT":
+                elif kind == b"VEVENT":
                     blocks.append(_Block(current))
                 current = None
             depth -= 1
     groups: dict[str, list[_Block]] = {}
     for block in blocks:
-        unfolded = logical_lines(block.lines)
-        uid = next(
-            (ln.split(":", 1)[1].strip() for ln in unfolded if ln.upper().startswith("UID:")), ""
+        raw_uid = next(
+            (ln.split(b":", 1)[1].strip() for ln in block.lines if ln.upper().startswith(b"UID:")),
+            b"",
         )
         block.uid = (
-            uid or "no-uid-" + hashlib.sha256("\n".join(block.lines).encode()).hexdigest()[:16]
+            raw_uid.decode("utf-8", errors="replace")
+            if raw_uid
+            else "no-uid-" + hashlib.sha256(b"\n".join(block.lines)).hexdigest()[:16]
         )
         groups.setdefault(block.uid, []).append(block)
-    head = "BEGIN:VCALENDAR\r\n" + "".join(f"{ln}\r\n" for ln in header)
-    tz_text = "".join(f"{ln}\r\n" for ln in zones)
+    head = b"BEGIN:VCALENDAR\r\n" + b"".join(ln + b"\r\n" for ln in header)
+    tz_data = b"".join(ln + b"\r\n" for ln in zones)
     # The zones are part of what each event means (a changed VTIMEZONE moves its times), so
     # they go into every event's digest along with the calendar's own properties.
-    shared = hashlib.sha256((head + tz_text).encode())
+    shared = hashlib.sha256(head + tz_data)
     events: list[FeedEvent] = []
     for uid, members in groups.items():
-        body = "".join(f"{ln}\r\n" for b in members for ln in b.lines)
-        unfolded = logical_lines([ln for b in members for ln in b.lines])
+        unfolded = [ln for b in members for ln in b.lines]
+        body_data = b"".join(ln + b"\r\n" for ln in unfolded)
         recurring = len(members) > 1 or any(RECURRENCE_LINE.match(ln) for ln in unfolded)
         hasher = shared.copy()
-        hasher.update(body.encode())
+        hasher.update(body_data)
         digest = hasher.hexdigest()[:24]
         events.append(
             FeedEvent(
                 key=uid,
-                text=head + tz_text + body + "END:VCALENDAR\r\n",
+                data=head + tz_data + body_data + b"END:VCALENDAR\r\n",
                 digest=digest,
                 recurring=recurring,
                 last_day=None if recurring else _last_day(unfolded),
@@ -144,15 +152,15 @@ def split_feed(text: str) -> list[FeedEvent] | None:
     return events
 
 
-def _last_day(lines: list[str]) -> str | None:
+def _last_day(lines: list[bytes]) -> str | None:
     values = {}
     for line in lines:
         match = _DATE_LINE.match(line)
         if match:
-            values[match.group(1).upper()] = line.split(":", 1)[-1].strip()
-    value = values.get("DTEND") or (values.get("DTSTART") if "DURATION" not in values else None)
+            values[match.group(1).upper()] = line.split(b":", 1)[-1].strip()
+    value = values.get(b"DTEND") or (values.get(b"DTSTART") if b"DURATION" not in values else None)
     if value and len(value) >= 8 and value[:8].isdigit():
-        return value[:8]
+        return value[:8].decode("ascii")
     return None
 
 
@@ -270,14 +278,13 @@ class FeedSync:
         work = self.work
         if len(body) > max(work.env.max_object_bytes * 100, 64 * 1024 * 1024):
             raise SourceError(f"feed {self.feed.name!r}: {len(body)} bytes is too big to read")
-        text = body.decode("utf-8", errors="replace")
-        events = split_feed(text)
+        events = split_feed(body)
         work.report.method = "feed"
         if events is None:
             # Not shaped like a calendar: let the reader say exactly what is wrong with it.
             for href_key in list(work.objects):
                 work.remove(href_key)
-            work.load(href, "", text, h=href)
+            work.load(href, "", body, h=href)
             return
         seen = set()
         cutoff = (work.horizon.start - timedelta(days=2)).strftime("%Y%m%d")
@@ -289,7 +296,7 @@ class FeedSync:
             if event.last_day is not None and event.last_day < cutoff:
                 work.remove(event.key)
                 continue
-            work.load(event.key, event.digest, event.text, h=href)
+            work.load(event.key, event.digest, event.data, h=href)
         for key in list(work.objects):
             if key not in seen:
                 work.remove(key)
@@ -320,7 +327,7 @@ class FeedSync:
                     continue
                 if not rescan and stored is None and stat.st_mtime_ns < since:
                     continue
-                work.load(name, etag, path.read_bytes().decode("utf-8", errors="replace"))
+                work.load(name, etag, path.read_bytes())
             except OSError as exc:
                 work.report.warnings.append(
                     f"{work.source} ({work.name}): {name}: cannot read ({exc.strerror or exc}); "

@@ -65,11 +65,12 @@ def read_multistatus(
 
 @dataclass(frozen=True, slots=True)
 class Fetched:
-    """One object's data as fetched: text from a multiget, the body's bytes from a GET."""
+    """One object's octets as fetched: a multiget's calendar-data encoded back to UTF-8
+    (lossless, see :attr:`davxml.Member.calendar_octets`), or a GET body as received."""
 
     href: str
     etag: str
-    data: str | bytes
+    data: bytes
 
 
 @dataclass(slots=True)
@@ -139,7 +140,7 @@ class MemberLoader:
         missing: list[str] = []
         for href in hrefs:
             member = by_key.get(_key(href))
-            data = member.calendar_data if member is not None else None
+            data = member.calendar_octets if member is not None else None
             if member is not None and member.status in _GONE:
                 out.gone.append(href)
             elif member is None or data is None or not data.strip():

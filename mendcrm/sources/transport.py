@@ -22,6 +22,7 @@ from urllib.parse import urljoin, urlsplit
 from caldav.davclient import DAVClient
 from caldav.lib import error as dav_error
 from caldav.lib.http_sync import requests as http_lib
+from caldav.lib.python_utilities import WireBytes
 from caldav.response import DAVResponse
 
 from mendcrm.errors import SourceError
@@ -144,7 +145,7 @@ class Transport:
         self,
         url: str,
         method: str,
-        body: str = "",
+        body: str | bytes = "",
         headers: Mapping[str, str] | None = None,
     ) -> DAVResponse:
         """Send one request (following safe redirects, retrying if idempotent) and return the
@@ -181,13 +182,18 @@ class Transport:
         return target
 
     def _with_retries(
-        self, url: str, method: str, body: str, headers: Mapping[str, str] | None
+        self, url: str, method: str, body: str | bytes, headers: Mapping[str, str] | None
     ) -> DAVResponse:
         attempts = self.attempts if method in IDEMPOTENT else 1
         for attempt in range(1, attempts + 1):
             last = attempt == attempts
             try:
-                response = self.client.request(url, method, body, dict(headers or {}))
+                response = self.client.request(
+                    url,
+                    method,
+                    Octets(body) if isinstance(body, bytes) else body,  # type: ignore[arg-type]
+                    dict(headers or {}),
+                )
             except dav_error.RateLimitError as exc:
                 wait = self._retry_wait(exc.retry_after_seconds, attempt)
                 if last or wait is None:
@@ -256,6 +262,19 @@ class Transport:
         )
 
 
+class Octets(WireBytes):
+    """A request body sent exactly as given.
+
+    The library sends a ``WireBytes`` body untouched (any other body has its LF line ends
+    rewritten to CRLF), but it also builds a debug line with the body decoded strictly as UTF-8,
+    even with logging off; iCalendar octets whose folds cut a character (RFC 5545 §3.1) are not
+    UTF-8 until unfolded, so that decode must not raise.
+    """
+
+    def decode(self, encoding: str = "utf-8", errors: str = "replace") -> str:
+        return bytes(self).decode(encoding, errors)
+
+
 class AuthRejected(SourceError):
     """The server answered 401 to the credentials sent."""
 
@@ -273,6 +292,7 @@ class PreconditionFailed(SourceError):
 __all__ = [
     "IDEMPOTENT",
     "AuthRejected",
+    "Octets",
     "PreconditionFailed",
     "Transport",
     "check_url",

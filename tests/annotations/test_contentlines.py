@@ -7,9 +7,9 @@ import pytest
 from mendcrm.annotations.contentlines import (
     NotEditable,
     annotation_lines,
-    set_annotation,
     split,
 )
+from mendcrm.annotations.contentlines import set_annotation as set_octets
 from mendcrm.annotations.markers import block_of, make_block, strip_block
 
 # Folded at odd places, other clients' properties, an alarm with its own DESCRIPTION, tabs.
@@ -40,8 +40,14 @@ BLOCK = make_block(["Prep note ready: Robert Hale, and more; text"])
 LINES = ["X-MENDCRM-ENCOUNTER:enc-1"]
 
 
+def set_annotation(text: str, block: str | None, lines: list[str]) -> str:
+    # These cases are valid UTF-8 throughout, so text in and text out loses nothing; the octet
+    # cases (folds that cut a character) are in test_octet_edits.py.
+    return set_octets(text.encode(), block, lines).decode()
+
+
 def _description(text: str) -> str:
-    return next(p.logical for p in split(text) if p.name == "DESCRIPTION")
+    return next(p.logical.decode() for p in split(text.encode()) if p.name == "DESCRIPTION")
 
 
 def test_adding_keeps_every_other_byte_and_the_original_physical_lines() -> None:
@@ -52,7 +58,7 @@ def test_adding_keeps_every_other_byte_and_the_original_physical_lines() -> None
         "Second line — ünïcödé\\n\\n--- MendCRM ---\\nPrep note ready: Robert Hale\\, and more\\; "
         "text\\n--- end MendCRM ---"
     )
-    assert annotation_lines(out) == LINES
+    assert annotation_lines(out.encode()) == LINES
     # Properties go before the first sub-component, as RFC 5545 orders them.
     assert out.index("X-MENDCRM-ENCOUNTER") < out.index("BEGIN:VALARM")
     assert "SEQUENCE:3\r\n" in out
@@ -67,7 +73,7 @@ def test_applying_twice_changes_nothing_and_updates_replace() -> None:
     other = make_block(["Prep note ready: Ada Park"])
     updated = set_annotation(once, other, ["X-MENDCRM-ENCOUNTER:enc-2"])
     assert "Robert" not in updated and "Ada Park" in updated
-    assert annotation_lines(updated) == ["X-MENDCRM-ENCOUNTER:enc-2"]
+    assert annotation_lines(updated.encode()) == ["X-MENDCRM-ENCOUNTER:enc-2"]
     assert set_annotation(updated, None, []) == ODD
 
 
@@ -94,14 +100,14 @@ def test_line_feeds_only_and_user_newlines_before_the_block_are_kept() -> None:
 
 def test_server_refolded_block_is_still_found() -> None:
     out = set_annotation(ODD, BLOCK, LINES)
-    # Another client unfolds and refolds every line at 60 octets.
-    refolded = "".join(
-        "\r\n ".join(p.logical[i : i + 60] for i in range(0, len(p.logical), 60)) + "\r\n"
-        for p in split(out)
+    # Another client unfolds and refolds every line at 60 octets, cutting characters in two.
+    refolded = b"".join(
+        b"\r\n ".join(p.logical[i : i + 60] for i in range(0, len(p.logical), 60)) + b"\r\n"
+        for p in split(out.encode())
     )
-    cleared = set_annotation(refolded, None, [])
+    cleared = set_octets(refolded, None, []).replace(b"\r\n ", b"").decode()
     assert "MendCRM" not in cleared and "X-MENDCRM" not in cleared
-    assert "Second line — ünïcödé" in cleared.replace("\r\n ", "")
+    assert "Second line — ünïcödé" in cleared
 
 
 def test_recurring_series_with_exceptions_is_not_editable() -> None:

@@ -55,7 +55,8 @@ def test_split_keeps_times_for_icalendar_and_folds_lines() -> None:
     assert split.events[0].uid == "u" and split.events[0].props["SUMMARY"] == [({}, "long folded")]
 
 
-def _both_ways(data: bytes | str, monkeypatch: pytest.MonkeyPatch) -> tuple[list, list]:
+def _both_ways(given: bytes | str, monkeypatch: pytest.MonkeyPatch) -> tuple[list, list]:
+    data = given if isinstance(given, bytes) else given.encode()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fast = read_object(data, WIDE, CONTEXT, href="h")

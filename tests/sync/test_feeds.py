@@ -104,12 +104,12 @@ def test_split_feed_groups_by_uid_and_keeps_zones_and_calendar_properties() -> N
         vevent("p", "20260505T100000Z", "20260505T110000Z"),
         head=["X-WR-TIMEZONE:Europe/Berlin"],
     )
-    events = {e.key: e for e in split_feed(text) or []}
+    events = {e.key: e for e in split_feed(text.encode()) or []}
     assert set(events) == {"s", "p"}
     assert events["s"].recurring and not events["p"].recurring
     assert events["p"].last_day == "20260505"
-    assert "X-WR-TIMEZONE:Europe/Berlin" in events["p"].text and "TZID:Custom" in events["p"].text
-    assert split_feed("not a calendar") is None
+    assert b"X-WR-TIMEZONE:Europe/Berlin" in events["p"].data and b"TZID:Custom" in events["p"].data
+    assert split_feed(b"not a calendar") is None
 
 
 def test_webcal_urls_are_read_over_https() -> None:
@@ -131,8 +131,8 @@ def _zoned_feed(offset: str) -> str:
 
 
 def test_a_changed_vtimezone_changes_the_events_digest() -> None:
-    before = {e.key: e.digest for e in split_feed(_zoned_feed("+0100")) or []}
-    after = {e.key: e.digest for e in split_feed(_zoned_feed("+0200")) or []}
+    before = {e.key: e.digest for e in split_feed(_zoned_feed("+0100").encode()) or []}
+    after = {e.key: e.digest for e in split_feed(_zoned_feed("+0200").encode()) or []}
     assert set(before) == set(after) == {"z"} and before["z"] != after["z"]
 
 

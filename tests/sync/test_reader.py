@@ -47,7 +47,7 @@ def test_single_event_in_utc_with_attendees_and_my_partstat() -> None:
             "ATTENDEE;PARTSTAT=DECLINED:mailto:ME@example.com",
         ],
     )
-    reading = read_object(text, SPAN, ctx(), href="/cal/m1.ics", etag='"1"')
+    reading = read_object(text.encode(), SPAN, ctx(), href="/cal/m1.ics", etag='"1"')
     assert reading.warnings == []
     [occ] = reading.occurrences
     assert (occ.start, occ.end) == (utc(2026, 5, 5, 8), utc(2026, 5, 5, 9, 30))
@@ -74,7 +74,7 @@ def test_all_day_multi_day_and_floating_are_placed_in_my_zone() -> None:
         "c1", "DTSTART;VALUE=DATE:20260510", "DTEND;VALUE=DATE:20260513", summary="Summit"
     )
     floating = vevent("f1", "DTSTART:20260511T090000", "DTEND:20260511T100000", summary="Standup")
-    reading = read_object(calendar(conference, floating), SPAN, ctx())
+    reading = read_object(calendar(conference, floating).encode(), SPAN, ctx())
     summit, standup = sorted(reading.occurrences, key=lambda o: o.summary)[::-1]
     assert summit.summary == "Summit" and summit.all_day and summit.tzid is None
     assert summit.start == utc(2026, 5, 9, 22) and summit.end == utc(2026, 5, 12, 22)
@@ -85,7 +85,7 @@ def test_duration_instead_of_dtend_and_no_end_at_all() -> None:
     with_duration = vevent("d1", "20260505T100000Z", None, extra=["DURATION:PT45M"])
     instant = vevent("d2", "20260506T100000Z", None)
     day = vevent("d3", "DTSTART;VALUE=DATE:20260507", None)
-    reading = read_object(calendar(with_duration, instant, day), SPAN, ctx())
+    reading = read_object(calendar(with_duration, instant, day).encode(), SPAN, ctx())
     by_uid = {o.uid: o for o in reading.occurrences}
     assert by_uid["d1"].end - by_uid["d1"].start == timedelta(minutes=45)
     assert by_uid["d2"].end == by_uid["d2"].start
@@ -98,7 +98,7 @@ def test_outlook_windows_zone_names_resolve() -> None:
         "DTSTART;TZID=Pacific Standard Time:20260505T090000",
         "DTEND;TZID=Pacific Standard Time:20260505T100000",
     )
-    [occ] = read_object(text, SPAN, ctx()).occurrences
+    [occ] = read_object(text.encode(), SPAN, ctx()).occurrences
     assert occ.start == utc(2026, 5, 5, 16) and occ.tzid == "America/Los_Angeles"
 
 
@@ -108,7 +108,7 @@ def test_google_x_wr_timezone_is_applied() -> None:
         vevent("g1", "20260505T080000Z", "20260505T090000Z", extra=["RRULE:FREQ=DAILY;COUNT=3"]),
         head=["X-WR-TIMEZONE:America/New_York"],
     )
-    occs = read_object(text, SPAN, ctx()).occurrences
+    occs = read_object(text.encode(), SPAN, ctx()).occurrences
     assert [o.start for o in occs] == [utc(2026, 5, d, 8) for d in (5, 6, 7)]
     assert {o.tzid for o in occs} == {"America/New_York"}
 
@@ -117,7 +117,7 @@ def test_unknown_tzid_is_read_in_my_zone_with_a_warning() -> None:
     text = event(
         "u1", "DTSTART;TZID=Mars/Olympus:20260505T100000", "DTEND;TZID=Mars/Olympus:20260505T110000"
     )
-    reading = read_object(text, SPAN, ctx())
+    reading = read_object(text.encode(), SPAN, ctx())
     assert reading.occurrences[0].start == utc(2026, 5, 5, 8)
     assert "unknown TZID" in reading.warnings[0] and "UID u1" in reading.warnings[0]
 
@@ -148,7 +148,7 @@ def test_series_with_override_exdate_rdate_and_cancelled_instance() -> None:
         "DTEND;TZID=Europe/Berlin:20260525T110000",
         extra=["RECURRENCE-ID;TZID=Europe/Berlin:20260525T100000", "STATUS:CANCELLED"],
     )
-    reading = read_object(calendar(master, moved, cancelled), SPAN, ctx())
+    reading = read_object(calendar(master, moved, cancelled).encode(), SPAN, ctx())
     assert reading.recurring and reading.warnings == []
     starts = [(o.start, o.summary, o.recurrence_id) for o in reading.occurrences]
     assert starts == [
@@ -176,7 +176,7 @@ def test_this_and_future_changes_the_rest_of_the_series() -> None:
         summary="New",
         extra=["RECURRENCE-ID;RANGE=THISANDFUTURE:20260518T100000Z"],
     )
-    occs = read_object(calendar(master, future), SPAN, ctx()).occurrences
+    occs = read_object(calendar(master, future).encode(), SPAN, ctx()).occurrences
     assert [(o.start.day, o.start.hour, o.summary) for o in occs] == [
         (4, 10, "Old"),
         (11, 10, "Old"),
@@ -187,12 +187,12 @@ def test_this_and_future_changes_the_rest_of_the_series() -> None:
 
 def test_cancelled_event_is_dropped() -> None:
     text = event("x1", "20260505T100000Z", "20260505T110000Z", extra=["STATUS:CANCELLED"])
-    assert read_object(text, SPAN, ctx()).occurrences == []
+    assert read_object(text.encode(), SPAN, ctx()).occurrences == []
 
 
 def test_only_occurrences_inside_the_span() -> None:
     text = event("p1", "20260101T100000Z", "20260101T110000Z", extra=["RRULE:FREQ=MONTHLY"])
-    occs = read_object(text, SPAN, ctx()).occurrences
+    occs = read_object(text.encode(), SPAN, ctx()).occurrences
     assert [o.start.month for o in occs] == [5, 6]
 
 
@@ -214,7 +214,7 @@ def test_only_occurrences_inside_the_span() -> None:
 )
 def test_hostile_rules_are_refused_before_expansion_and_say_so(rule: str, reason: str) -> None:
     text = event("h1", "20000101T000000Z", "20000101T000001Z", extra=[f"RRULE:{rule}"])
-    reading = read_object(text, SPAN, ctx(max_occurrences=100))
+    reading = read_object(text.encode(), SPAN, ctx(max_occurrences=100))
     assert reading.occurrences == []
     assert len(reading.warnings) == 1
     assert "UID h1" in reading.warnings[0] and reason in reading.warnings[0]
@@ -228,7 +228,7 @@ def test_a_huge_count_costs_only_the_span() -> None:
     text = event(
         "h3", "20000101T090000Z", "20000101T100000Z", extra=["RRULE:FREQ=DAILY;COUNT=1000000000"]
     )
-    reading = read_object(text, SPAN, ctx())
+    reading = read_object(text.encode(), SPAN, ctx())
     assert reading.warnings == []
     starts = [o.start for o in reading.occurrences]
     assert len(starts) == 61 and starts == sorted(set(starts))
@@ -237,30 +237,30 @@ def test_a_huge_count_costs_only_the_span() -> None:
 
 def test_occurrences_per_series_are_capped() -> None:
     text = event("h2", "20260501T000000Z", "20260501T000100Z", extra=["RRULE:FREQ=HOURLY"])
-    reading = read_object(text, SPAN, ctx(max_occurrences=50))
+    reading = read_object(text.encode(), SPAN, ctx(max_occurrences=50))
     assert len(reading.occurrences) == 50
     assert "more than 50 occurrences" in reading.warnings[0]
 
 
 def test_oversized_and_deeply_nested_objects_are_refused_with_a_warning() -> None:
     big = event("b1", "20260505T100000Z", "20260505T110000Z", extra=["DESCRIPTION:" + "x" * 5000])
-    reading = read_object(big, SPAN, ctx(max_object_bytes=1000), href="/b1.ics")
+    reading = read_object(big.encode(), SPAN, ctx(max_object_bytes=1000), href="/b1.ics")
     assert reading.occurrences == [] and "exceeds the 1000-byte limit" in reading.warnings[0]
     nested = "BEGIN:VCALENDAR\n" + "BEGIN:X-A\n" * 50 + "END:X-A\n" * 50 + "END:VCALENDAR\n"
-    reading = read_object(nested, SPAN, ctx(), href="/n.ics")
+    reading = read_object(nested.encode(), SPAN, ctx(), href="/n.ics")
     assert reading.occurrences == [] and "nested deeper" in reading.warnings[0]
 
 
 def test_malformed_input_gives_warnings_never_exceptions() -> None:
     for text in [
-        "",
-        "garbage",
-        "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:z\nDTSTART:2026-13-45\nEND:VEVENT\n",
+        b"",
+        b"garbage",
+        b"BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:z\nDTSTART:2026-13-45\nEND:VEVENT\n",
         b"\xff\xfe\x00",
     ]:
         reading = read_object(text, SPAN, ctx(), href="/bad.ics")
         assert reading.occurrences == []
-    reading = read_object(event("z1", "notadate"), SPAN, ctx(), href="/z1.ics")
+    reading = read_object(event("z1", "notadate").encode(), SPAN, ctx(), href="/z1.ics")
     assert (
         reading.occurrences == []
         and "/z1.ics" in reading.warnings[0]
@@ -270,6 +270,6 @@ def test_malformed_input_gives_warnings_never_exceptions() -> None:
 
 def test_an_event_without_uid_gets_a_stable_one() -> None:
     text = calendar("BEGIN:VEVENT\nDTSTART:20260505T100000Z\nSUMMARY:No uid\nEND:VEVENT\n")
-    first = read_object(text, SPAN, ctx(), href="/a.ics").occurrences[0].uid
-    again = read_object(text, SPAN, ctx(), href="/a.ics").occurrences[0].uid
+    first = read_object(text.encode(), SPAN, ctx(), href="/a.ics").occurrences[0].uid
+    again = read_object(text.encode(), SPAN, ctx(), href="/a.ics").occurrences[0].uid
     assert first == again and first.startswith("no-uid-")
