@@ -91,7 +91,7 @@ def test_rules_that_multiply_are_refused_before_expansion(
     text = event("bomb", "20260101T000000Z", "20260101T000001Z", extra=[rule])
     tracemalloc.start()
     try:
-        reading = read_object(text, SPAN, ctx())
+        reading = read_object(text.encode(), SPAN, ctx())
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -112,7 +112,7 @@ def test_the_rest_of_the_calendar_survives_a_refused_rule() -> None:
         extra=[f"RRULE:FREQ=YEARLY;{parts('BYMONTH', 'BYMONTHDAY', 'BYHOUR', 'BYMINUTE')}"],
     )
     fine = vevent("fine", "20260610T090000Z", "20260610T100000Z")
-    reading = read_object(calendar(bomb, fine), SPAN, ctx())
+    reading = read_object(calendar(bomb, fine).encode(), SPAN, ctx())
     assert [o.uid for o in reading.occurrences] == ["fine"]
     assert len(reading.warnings) == 1 and "UID bomb" in reading.warnings[0]
 
@@ -132,6 +132,6 @@ def test_the_rest_of_the_calendar_survives_a_refused_rule() -> None:
 )
 def test_long_running_real_series_are_still_read(start: str, rule: str, count: int) -> None:
     text = event("real", start, None, extra=[f"RRULE:{rule}"])
-    reading = read_object(text, SPAN, ctx())
+    reading = read_object(text.encode(), SPAN, ctx())
     assert reading.warnings == []
     assert len(reading.occurrences) == count
