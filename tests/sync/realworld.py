@@ -65,17 +65,29 @@ def read_vdir(paths: list[Path], folder: Path) -> tuple[list[Occurrence], list[s
 
 
 def read_caldav(
-    paths: list[Path], account: DavAccount
-) -> tuple[list[Occurrence], list[str], list[str]]:
-    """Store the corpus files on a CalDAV server and sync the calendar; return the occurrences,
-    the warnings, and the names of the files the server refused to store (a server may reject
-    what it finds invalid, which is its right: those are then not read from it)."""
-    calendar = account.new_calendar("Corpus")
+    paths: list[Path], account: DavAccount, *, one_calendar_each: bool = False
+) -> tuple[dict[str, list[Occurrence]], list[str], list[str]]:
+    """Store the corpus files on a CalDAV server and sync; return the occurrences of the
+    calendar each file went into (by file name), the warnings, and the names of the files the
+    server refused to store (a server may reject what it finds invalid, which is its right:
+    those are then not read from it).
+
+    ``one_calendar_each`` puts every file in a calendar of its own: files that are versions of
+    one series share a UID, which one calendar may hold only once (RFC 4791 §5.3.2.1).
+    """
+    where: dict[str, str] = {}
     refused: list[str] = []
+    calendar = ""
     for path in paths:
+        if one_calendar_each or not calendar:
+            calendar = account.new_calendar(path.stem)
+        where[path.name] = calendar
         try:
             account.put(calendar, path.name, path.read_text())
         except AssertionError:
             refused.append(path.name)
     result = Syncer(make_config((account.config("work"),)))()
-    return list(result.occurrences), [w for r in result.reports for w in r.warnings], refused
+    by_file = {
+        name: [o for o in result.occurrences if o.calendar == url] for name, url in where.items()
+    }
+    return by_file, [w for r in result.reports for w in r.warnings], refused

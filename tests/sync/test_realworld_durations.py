@@ -128,11 +128,11 @@ def test_a_vdir_folder_gives_the_rfc_reading(tmp_path: Path) -> None:
 
 @pytest.mark.caldav
 def test_caldav_gives_the_rfc_reading_for_what_the_server_stores(dav_account: DavAccount) -> None:
-    occurrences, warnings, refused = read_caldav(FILES, dav_account)
+    by_file, warnings, refused = read_caldav(FILES, dav_account)
     # Both servers store the Google Apps Script shape, the case the issue was filed about.
     assert "gas-allday-dtend-equals-dtstart.ics" not in refused
     assert len(refused) < len(FILES) // 2, refused
     for path in FILES:
         if path.name not in refused:
-            _check(path.name, occurrences, warnings)
+            _check(path.name, by_file[path.name], warnings)
 
