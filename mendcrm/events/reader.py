@@ -13,7 +13,7 @@ import hashlib
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any, cast
 
 import icalendar
@@ -23,11 +23,11 @@ import x_wr_timezone
 from mendcrm.events.contentlines import Described, split_descriptive, split_list, unescape_text
 from mendcrm.events.guards import nesting_problem, rrule_problem
 from mendcrm.events.instances import original_start, rid_text
-from mendcrm.events.lengths import Length, length_of, place, single_end
 from mendcrm.events.lean import lean_text
+from mendcrm.events.lengths import Length, length_of, place, single_end
 from mendcrm.events.window import Span
 from mendcrm.events.zones import zone_name
-from mendcrm.model import Attendee, Occurrence, normalize_email, to_iso
+from mendcrm.model import Attendee, Occurrence, normalize_email
 
 
 @dataclass(frozen=True, slots=True)

@@ -135,4 +135,3 @@ def test_caldav_gives_the_rfc_reading_for_what_the_server_stores(dav_account: Da
     for path in FILES:
         if path.name not in refused:
             _check(path.name, by_file[path.name], warnings)
-

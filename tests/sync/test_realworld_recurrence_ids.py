@@ -202,13 +202,17 @@ def test_the_users_zone_does_not_change_who_a_date_or_floating_event_is(other: s
         context = ReadContext(source="feed:t", calendar="t", zone=ZoneInfo(zone))
         reading = read_object(ZONE_FREE, span, context)
         keys[zone] = sorted((o.uid, o.key) for o in reading.occurrences)
-    assert keys["Europe/Berlin"] == keys[other] == [
-        ("day@example.org", "2026-05-12"),
-        ("days@example.org", "2026-05-05"),
-        ("days@example.org", "2026-05-12"),
-        ("days@example.org", "2026-05-19"),
-        ("float@example.org", "2026-05-12T09:00:00"),
-        ("floats@example.org", "2026-05-05T09:00:00"),
-        ("floats@example.org", "2026-05-12T09:00:00"),
-        ("floats@example.org", "2026-05-19T09:00:00"),
-    ]
+    assert (
+        keys["Europe/Berlin"]
+        == keys[other]
+        == [
+            ("day@example.org", "2026-05-12"),
+            ("days@example.org", "2026-05-05"),
+            ("days@example.org", "2026-05-12"),
+            ("days@example.org", "2026-05-19"),
+            ("float@example.org", "2026-05-12T09:00:00"),
+            ("floats@example.org", "2026-05-05T09:00:00"),
+            ("floats@example.org", "2026-05-12T09:00:00"),
+            ("floats@example.org", "2026-05-19T09:00:00"),
+        ]
+    )
