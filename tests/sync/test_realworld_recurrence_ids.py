@@ -17,8 +17,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from mendcrm.config.model import FeedConfig
 from mendcrm.events import ReadContext, Span, read_object
 from tests.fixtures.servers import DavAccount
+from tests.sync.helpers import NOW, Syncer, make_config
 from tests.sync.realworld import (
     CORPUS,
     Seen,
@@ -216,3 +218,17 @@ def test_the_users_zone_does_not_change_who_a_date_or_floating_event_is(other: s
             ("floats@example.org", "2026-05-19T09:00:00"),
         ]
     )
+
+
+def test_a_zone_free_identity_survives_the_stored_state(tmp_path: Path) -> None:
+    # The second pass reads the unchanged file from the sync state, not from the text: the
+    # all-day and floating single events must keep the identity the reader gave them.
+    path = tmp_path / "zone-free.ics"
+    path.write_text(ZONE_FREE)
+    sync = Syncer(make_config(feeds=(FeedConfig(name="file", path=path),)))
+    first = sorted((o.uid, o.key) for o in sync().occurrences)
+    again = sync(NOW + timedelta(minutes=5))
+    assert again.reports[0].method == "unchanged"
+    assert sorted((o.uid, o.key) for o in again.occurrences) == first
+    assert ("day@example.org", "2026-05-12") in first
+    assert ("float@example.org", "2026-05-12T09:00:00") in first
