@@ -209,11 +209,16 @@ class Occurrence(_Record):
     tzid: str | None = None
     all_day: bool = False
     calendar_name: str = ""
+    local_key: str | None = None
+    """For an event that does not recur and is placed in the user's zone (all-day or floating):
+    its start as written (``YYYY-MM-DD`` or a local time without offset), so that changing
+    ``[me] timezone`` does not change its identity."""
 
     @property
     def key(self) -> str:
-        """The occurrence's identity within its series: its RECURRENCE-ID, else its start."""
-        return self.recurrence_id or to_iso(self.start)
+        """The occurrence's identity within its series: its RECURRENCE-ID (zone-free for dates
+        and floating times), else its start as written if zone-free, else its UTC start."""
+        return self.recurrence_id or self.local_key or to_iso(self.start)
 
 
 @dataclass(frozen=True, slots=True)

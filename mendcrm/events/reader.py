@@ -14,7 +14,7 @@ import itertools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any, cast
 
 import icalendar
@@ -23,11 +23,13 @@ import x_wr_timezone
 
 from mendcrm.events.contentlines import Described, split_descriptive, split_list, unescape_text
 from mendcrm.events.guards import nesting_problem, rrule_problem
+from mendcrm.events.instances import original_start, rid_text
 from mendcrm.events.lean import lean_text
+from mendcrm.events.lengths import Length, length_of, place, single_end
 from mendcrm.events.octets import decode_calendar
 from mendcrm.events.window import Span
 from mendcrm.events.zones import zone_name
-from mendcrm.model import Attendee, Occurrence, normalize_email, to_iso
+from mendcrm.model import Attendee, Occurrence, normalize_email
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +151,10 @@ class _Where:
     details: dict[int, Described | None]
 
     def warn(self, what: str) -> None:
-        self.warnings.append(self.ctx.warning(self.href, self.uid, what))
+        # Once per event: a series repeats its components' faults in every instance.
+        line = self.ctx.warning(self.href, self.uid, what)
+        if line not in self.warnings:
+            self.warnings.append(line)
 
 
 def _pair(
@@ -242,6 +247,9 @@ def _read_single(event: icalendar.Component, where: _Where) -> list[Occurrence]:
     occurrence = _timed(base, start_value, end_value, None, where)
     if not where.span.overlaps(occurrence.start, occurrence.end):
         return []
+    if not isinstance(start_value, datetime) or start_value.tzinfo is None:
+        # Placed in the user's zone: its identity is the start as written, not the UTC instant.
+        occurrence = dataclasses.replace(occurrence, local_key=rid_text(start_value))
     return [occurrence]
 
 
@@ -260,16 +268,20 @@ def _time_value(prop: Any, name: str) -> date | datetime:
 def _end_value(
     event: icalendar.Component, start: date | datetime, where: _Where
 ) -> date | datetime:
-    if event.get("DTEND") is not None:
-        return _time_value(event["DTEND"], "DTEND")
-    duration = getattr(_first(event.get("DURATION")), "dt", None)
-    if isinstance(duration, timedelta):
-        if duration < timedelta(0):
-            where.warn("negative DURATION; read as zero")
-            return start
-        return start + duration
-    # RFC 5545 3.6.1: a date lasts the day, a date-time without end is an instant.
-    return start + timedelta(days=1) if not isinstance(start, datetime) else start
+    length = _length(event, where)
+    written = event.get("DTEND")
+    return single_end(start, length, _time_value(written, "DTEND") if written is not None else None)
+
+
+def _length(event: icalendar.Component, where: _Where) -> Length:
+    """Return how long ``event``'s occurrences last, warning (once) about an end that is not
+    sound; see :mod:`mendcrm.events.lengths`."""
+    length = length_of(event)
+    if length is None:
+        raise ValueError("DTSTART is not a date or date-time")
+    if length.problem:
+        where.warn(length.problem)
+    return length
 
 
 # -- series -----------------------------------------------------------------------------------
@@ -310,6 +322,7 @@ def _read_series(components: list[icalendar.Component], where: _Where) -> list[O
     # Each occurrence shares its fields with the component it comes from (the master or an
     # override); they are read once per component, not copied per occurrence.
     bases: dict[int, Occurrence | None] = {}
+    lengths: dict[int, Length] = {}
     occurrences: list[Occurrence] = []
     for item in found:
         # The component an occurrence comes from; recurring-ical-events keeps it on a private
@@ -323,22 +336,20 @@ def _read_series(components: list[icalendar.Component], where: _Where) -> list[O
         base = bases[key]
         if base is None:
             continue
+        if key not in lengths:
+            lengths[key] = _length(origin, where)
+        start, end = place(item.start, item.end, lengths[key])
         rid = origin.get("RECURRENCE-ID")
         if rid is not None and "RANGE" not in getattr(rid, "params", {}):
-            rid_text = _rid_text(_time_value(rid, "RECURRENCE-ID"), ctx.zone)
+            identity = rid_text(_time_value(rid, "RECURRENCE-ID"))
         else:
-            rid_text = _rid_text(item.start, ctx.zone)
-        occurrence = _timed(base, item.start, item.end, rid_text, where)
+            # A rule instance, or one a THISANDFUTURE override moved: the rule's own start.
+            identity = rid_text(original_start(start, origin))
+        occurrence = _timed(base, start, end, identity, where)
         if span.overlaps(occurrence.start, occurrence.end):
             occurrences.append(occurrence)
     occurrences.sort(key=lambda o: o.start)
     return occurrences[:cap]
-
-
-def _rid_text(value: date | datetime, zone: tzinfo) -> str:
-    if isinstance(value, datetime):
-        return to_iso(value if value.tzinfo else value.replace(tzinfo=zone))
-    return value.isoformat()
 
 
 # -- one occurrence ---------------------------------------------------------------------------
