@@ -147,7 +147,7 @@ def test_a_move_across_a_dst_change_keeps_the_rule_start_as_the_id() -> None:
     ]
     span = Span(utc(2026, 10, 1), utc(2026, 11, 1))
     context = ReadContext(source="feed:t", calendar="t", zone=ZoneInfo("Europe/Berlin"))
-    reading = read_object("\r\n".join(lines) + "\r\n", span, context)
+    reading = read_object(("\r\n".join(lines) + "\r\n").encode(), span, context)
     assert reading.warnings == []
     assert [(o.start, o.recurrence_id) for o in reading.occurrences] == [
         (utc(2026, 10, 9, 7), "2026-10-09T07:00:00+00:00"),
@@ -202,7 +202,7 @@ def test_the_users_zone_does_not_change_who_a_date_or_floating_event_is(other: s
     keys = {}
     for zone in ("Europe/Berlin", other):
         context = ReadContext(source="feed:t", calendar="t", zone=ZoneInfo(zone))
-        reading = read_object(ZONE_FREE, span, context)
+        reading = read_object(ZONE_FREE.encode(), span, context)
         keys[zone] = sorted((o.uid, o.key) for o in reading.occurrences)
     assert (
         keys["Europe/Berlin"]
