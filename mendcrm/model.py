@@ -209,6 +209,10 @@ class Occurrence(_Record):
     tzid: str | None = None
     all_day: bool = False
     calendar_name: str = ""
+    version: tuple[int, str, str] = field(default=(0, "", ""), compare=False)
+    """(SEQUENCE, DTSTAMP, LAST-MODIFIED as UTC text) of the component it comes from: which of two
+    copies is newer (RFC 5546 §2.1.5). Left out of equality: a feed that stamps every export
+    must not make a stored encounter look changed."""
 
     @property
     def key(self) -> str:

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 DESCRIPTIVE = frozenset(
     {"SUMMARY", "LOCATION", "DESCRIPTION", "CATEGORIES", "ORGANIZER", "ATTENDEE"}
+    # Read only to tell two versions of one component apart (mendcrm.events.versions).
+    | {"SEQUENCE", "DTSTAMP", "LAST-MODIFIED"}
 )
 
 

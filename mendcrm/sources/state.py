@@ -48,7 +48,7 @@ def _encoded_defaults(cls: type) -> dict[str, Any]:
 _OCCURRENCE_DEFAULTS = _encoded_defaults(Occurrence)
 _SHARED = tuple(f.name for f in dataclasses.fields(Occurrence) if f.name not in _IDENTITY)
 _ATTENDEE_DEFAULTS = _encoded_defaults(Attendee)
-STATE_FORMAT = 1
+STATE_FORMAT = 2
 """Bumped when entries change shape; a calendar stored in another format is read afresh."""
 
 
