@@ -22,6 +22,7 @@ import dataclasses
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 
+from mendcrm.detection import encounter_id
 from mendcrm.model import Encounter, Occurrence
 
 Place = tuple[str, str]
@@ -136,9 +137,10 @@ def keep_known_ids(detected: Sequence[Encounter], stored: Iterable[Encounter]) -
     """Given this pass's encounters and the stored ones, return this pass's with known ids kept.
 
     An encounter whose id is new takes the id of a stored active encounter of the same meeting
-    and contact (:func:`identity`) that lives in another calendar, when that id is not in use
-    this pass: the meeting's home moved (its other source appeared, failed or was removed),
-    the meeting did not. A move inside one calendar is left to planning, which pairs moves.
+    and contact (:func:`identity`), when that id is not in use this pass and it was made in
+    another calendar (it lives in another, or its id is not the one its own occurrence gives):
+    the meeting's home moved (its other source appeared, failed or was removed), the meeting
+    did not. A move inside one calendar is left to planning, which pairs moves.
     """
     stored_ids: set[str] = set()
     known: dict[tuple[str, str, str], list[Encounter]] = defaultdict(list)
@@ -155,8 +157,7 @@ def keep_known_ids(detected: Sequence[Encounter], stored: Iterable[Encounter]) -
                 (
                     s
                     for s in known.get((*identity(occ), encounter.contact_id), ())
-                    if s.id not in taken
-                    and (s.occurrence.source, s.occurrence.calendar) != (occ.source, occ.calendar)
+                    if s.id not in taken and _made_elsewhere(s, occ)
                 ),
                 key=lambda s: s.id,
             )
@@ -165,6 +166,13 @@ def keep_known_ids(detected: Sequence[Encounter], stored: Iterable[Encounter]) -
                 encounter = dataclasses.replace(encounter, id=candidates[0].id)
         out.append(encounter)
     return out
+
+
+def _made_elsewhere(stored: Encounter, occurrence: Occurrence) -> bool:
+    where = (stored.occurrence.source, stored.occurrence.calendar)
+    if where != (occurrence.source, occurrence.calendar):
+        return True
+    return stored.id != encounter_id(stored.occurrence, stored.contact_id)
 
 
 __all__ = ["identity", "keep_known_ids", "one_copy_each"]
