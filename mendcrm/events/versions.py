@@ -102,7 +102,7 @@ def _recurrence_key(prop: Any) -> str:
 
 def _ical_text(prop: Any) -> str:
     try:
-        return prop.to_ical().decode("utf-8").strip()  # type: ignore[no-any-return]
+        return str(prop.to_ical().decode("utf-8")).strip()
     except Exception:  # a value icalendar kept as it came
         return str(prop).strip()
 
