@@ -10,6 +10,8 @@ one in the file (a merged export appends what it learned last).
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
@@ -63,24 +65,24 @@ def newest_versions(
     one without a UID competes with nothing. The newer is the higher :func:`component_version`,
     then the later in the file.
     """
-    best: dict[tuple[str, str], tuple[Version, int]] = {}
     keys: list[tuple[str, str] | None] = []
-    for index, event in enumerate(events):
+    for event in events:
         uid = str(event.get("UID", "")).strip()
-        if not uid:
-            keys.append(None)
+        keys.append((uid, _recurrence_key(event.get("RECURRENCE-ID"))) if uid else None)
+    counted = Counter(k for k in keys if k is not None)
+    if all(n == 1 for n in counted.values()):
+        return list(events)  # nothing written twice: the usual case, and no versions to read
+    best: dict[tuple[str, str], tuple[Version, int]] = {}
+    for index, (event, key) in enumerate(zip(events, keys, strict=True)):
+        if key is None or counted[key] == 1:
             continue
-        key = (uid, _recurrence_key(event.get("RECURRENCE-ID")))
-        keys.append(key)
         rank = (component_version(event, described.get(id(event))), index)
-        if key not in best or rank >= best[key]:
+        if key not in best or rank > best[key]:
             best[key] = rank
-    if len(best) == sum(1 for k in keys if k is not None):
-        return list(events)  # nothing written twice: the usual case
     return [
         event
         for index, (event, key) in enumerate(zip(events, keys, strict=True))
-        if key is None or best[key][1] == index
+        if key not in best or best[key][1] == index
     ]
 
 
@@ -107,6 +109,9 @@ def _ical_text(prop: Any) -> str:
         return str(prop).strip()
 
 
+_UTC_TEXT = re.compile(r"\d{8}T\d{6}Z\Z")
+
+
 def _utc_text(params: Mapping[str, str], raw: str) -> str:
     """Return a DTSTAMP/LAST-MODIFIED value as UTC basic text; ``""`` if it is not a date-time.
 
@@ -115,6 +120,8 @@ def _utc_text(params: Mapping[str, str], raw: str) -> str:
     """
     if not raw:
         return ""
+    if _UTC_TEXT.match(raw) and "TZID" not in params:
+        return raw  # the form RFC 5545 requires, and nearly every writer uses
     try:
         value = icalendar.vDatetime.from_ical(raw, timezone=params.get("TZID"))
     except Exception:
