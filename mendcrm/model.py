@@ -213,6 +213,10 @@ class Occurrence(_Record):
     """For an event that does not recur and is placed in the user's zone (all-day or floating):
     its start as written (``YYYY-MM-DD`` or a local time without offset), so that changing
     ``[me] timezone`` does not change its identity."""
+    version: tuple[int, str, str] = field(default=(0, "", ""), compare=False)
+    """(SEQUENCE, DTSTAMP, LAST-MODIFIED as UTC text) of the component it comes from: which of two
+    copies is newer (RFC 5546 §2.1.5). Left out of equality: a feed that stamps every export
+    must not make a stored encounter look changed."""
 
     @property
     def key(self) -> str:

@@ -178,6 +178,7 @@ def detect_and_plan(
     know. Everything is read and written inside one transaction, so a concurrent
     ``mendcrm log`` is never lost.
     """
+    from mendcrm.copies import keep_known_ids, one_copy_each
     from mendcrm.detection import ContactIndex, detect
     from mendcrm.planning import mark_due, plan
     from mendcrm.playbook import load_playbook
@@ -190,8 +191,12 @@ def detect_and_plan(
     with store.transaction() as tx:
         contacts = repository.contacts(tx)
         index = ContactIndex.build(c for c in contacts if c.flagged)
-        detected = detect(sync.occurrences, index, me=config.me, settings=config.detection)
+        # A meeting seen through several calendars or objects is detected once, keeping its id.
+        annotating = {f"account:{a.name}" for a in config.accounts if a.annotate != "off"}
+        occurrences = one_copy_each(sync.occurrences, annotating=annotating)
+        found = detect(occurrences, index, me=config.me, settings=config.detection)
         stored = repository.encounters(tx)
+        detected = keep_known_ids(found, stored)
         held = hold_departed_sources(tx, config, stored, now, warnings)
         the_plan = plan(
             detected=detected,

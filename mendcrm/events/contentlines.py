@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 DESCRIPTIVE = frozenset(
     {"SUMMARY", "LOCATION", "DESCRIPTION", "CATEGORIES", "ORGANIZER", "ATTENDEE"}
+    # Read only to tell two versions of one component apart (mendcrm.events.versions).
+    | {"SEQUENCE", "DTSTAMP", "LAST-MODIFIED"}
 )
 
 

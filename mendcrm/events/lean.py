@@ -18,10 +18,7 @@ from mendcrm.events.contentlines import physical_lines, property_name
 
 _DROPPED_PROPERTIES = frozenset(
     {
-        "DTSTAMP",
         "CREATED",
-        "LAST-MODIFIED",
-        "SEQUENCE",
         "ATTACH",
         "CONFERENCE",
         "COMMENT",
@@ -38,6 +35,8 @@ _DROPPED_PROPERTIES = frozenset(
         "COLOR",
     }
 )
+# SEQUENCE, DTSTAMP and LAST-MODIFIED stay: they tell two versions of one component apart
+# (mendcrm.events.versions); the reader cuts them out before icalendar parses, so they cost little.
 _KEPT_X = frozenset({"X-WR-TIMEZONE", "X-WR-CALNAME"})
 _DROPPED_COMPONENTS = frozenset({"VALARM"})
 

@@ -27,6 +27,7 @@ from mendcrm.events.instances import original_start, rid_text
 from mendcrm.events.lean import lean_text
 from mendcrm.events.lengths import Length, length_of, place, single_end
 from mendcrm.events.octets import decode_calendar
+from mendcrm.events.versions import component_version, newest_versions
 from mendcrm.events.window import Span
 from mendcrm.events.zones import zone_name
 from mendcrm.model import Attendee, Occurrence, normalize_email
@@ -118,6 +119,8 @@ def read_object(
         )
         return reading
     details = {id(event): info for event, info in zip(events, described, strict=True)}
+    # A component written twice (same UID and RECURRENCE-ID) keeps only its newer version.
+    events = newest_versions(events, details)
     for group in _group_by_uid(events, href):
         uid = group[0][0]
         components = [c for _, c in group]
@@ -405,6 +408,7 @@ def _base(event: icalendar.Component, where: _Where) -> Occurrence | None:
         my_partstat=_my_partstat(organizer, attendees, ctx.my_emails),
         status=status,
         tzid=tzid,
+        version=component_version(event, info),
     )
 
 

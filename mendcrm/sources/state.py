@@ -48,9 +48,10 @@ def _encoded_defaults(cls: type) -> dict[str, Any]:
 _OCCURRENCE_DEFAULTS = _encoded_defaults(Occurrence)
 _SHARED = tuple(f.name for f in dataclasses.fields(Occurrence) if f.name not in _IDENTITY)
 _ATTENDEE_DEFAULTS = _encoded_defaults(Attendee)
-STATE_FORMAT = 2
+STATE_FORMAT = 3
 """Bumped when entries change shape or the reader reads them otherwise; a calendar stored in
-another format is read afresh. 2: zone-free identities, THISANDFUTURE ids, degenerate ends."""
+another format is read afresh. 2: zone-free identities, THISANDFUTURE ids, degenerate ends;
+3: each occurrence carries its component's version (SEQUENCE, DTSTAMP, LAST-MODIFIED)."""
 
 
 def _strip(record: dict[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
