@@ -257,6 +257,6 @@ def test_the_place_in_the_file_decides_only_when_the_versions_are_equal(name: st
     assert text.count("BEGIN:VEVENT") == text.count("END:VEVENT") >= 2
     assert text != (CORPUS / name).read_text()
     context = ReadContext(source="feed:versions", calendar=str(CORPUS))
-    reading = read_object(text, SPAN, context, href=name)
+    reading = read_object(text.encode(), SPAN, context, href=name)
     assert reading.warnings == []
     assert seen(reading.occurrences) == REVERSED_EXPECTED[name]
