@@ -24,9 +24,12 @@ is not the first word of a sentence or clause (where any word has one), and is n
 common words below (function words and meeting words: "With", "Sync", "Lunch" in "Martin
 Sync"). In a text whose capitals carry no meaning — all capitals, or Title Case (a function
 word such as "With" or "And" capitalised mid-sentence) — and in a CN (every word of which is a
-name), any word that is not a common word is name-like. A name particle ("de", "van", "von")
-after the word is looked through to the word after it. A word that is one of this contact's own
-name words, or an initial of one ("Martin K."), is not foreign. A possessive "'s" ends a name.
+name), any word that is not a common word is name-like. Lower-case name particles ("de",
+"van", "von") and this contact's own name words or initials ("Martin K.", "Anne-Marie Schulz"
+for the alias "Anne" of "Anne-Marie Roth") are looked through to the next word. A possessive
+"'s" ends a name; a full stop ends it unless it follows an initial or abbreviation ("St.").
+A word at the start of a sentence or clause is not name-like by its capital alone, so "Anna
+Martin" keeps a low-confidence hit: a weak hint is better than a silent miss.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ _JOINERS = frozenset({"-", "\u2010", "'", "\u2019", "."})
 """Punctuation that may sit inside a name ("Jean-Luc", "O'Neill", "J.R.")."""
 _HYPHENS = frozenset({"-", "\u2010"})
 _APOSTROPHES = frozenset({"'", "\u2019"})
-_CLAUSE_BREAKS = frozenset(".!?:;|•–—-([{\"“«\n\r\t")
+_CLAUSE_BREAKS = frozenset('.!?:;|•–—-([{"“«\n\r\t')
 """A word after one of these starts a sentence or clause: its capital says nothing."""
 
 SAINT_PREFIXES = frozenset(
@@ -222,25 +225,32 @@ class NameMatcher:
     ) -> bool:
         """Return True if the one-word name at ``tokens[i]`` is part of a longer foreign name."""
         mine = self.own_words.get(contact_id, frozenset())
-        if i > 0 and _joined(tokens[i - 1], tokens[i]):
-            before = tokens[i - 1]
+        k = i - 1
+        while k >= 0 and _joined(tokens[k], tokens[k + 1]):
+            before = tokens[k]
             if before.folded in SAINT_PREFIXES:
                 return True
+            if _own(before, mine):
+                k -= 1  # "Anne Marie Schulz" for the alias "Marie": look on
+                continue
             # A hyphen binds: "Jean-Martin" is one name even at the start of a sentence.
-            clause_start = tokens[i].gap.strip() not in _HYPHENS and (
-                i - 1 == 0 or _starts_clause(before.gap)
+            clause_start = tokens[k + 1].gap.strip() not in _HYPHENS and (
+                k == 0 or _starts_clause(before.gap)
             )
-            if _foreign(before, mine, caseless=caseless, clause_start=clause_start):
+            if _foreign(before, caseless=caseless, clause_start=clause_start):
                 return True
+            break
         j = i + 1
         while j < len(tokens) and _joined(tokens[j - 1], tokens[j]):
             after = tokens[j]
             if after.gap.strip() in _APOSTROPHES and after.folded == "s":
                 return False  # "Martin's": a possessive ends the name
-            if after.folded in NAME_PARTICLES and not after.original[0].isupper():
-                j += 1  # "Martin de Vries": look through the particle
+            if _own(after, mine) or (
+                after.folded in NAME_PARTICLES and not after.original[0].isupper()
+            ):
+                j += 1  # "Martin de Vries", "Anne-Marie Schulz": look through to the next word
                 continue
-            return _foreign(after, mine, caseless=caseless, clause_start=False)
+            return _foreign(after, caseless=caseless, clause_start=False)
         return False
 
 
@@ -294,10 +304,13 @@ def _caseless_lines(tokens: list[_Word]) -> list[bool]:
     return out
 
 
-def _foreign(word: _Word, mine: frozenset[str], *, caseless: bool, clause_start: bool) -> bool:
-    """Return True if ``word`` is a name-like word that is not one of this contact's."""
-    if word.folded in mine or (len(word.folded) == 1 and any(m[0] == word.folded for m in mine)):
-        return False
+def _own(word: _Word, mine: frozenset[str]) -> bool:
+    """Return True if ``word`` is one of the contact's name words or an initial of one."""
+    return word.folded in mine or (len(word.folded) == 1 and any(m[0] == word.folded for m in mine))
+
+
+def _foreign(word: _Word, *, caseless: bool, clause_start: bool) -> bool:
+    """Return True if ``word`` (not one of this contact's) is a name-like word."""
     if word.folded in COMMON_WORDS or not word.original[0].isalpha():
         return False
     if caseless:
