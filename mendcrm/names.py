@@ -38,6 +38,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Protocol
 
 _TOKEN = re.compile(r"[\w\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
@@ -206,7 +207,7 @@ class NameMatcher:
                     continue
                 span = tokens[i : i + n]
                 if tuple(w.folded for w in span) == entry.words and all(
-                    _joined(a, b) for a, b in zip(span, span[1:], strict=False)
+                    _joined(a, b) for a, b in pairwise(span)
                 ):
                     long_hits.append(_hit(text, entry, span[0], span[-1], one_word=False))
                     covered.setdefault(entry.contact_id, set()).update(range(i, i + n))
