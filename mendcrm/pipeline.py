@@ -181,6 +181,7 @@ def detect_and_plan(
     ``mendcrm log`` is never lost.
     """
     from mendcrm.detection import ContactIndex, detect
+    from mendcrm.dismissals import Dismissals
     from mendcrm.planning import mark_due, plan
     from mendcrm.playbook import load_playbook
     from mendcrm.render import Renderer
@@ -206,6 +207,7 @@ def detect_and_plan(
             config=config,
             playbook=playbook,
             renderer=renderer,
+            dismissals=Dismissals.load(tx),
         )
         for key in sync.stale_keys:
             doc = tx.get("sync_state", key) or {}
