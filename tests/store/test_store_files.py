@@ -335,7 +335,8 @@ def test_a_file_in_another_json_layout_is_read_and_rewritten(store_path: Path) -
     with store.transaction() as tx:
         tx.put("contacts", {"id": "c2", "name": "Bob"})
     rewritten = store_path.read_bytes()
-    assert rewritten.startswith(b"{\n") and rewritten.count(b"\n") == len(TABLES) + 2  # a line per table
+    # "{", one line per table, "}"
+    assert rewritten.startswith(b"{\n") and rewritten.count(b"\n") == len(TABLES) + 2
     # Still a file stock TinyDB's JSONStorage reads (given a table class with string ids).
     with StringIdTinyDB(store_path) as stock:
         assert sorted(d.doc_id for d in stock.table("contacts").all()) == ["c1", "c2"]
