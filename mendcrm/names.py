@@ -43,6 +43,7 @@ from typing import Protocol
 
 _TOKEN = re.compile(r"[\w\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
 """A word: letters and digits with any combining marks (so "Zoë" in NFD stays one word)."""
+_WORDS = re.compile(r"\w+")
 _JOINERS = frozenset({"-", "\u2010", "'", "\u2019", "."})
 """Punctuation that may sit inside a name ("Jean-Luc", "O'Neill", "J.R.")."""
 _HYPHENS = frozenset({"-", "\u2010"})
@@ -188,10 +189,10 @@ class NameMatcher:
         beside a one-word name is taken as part of that person's name. A contact named twice
         gives two hits; one-word hits of a contact inside its own longer hit are left out.
         """
-        if not text:
-            return []
-        tokens = _tokenise(text)
         lead = self.by_lead
+        if not text or lead.keys().isdisjoint(_WORDS.findall(fold(text))):
+            return []  # the common case, without building tokens
+        tokens = _tokenise(text)
         starts = [i for i, w in enumerate(tokens) if w.folded in lead]
         if not starts:
             return []
