@@ -22,14 +22,17 @@ is often part of someone else's name. The rule:
 A word is *name-like* when, in a text whose capitals carry meaning, it starts with a capital,
 is not the first word of a sentence or clause (where any word has one), and is not one of the
 common words below (function words and meeting words: "With", "Sync", "Lunch" in "Martin
-Sync"). In a text whose capitals carry no meaning — all capitals, or Title Case (a function
-word such as "With" or "And" capitalised mid-sentence) — and in a CN (every word of which is a
-name), any word that is not a common word is name-like. Lower-case name particles ("de",
-"van", "von") and this contact's own name words or initials ("Martin K.", "Anne-Marie Schulz"
-for the alias "Anne" of "Anne-Marie Roth") are looked through to the next word. A possessive
-"'s" ends a name; a full stop ends it unless it follows an initial or abbreviation ("St.").
-A word at the start of a sentence or clause is not name-like by its capital alone, so "Anna
-Martin" keeps a low-confidence hit: a weak hint is better than a silent miss.
+Sync"). On a line whose capitals carry no meaning (all capitals, all lower case, or Title Case:
+a function word such as "With" capitalised mid-sentence) and in a CN (every word of which is a
+name), any word that is not a common word is name-like; so there "Martin Budget" is rejected
+too, a miss accepted because case gives nothing else to go on.
+
+Lower-case name particles ("de", "van", "von") and this contact's own name words or initials
+("Martin K.", "Anne-Marie Schulz" for the alias "Anne" of "Anne-Marie Roth") are looked through
+to the next word. A possessive "'s" ends a name; a full stop ends it unless it follows an
+initial or an abbreviation ("St."). A word at the start of a sentence or clause is not
+name-like by its capital alone, so "Anna Martin" keeps a low-confidence hit: a weak hint is
+better than a silent miss.
 """
 
 from __future__ import annotations
@@ -287,7 +290,8 @@ def _starts_clause(gap: str) -> bool:
 
 def _caseless_lines(tokens: list[_Word]) -> list[bool]:
     """Return, per token, whether capitals carry no meaning on its line: the line is all
-    capitals, or in Title Case (a function word capitalised mid-sentence, "Lunch With …")."""
+    capitals or all lower case, or in Title Case (a function word capitalised mid-sentence,
+    "Lunch With …")."""
     lines: list[list[_Word]] = []
     for w in tokens:
         if not lines or "\n" in w.gap or "\r" in w.gap:
@@ -296,7 +300,8 @@ def _caseless_lines(tokens: list[_Word]) -> list[bool]:
     out: list[bool] = []
     for line in lines:
         letters = [w.original for w in line if w.original[0].isalpha()]
-        upper = len(letters) >= 2 and not any(c.islower() for w in letters for c in w)
+        cased = {c.isupper() for w in letters for c in w if c.isupper() or c.islower()}
+        upper = len(letters) >= 2 and len(cased) == 1  # all capitals, or no capital at all
         title = any(
             w.original[0].isupper() and w.folded in FUNCTION_WORDS and len(w.folded) > 1
             for k, w in enumerate(line)
