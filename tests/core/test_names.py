@@ -66,6 +66,7 @@ def test_one_word_alias_joined_to_another_name_is_not_the_contact(text: str) -> 
         "Coffee with Martin. Then the review",  # a full stop ends the name
         "Coffee with Martin K.",  # his own initial
         "Martin-led workshop",  # a lower-case word after a hyphen is no name
+        "Anna Martin",  # a capital at the start says nothing: kept, weakly (see mendcrm.names)
     ],
 )
 def test_other_one_word_matches_are_name_word_at_low_confidence(text: str) -> None:
@@ -73,6 +74,19 @@ def test_other_one_word_matches_are_name_word_at_low_confidence(text: str) -> No
     assert (enc.match.by, enc.match.confidence) == ("name-word", 0.4)
     word = next(w for w in ("MARTIN", "Martin", "martin") if w in text)
     assert enc.match.evidence == f'the word "{word}" alone in the summary'
+
+
+def test_one_word_in_location_or_description_is_name_word_quoting_the_field() -> None:
+    [loc] = find(occurrence(summary="Busy", location="Martin's office"), [MARTIN])
+    [desc] = find(occurrence(summary="Busy", description="Agenda: ask martin about Q3"), [MARTIN])
+    assert (loc.match.by, loc.match.confidence) == ("name-word", 0.4)
+    assert loc.match.evidence == 'the word "Martin" alone in the location'
+    assert (desc.match.by, desc.match.evidence) == (
+        "name-word",
+        'the word "martin" alone in the description',
+    )
+    # A foreign surname rules it out in these fields too (every field has the same matcher).
+    assert find(occurrence(summary="Busy", location="Martin Schmidt's office"), [MARTIN]) == []
 
 
 @pytest.mark.parametrize(
