@@ -1,9 +1,16 @@
 """Detection: which calendar occurrences may bring the user face to face with a flagged contact.
 
 Pure functions, no I/O. :class:`ContactIndex` indexes the flagged contacts once per pass (by
-normalised e-mail, by the token set of each name and alias, and by the first word of every name,
-alias, affinity term and organisation), so :func:`detect` costs about one dictionary look-up per
-attendee and per word of event text, whatever the number of contacts.
+normalised e-mail, by the token set of each name and alias of several words, by the first word of
+every affinity term and organisation, and in a :class:`~mendcrm.names.NameMatcher` for names and
+aliases), so :func:`detect` costs about one dictionary look-up per attendee and per word of event
+text, whatever the number of contacts.
+
+Names in text and in CNs are found by the one name matcher (:mod:`mendcrm.names`, which also
+says what counts as a name-like word): a one-word alias joined to another person's name ("Martin
+Schmidt", "St. Martin", "Martin Luther King Day") is not the contact; any other match resting on
+one word alone is ``name-word`` at a low confidence, with the word quoted; a given name that is
+not an alias never matches.
 
 The rules, strongest first (each encounter records the strongest one that matched):
 
@@ -15,6 +22,8 @@ The rules, strongest first (each encounter records the strongest one that matche
 ``attendee-name``             0.85/0.75   the attendee's CN (exact name / name inside)
 ``name-in-summary`` (etc.)    0.7/.6/.5   the words matched in summary/location/description
 ``conference-affinity``       0.5         an affinity term in a conference-like event
+``name-word``                 0.4         one word alone (an alias or one-word name) in a CN or
+                                          in summary/location/description, quoted
 ``conference-org``            0.35        the contact's organisation in a conference-like event
 ============================  ==========  ==============================================
 """
@@ -23,7 +32,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -31,6 +39,7 @@ from datetime import timedelta
 from mendcrm.annotations.markers import strip_block
 from mendcrm.config.model import DetectionConfig, MeConfig
 from mendcrm.model import Attendee, Contact, Encounter, Match, Occurrence, normalize_email
+from mendcrm.names import NameHit, NameMatcher, fold
 
 _WORD = re.compile(r"\w+")
 _GAP_WORD = re.compile(r"(\W*)(\w+)")
@@ -46,21 +55,13 @@ CONFIDENCE: dict[str, float] = {
     "name-in-location": 0.6,
     "name-in-description": 0.5,
     "conference-affinity": 0.5,
+    "name-word": 0.4,
     "conference-org": 0.35,
 }
 """How sure each rule is; an encounter keeps the most confident match for its contact."""
 
 _MULTI_DAY = timedelta(hours=24)
 _TEXT_CACHE = 50_000
-
-
-def fold(text: str) -> str:
-    """Given any text, return it compatibility-normalised, case-folded and without accents."""
-    if text.isascii():
-        return text.lower()  # the common case, and for ASCII casefold() is lower()
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return unicodedata.normalize("NFKC", stripped)
 
 
 def words(text: str) -> list[str]:
@@ -102,11 +103,11 @@ def _id_for(base: hashlib._Hash, contact_id: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class _Phrase:
-    """A name, alias, affinity term or organisation of one contact, as folded words."""
+    """An affinity term or organisation of one contact, as folded words."""
 
     words: tuple[str, ...]
     contact_id: str
-    role: str  # "name" | "affinity" | "org"
+    role: str  # "affinity" | "org"
     text: str
 
 
@@ -117,6 +118,8 @@ class ContactIndex:
     contacts: dict[str, Contact] = field(default_factory=dict)
     by_email: dict[str, list[str]] = field(default_factory=dict)
     by_name: dict[tuple[str, ...], list[str]] = field(default_factory=dict)
+    """Contacts by the sorted words of each name or alias of several words (CN "Hale, Robert")."""
+    names: NameMatcher = field(default_factory=NameMatcher)
     by_lead: dict[str | tuple[str, str], list[_Phrase]] = field(default_factory=dict)
     """Phrases keyed by their first word (one-word phrases) or first two words (longer ones),
     so a word many phrases start with ("University of …") does not make a long bucket."""
@@ -127,6 +130,7 @@ class ContactIndex:
         index = cls()
         for contact in sorted((c for c in contacts if c.flagged), key=lambda c: c.id):
             index._add(contact)
+        index.names = NameMatcher.build(index.contacts.values())
         return index
 
     def __len__(self) -> int:
@@ -136,19 +140,16 @@ class ContactIndex:
         self.contacts[contact.id] = contact
         for email in {normalize_email(e) for e in contact.emails if e.strip()}:
             self.by_email.setdefault(email, []).append(contact.id)
-        names = {contact.name, *contact.aliases}
+        for name in {contact.name, *contact.aliases}:
+            folded = tuple(words(name))
+            if len(folded) > 1:  # one word alone is the name matcher's weak rule, never exact
+                _add_unique(self.by_name, tuple(sorted(folded)), contact.id)
         seen: set[_Phrase] = set()
-        for role, terms in (
-            ("name", names),
-            ("affinity", set(contact.affinity)),
-            ("org", {contact.org}),
-        ):
+        for role, terms in (("affinity", set(contact.affinity)), ("org", {contact.org})):
             for term in terms:
                 folded = tuple(words(term))
                 if not folded:
                     continue
-                if role == "name":
-                    _add_unique(self.by_name, tuple(sorted(folded)), contact.id)
                 phrase = _Phrase(folded, contact.id, role, term.strip())
                 if phrase not in seen:
                     seen.add(phrase)
@@ -169,13 +170,25 @@ class _Scanner:
     def __init__(self, index: ContactIndex) -> None:
         self.index = index
         self.seen: dict[str, list[_Phrase]] = {}
+        self.named: dict[tuple[str, bool], list[NameHit]] = {}
 
     def __call__(self, text: str) -> list[_Phrase]:
+        """Return the affinity terms and organisations in ``text``."""
         found = self.seen.get(text)
         if found is None:
             found = _phrases_in(text, self.index)
             if len(self.seen) < _TEXT_CACHE:
                 self.seen[text] = found
+        return found
+
+    def names(self, text: str, *, is_name: bool = False) -> list[NameHit]:
+        """Return the contacts' names in ``text`` (a CN if ``is_name``)."""
+        key = (text, is_name)
+        found = self.named.get(key)
+        if found is None:
+            found = self.index.names.find(text, is_name=is_name)
+            if len(self.named) < _TEXT_CACHE:
+                self.named[key] = found
         return found
 
 
@@ -284,17 +297,15 @@ def _match_people(
             _offer(best, cid, f"{role}-email", f"{role} {email}", declined)
         if not person.cn:
             continue
-        for cid in index.by_name.get(tuple(sorted(words(person.cn))), ()):
-            _offer(best, cid, "attendee-name", f'{role} named "{person.cn.strip()}"', declined)
-        for phrase in scan(person.cn):
-            if phrase.role == "name":
-                _offer(
-                    best,
-                    phrase.contact_id,
-                    "attendee-name-part",
-                    f'{role} named "{person.cn.strip()}"',
-                    declined,
-                )
+        cn = person.cn.strip()
+        for cid in index.by_name.get(tuple(sorted(words(cn))), ()):
+            _offer(best, cid, "attendee-name", f'{role} named "{cn}"', declined)
+        for hit in scan.names(cn, is_name=True):
+            if hit.one_word:
+                evidence = f'{role} named "{cn}": {hit.evidence}'
+                _offer(best, hit.contact_id, "name-word", evidence, declined)
+            else:
+                _offer(best, hit.contact_id, "attendee-name-part", f'{role} named "{cn}"', declined)
 
 
 def _match_text(
@@ -310,10 +321,12 @@ def _match_text(
     for name, text in fields:
         if not text:
             continue
+        if name != "categories":
+            for hit in scan.names(text):
+                by = "name-word" if hit.one_word else f"name-in-{name}"
+                _offer(best, hit.contact_id, by, f"{hit.evidence} in the {name}")
         for phrase in scan(text):
-            if phrase.role == "name" and name != "categories":
-                _offer(best, phrase.contact_id, f"name-in-{name}", f'"{phrase.text}" in the {name}')
-            elif conference and phrase.role == "affinity":
+            if conference and phrase.role == "affinity":
                 _offer(
                     best,
                     phrase.contact_id,

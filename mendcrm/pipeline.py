@@ -180,6 +180,7 @@ def detect_and_plan(
     """
     from mendcrm.copies import keep_known_ids, one_copy_each
     from mendcrm.detection import ContactIndex, detect
+    from mendcrm.dismissals import Dismissals
     from mendcrm.planning import mark_due, plan
     from mendcrm.playbook import load_playbook
     from mendcrm.render import Renderer
@@ -209,6 +210,7 @@ def detect_and_plan(
             config=config,
             playbook=playbook,
             renderer=renderer,
+            dismissals=Dismissals.load(tx),
         )
         for key in sync.stale_keys:
             doc = tx.get("sync_state", key) or {}

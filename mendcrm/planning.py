@@ -18,6 +18,9 @@ The rules, in the order :func:`plan` applies them:
    dismissed items are never touched, deleted or re-created.
 3. **Gone encounters** not yet over are withdrawn with their open items, unless their
    source failed this pass. Past ones stay as history.
+   **Dismissed encounters** (the user's ``mendcrm encounter dismiss``, see
+   :mod:`mendcrm.dismissals`) are never current: each is withdrawn if still active, takes no
+   part in move pairing, and is left out of the other encounters' ``others``.
 4. **Nudges.** A contact whose stage has a cadence, and who has had no logged interaction (or
    stage change) for that long, gets one nudge; logging anything starts a new quiet period.
 """
@@ -31,6 +34,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from mendcrm.config.model import Config
+from mendcrm.dismissals import REASON_DISMISSED, Dismissals
 from mendcrm.due_times import UserDay, due_time, followup_due, prep_due
 from mendcrm.model import (
     OPEN_QUEUE_STATES,
@@ -165,18 +169,19 @@ def plan(
     config: Config,
     playbook: Playbook,
     renderer: Renderer,
+    dismissals: Dismissals | None = None,
 ) -> Plan:
     """Given this pass's encounters and the stored state, return what to write and announce.
 
     ``failed_sources`` names sources (``Occurrence.source``) or calendars
     (``Occurrence.calendar``) that could not be read this pass: their stored encounters are
-    neither withdrawn nor changed. Running :func:`plan` again on its own result gives an empty
+    neither withdrawn nor changed. ``dismissals`` are the user's "not this person": what they
+    cover never becomes current. Running :func:`plan` again on its own result gives an empty
     plan.
     """
+    dismissed = dismissals or Dismissals()
     stored = {e.id: e for e in stored_encounters}
-    current: dict[str, Encounter] = {}
-    for encounter in detected:
-        current.setdefault(encounter.id, replace(encounter, state="active", withdrawn_reason=""))
+    current = _current(detected, dismissed)
     items = {i.id: i for i in stored_queue}
     by_contact: dict[str, list[Interaction]] = defaultdict(list)
     for interaction in interactions:
@@ -199,7 +204,13 @@ def plan(
         for i in items.values()
         if i.state in CLOSED_STATES and i.encounter_id is not None
     }
-    moved_from = _pair_moves(stored, current, holders, failed_sources, now)
+    moved_from = _pair_moves(
+        {i: e for i, e in stored.items() if not dismissed.covers(e)},
+        current,
+        holders,
+        failed_sources,
+        now,
+    )
     for new_id, old in moved_from.items():
         _repoint(work, old.id, new_id)
         if old.state == "active":
@@ -228,11 +239,17 @@ def plan(
             encounter.id in current
             or encounter.id in work.out_encounters
             or encounter.state != "active"
-            or not _withdrawable(encounter, failed_sources, now)
         ):
             continue
         contact = work.contacts.get(encounter.contact_id)
-        reason = REASON_GONE if contact is not None and contact.flagged else REASON_UNFLAGGED
+        if dismissed.covers(encounter):
+            reason = REASON_DISMISSED  # whatever became of its source: the user has spoken
+        elif not _withdrawable(encounter, failed_sources, now):
+            continue
+        elif contact is not None and contact.flagged:
+            reason = REASON_GONE
+        else:
+            reason = REASON_UNFLAGGED
         gone = replace(encounter, state="withdrawn", withdrawn_reason=reason)
         work.out_encounters[encounter.id] = gone
         withdrawn.append(gone)
@@ -259,6 +276,28 @@ def plan(
         changed=tuple(changed),
         withdrawn=tuple(withdrawn),
     )
+
+
+def _current(detected: Iterable[Encounter], dismissed: Dismissals) -> dict[str, Encounter]:
+    """Return this pass's encounters by id, without the dismissed ones (nor them as others)."""
+    current: dict[str, Encounter] = {}
+    for encounter in detected:
+        current.setdefault(encounter.id, replace(encounter, state="active", withdrawn_reason=""))
+    if not dismissed:
+        return current
+    gone = {
+        (series_key(e)[:3], e.occurrence.key, e.contact_id)
+        for e in current.values()
+        if dismissed.covers(e)
+    }
+    kept: dict[str, Encounter] = {}
+    for eid, encounter in current.items():
+        if dismissed.covers(encounter):
+            continue
+        place = (series_key(encounter)[:3], encounter.occurrence.key)
+        others = tuple(o for o in encounter.others if (*place, o) not in gone)
+        kept[eid] = encounter if others == encounter.others else replace(encounter, others=others)
+    return kept
 
 
 def _pair_moves(
@@ -472,6 +511,7 @@ def mark_due(queue: Iterable[QueueItem], now: datetime) -> list[QueueItem]:
 
 __all__ = [
     "CLOSED_STATES",
+    "REASON_DISMISSED",
     "REASON_GONE",
     "REASON_MOVED",
     "REASON_UNFLAGGED",

@@ -58,6 +58,7 @@ _LABELS = {
     "name-in-summary": "named in the event title",
     "name-in-location": "named in the location",
     "name-in-description": "named in the event description",
+    "name-word": "maybe named, by one word only",
     "conference-affinity": "a conference they tend to attend",
     "conference-org": "their organisation appears at this conference",
 }

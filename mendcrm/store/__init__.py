@@ -17,9 +17,9 @@ Usage::
     with store.read() as view:              # consistent snapshot, no lock
         view.get("contacts", "c1"); view.all("queue"); view.table("queue")
 
-Tables: contacts, interactions, encounters, queue, sync_state, meta. Files are created mode
-0600 (folders 0700). ``<name>.bak`` keeps the previous version; a damaged file is never
-overwritten. Failures raise :class:`mendcrm.errors.StoreError`.
+Tables: contacts, interactions, encounters, queue, sync_state, meta, dismissals. Files are
+created mode 0600 (folders 0700). ``<name>.bak`` keeps the previous version; a damaged file is
+never overwritten. Failures raise :class:`mendcrm.errors.StoreError`.
 """
 
 from mendcrm.store.migrations import SCHEMA_VERSION, TABLES

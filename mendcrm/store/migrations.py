@@ -20,10 +20,19 @@ Tables = dict[str, dict[str, dict[str, Any]]]
 
 Migration = Callable[[Tables], Tables]
 
-SCHEMA_VERSION = 1
-"""The schema this code writes. Version 0 is a file from before the ``meta`` table existed."""
+SCHEMA_VERSION = 2
+"""The schema this code writes. Version 0 is a file from before the ``meta`` table existed;
+version 2 added the ``dismissals`` table."""
 
-TABLES: tuple[str, ...] = ("contacts", "interactions", "encounters", "queue", "sync_state", "meta")
+TABLES: tuple[str, ...] = (
+    "contacts",
+    "interactions",
+    "encounters",
+    "queue",
+    "sync_state",
+    "meta",
+    "dismissals",
+)
 """The tables every store file holds once written."""
 
 SCHEMA_ID = "schema"
@@ -117,6 +126,17 @@ def _key_documents_by_record_id(tables: Tables) -> Tables:
             keyed[record_id] = {**doc, "id": record_id}
         out[name] = keyed
     return out
+
+
+@migration(1)
+def _add_dismissals(tables: Tables) -> Tables:
+    """Given version-1 tables, return them with an empty ``dismissals`` table.
+
+    The version is raised (rather than letting the table appear on the next write) so that an
+    older MendCRM refuses the file instead of ignoring the user's "not this person" and
+    bringing dismissed encounters back.
+    """
+    return {**tables, "dismissals": dict(tables.get("dismissals", {}))}
 
 
 __all__ = [

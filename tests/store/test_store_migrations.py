@@ -104,29 +104,30 @@ def test_every_older_version_has_a_step() -> None:
 def test_steps_chain_and_each_version_keeps_its_own_backup(
     store_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A made-up version 2 (contacts gain ``tags``) on top of the real 0 → 1 step."""
-    at_version_1 = Store(store_path)
-    with at_version_1.transaction() as tx:
+    """A made-up next version (contacts gain ``tags``) on top of the real steps."""
+    current, made_up = SCHEMA_VERSION, SCHEMA_VERSION + 1
+    at_current = Store(store_path)
+    with at_current.transaction() as tx:
         tx.put("contacts", {"id": "c1", "name": "Ada"})
-    version_1_bytes = store_path.read_bytes()
+    current_bytes = store_path.read_bytes()
 
     def add_tags(tables: Tables) -> Tables:
         contacts = {key: {**doc, "tags": []} for key, doc in tables["contacts"].items()}
         return {**tables, "contacts": contacts}
 
-    monkeypatch.setitem(migrations.MIGRATIONS, 1, add_tags)
-    monkeypatch.setattr(migrations, "SCHEMA_VERSION", 2)
+    monkeypatch.setitem(migrations.MIGRATIONS, current, add_tags)
+    monkeypatch.setattr(migrations, "SCHEMA_VERSION", made_up)
 
     with Store(store_path).read() as view:
         assert view.get("contacts", "c1") == {"id": "c1", "name": "Ada", "tags": []}
-    assert stored(store_path)["meta"]["schema"]["version"] == 2
-    assert store_path.with_name("store.json.v1.bak").read_bytes() == version_1_bytes
+    assert stored(store_path)["meta"]["schema"]["version"] == made_up
+    assert store_path.with_name(f"store.json.v{current}.bak").read_bytes() == current_bytes
 
     old = store_path.with_name("old.json")
     write_version_0(old)
-    with Store(old).transaction() as tx:  # 0 → 1 → 2 in one go
+    with Store(old).transaction() as tx:  # 0 → 1 → … → the made-up one in one go
         assert tx.get("contacts", "c-ada") == {"id": "c-ada", "name": "Ada", "tags": []}
-    assert stored(old)["meta"]["schema"]["version"] == 2
+    assert stored(old)["meta"]["schema"]["version"] == made_up
     assert old.with_name("old.json.v0.bak").exists()
 
 
@@ -161,3 +162,22 @@ def test_an_upgrade_that_cannot_keep_its_backup_writes_nothing(
     monkeypatch.undo()
     with Store(store_path).read() as view:  # and it upgrades once the disk has room
         assert view.get("queue", "q1") == {"id": "q1", "state": "due"}
+
+
+def test_a_version_1_store_gains_an_empty_dismissals_table(store_path: Path) -> None:
+    """Schema 2 added ``dismissals``; a version-1 file keeps its records and gets the table."""
+    store_path.parent.mkdir(parents=True, exist_ok=True)
+    version_1 = {
+        "contacts": {"c1": {"id": "c1", "name": "Ada"}},
+        "encounters": {"e1": {"id": "e1", "state": "active"}},
+        "meta": {"schema": {"id": "schema", "version": 1}},
+    }
+    store_path.write_text(json.dumps(version_1))
+    with Store(store_path).transaction() as tx:
+        assert tx.all("dismissals") == []
+        assert tx.get("encounters", "e1") == {"id": "e1", "state": "active"}
+    data = stored(store_path)
+    assert data["dismissals"] == {}
+    assert data["contacts"] == version_1["contacts"]
+    assert data["meta"]["schema"]["version"] == 2
+    assert store_path.with_name("store.json.v1.bak").exists()

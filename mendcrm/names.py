@@ -1,0 +1,349 @@
+"""The one name matcher: where a text names one of the user's contacts, and how surely.
+
+Detection uses it for an event's summary, location and description and for attendee/organizer
+CNs; the conference programme reuses it for speakers. :class:`NameMatcher` is built once from the
+contacts and :meth:`NameMatcher.find` returns every :class:`NameHit` in a text: the contact, the
+name or alias that matched, the words as they stand in the text and their character span.
+
+Words are compared case-, accent- and compatibility-folded (:func:`fold`); a name of several
+words matches only as consecutive words separated by spaces or name punctuation ("Jean-Luc",
+"O'Neill", "J. R."), never across a comma, "&" or "/".
+
+**A name of one word** (an alias such as "Martin", or a one-word name) is weak evidence, and it
+is often part of someone else's name. The rule:
+
+* It is **rejected** when it is directly joined (by a space or a hyphen) to a *name-like* word
+  that is not this contact's: "Martin Schmidt", "Jean-Martin", "Martin Luther King Day",
+  "Martin de Vries". After a saint's prefix ("St. Martin", "San Martin", "Sankt Martin") it is
+  a saint or a place, whatever the case.
+* Otherwise it is a hit with ``one_word`` set ("Coffee with Martin", "Martin's farewell",
+  "Martin, Anna and Li", "Martin/Anna"): the caller gives it a low confidence.
+
+A word is *name-like* when, in a text whose capitals carry meaning, it starts with a capital,
+is not the first word of a sentence or clause (where any word has one), and is not one of the
+common words below (function words and meeting words: "With", "Sync", "Lunch" in "Martin
+Sync"). On a line whose capitals carry no meaning (all capitals, all lower case, or Title Case:
+a function word such as "With" capitalised mid-sentence) and in a CN (every word of which is a
+name), any word that is not a common word is name-like; so there "Martin Budget" is rejected
+too, a miss accepted because case gives nothing else to go on.
+
+Lower-case name particles ("de", "van", "von") and this contact's own name words or initials
+("Martin K.", "Anne-Marie Schulz" for the alias "Anne" of "Anne-Marie Roth") are looked through
+to the next word. A possessive "'s" ends a name; a full stop ends it unless it follows an
+initial or an abbreviation ("St."). A word at the start of a sentence or clause is not
+name-like by its capital alone, so "Anna Martin" keeps a low-confidence hit: a weak hint is
+better than a silent miss.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from itertools import pairwise
+from typing import Protocol
+
+_TOKEN = re.compile(r"[\w\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
+"""A word: letters and digits with any combining marks (so "Zoë" in NFD stays one word)."""
+_WORDS = re.compile(r"\w+")
+_JOINERS = frozenset({"-", "\u2010", "'", "\u2019", "."})
+"""Punctuation that may sit inside a name ("Jean-Luc", "O'Neill", "J.R.")."""
+_HYPHENS = frozenset({"-", "\u2010"})
+_APOSTROPHES = frozenset({"'", "\u2019"})
+_CLAUSE_BREAKS = frozenset('.!?:;|•–—-([{"“«\n\r\t')
+"""A word after one of these starts a sentence or clause: its capital says nothing."""
+
+SAINT_PREFIXES = frozenset(
+    {"st", "ste", "saint", "sainte", "san", "santa", "santo", "sankt", "sao", "sv", "sveti"}
+)
+"""Before a one-word name these make it a saint's name, a place or a day ("St. Martin")."""
+
+NAME_PARTICLES = frozenset(
+    {"de", "del", "della", "der", "den", "di", "da", "du", "dos", "das", "van", "von", "ter", "ten"}
+    | {"le", "la", "bin", "ibn", "al", "el", "zu", "af", "av"}
+)
+"""Lower-case words inside names ("Martin de Vries"): looked through to the word after them."""
+
+FUNCTION_WORDS = frozenset(
+    # en, de, fr, es, it, nl, sv/no/da
+    {"with", "and", "or", "the", "a", "an", "of", "for", "at", "in", "on", "to", "by", "from"}
+    | {"via", "vs", "versus", "about", "re", "w", "x", "plus", "per", "into", "after", "before"}
+    | {"mit", "und", "oder", "bei", "fur", "zum", "zur", "im", "am", "um", "beim", "nach"}
+    | {"avec", "et", "ou", "pour", "chez", "con", "y", "e", "met", "en", "och", "med", "og"}
+)
+"""Folded function words: capitalised mid-sentence ("Lunch With …"), they mark Title Case."""
+
+COMMON_WORDS = FUNCTION_WORDS | frozenset(
+    # titles: "Dr. Martin" may well be this Martin
+    {"dr", "mr", "mrs", "ms", "miss", "prof", "herr", "frau", "mme", "mlle", "sr", "sra"}
+    # words that name the meeting, not a person
+    | {"meeting", "meet", "call", "sync", "lunch", "dinner", "breakfast", "coffee", "drinks"}
+    | {"chat", "catchup", "catch", "up", "standup", "review", "interview", "intro", "kickoff"}
+    | {"planning", "retro", "demo", "workshop", "session", "talk", "check", "onboarding"}
+    | {"offsite", "party", "farewell", "visit", "today", "tomorrow", "tbc", "tbd", "online"}
+    | {"remote", "zoom", "teams", "office", "weekly", "daily", "monthly", "team", "project"}
+    | {"notes", "agenda", "prep", "follow", "followup", "invite", "hold", "birthday", "1on1"}
+    | {"hi", "hello", "dear", "thanks", "cc", "fyi"}
+    | {"treffen", "termin", "besprechung", "mittagessen", "abendessen", "kaffee", "gesprach"}
+    | {"reunion", "dejeuner", "diner", "cafe", "rendez", "vous", "appel"}
+)
+"""Folded words that are never part of a person's name here, whatever their case."""
+
+
+def fold(text: str) -> str:
+    """Given any text, return it compatibility-normalised, case-folded and without accents."""
+    if text.isascii():
+        return text.lower()  # the common case, and for ASCII casefold() is lower()
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return unicodedata.normalize("NFKC", stripped)
+
+
+def name_words(text: str) -> tuple[str, ...]:
+    """Given a name as a contact spells it, return its folded words ("Jean-Luc" → jean, luc)."""
+    return tuple(w for token in _TOKEN.findall(text) for w in _folded(token))
+
+
+def _folded(token: str) -> list[str]:
+    # Folding may split a word ("½" → "1⁄2"); its parts are words of their own.
+    return re.findall(r"\w+", fold(token))
+
+
+class Named(Protocol):
+    """What the matcher needs of a contact."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def aliases(self) -> tuple[str, ...]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class NameHit:
+    """Where a text names a contact."""
+
+    contact_id: str
+    name: str
+    """The contact's name or alias that matched, as the contact spells it."""
+    words: str
+    """The matched words as they stand in the text."""
+    start: int
+    end: int
+    """Character offsets of ``words`` in the text (``text[start:end] == words``)."""
+    one_word: bool
+    """True if the hit rests on one word alone: weak evidence."""
+
+    @property
+    def evidence(self) -> str:
+        """A short quotation for the user: the words, and "alone" for a one-word hit."""
+        return f'the word "{self.words}" alone' if self.one_word else f'"{self.words}"'
+
+
+@dataclass(frozen=True, slots=True)
+class _Word:
+    folded: str
+    original: str
+    start: int
+    end: int
+    gap: str
+    """The characters between the previous word and this one ("" for the first)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Name:
+    words: tuple[str, ...]
+    contact_id: str
+    text: str
+
+
+@dataclass(slots=True)
+class NameMatcher:
+    """Contacts' names and aliases indexed by first word; build it with :meth:`build`."""
+
+    by_lead: dict[str, list[_Name]] = field(default_factory=dict)
+    own_words: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Per contact, every folded word of its name and aliases (not foreign next to its alias)."""
+
+    @classmethod
+    def build(cls, contacts: Iterable[Named]) -> NameMatcher:
+        """Given contacts, return a matcher for their names and aliases."""
+        matcher = cls()
+        for contact in contacts:
+            mine: set[str] = set()
+            seen: set[tuple[str, ...]] = set()
+            for term in (contact.name, *contact.aliases):
+                folded = name_words(term)
+                if not folded or folded in seen:
+                    continue
+                seen.add(folded)
+                mine.update(folded)
+                entry = _Name(folded, contact.id, term.strip())
+                matcher.by_lead.setdefault(folded[0], []).append(entry)
+            matcher.own_words[contact.id] = frozenset(mine)
+        return matcher
+
+    def find(self, text: str, *, is_name: bool = False) -> list[NameHit]:
+        """Given a text, return every contact it names, in text order.
+
+        ``is_name`` says the whole text is a person's name (an attendee's CN): then every word
+        beside a one-word name is taken as part of that person's name. A contact named twice
+        gives two hits; one-word hits of a contact inside its own longer hit are left out.
+        """
+        lead = self.by_lead
+        if not text or lead.keys().isdisjoint(_WORDS.findall(fold(text))):
+            return []  # the common case, without building tokens
+        tokens = _tokenise(text)
+        starts = [i for i, w in enumerate(tokens) if w.folded in lead]
+        if not starts:
+            return []
+        caseless = [True] * len(tokens) if is_name else _caseless_lines(tokens)
+        long_hits: list[NameHit] = []
+        short: list[tuple[int, _Name]] = []
+        covered: dict[str, set[int]] = {}
+        for i in starts:
+            for entry in lead[tokens[i].folded]:
+                n = len(entry.words)
+                if n == 1:
+                    short.append((i, entry))
+                    continue
+                span = tokens[i : i + n]
+                if tuple(w.folded for w in span) == entry.words and all(
+                    _joined(a, b) for a, b in pairwise(span)
+                ):
+                    long_hits.append(_hit(text, entry, span[0], span[-1], one_word=False))
+                    covered.setdefault(entry.contact_id, set()).update(range(i, i + n))
+        hits = list(long_hits)
+        for i, entry in short:
+            if i in covered.get(entry.contact_id, ()):
+                continue
+            if self._joined_to_another_name(tokens, i, entry.contact_id, caseless[i]):
+                continue
+            hits.append(_hit(text, entry, tokens[i], tokens[i], one_word=True))
+        hits.sort(key=lambda h: (h.start, -h.end, h.contact_id))
+        return hits
+
+    def _joined_to_another_name(
+        self, tokens: list[_Word], i: int, contact_id: str, caseless: bool
+    ) -> bool:
+        """Return True if the one-word name at ``tokens[i]`` is part of a longer foreign name."""
+        mine = self.own_words.get(contact_id, frozenset())
+        k = i - 1
+        while k >= 0 and _joined(tokens[k], tokens[k + 1]):
+            before = tokens[k]
+            if before.folded in SAINT_PREFIXES:
+                return True
+            if _own(before, mine):
+                k -= 1  # "Anne Marie Schulz" for the alias "Marie": look on
+                continue
+            # A hyphen binds: "Jean-Martin" is one name even at the start of a sentence.
+            clause_start = tokens[k + 1].gap.strip() not in _HYPHENS and (
+                k == 0 or _starts_clause(before.gap)
+            )
+            if _foreign(before, caseless=caseless, clause_start=clause_start):
+                return True
+            break
+        j = i + 1
+        while j < len(tokens) and _joined(tokens[j - 1], tokens[j]):
+            after = tokens[j]
+            if after.gap.strip() in _APOSTROPHES and after.folded == "s":
+                return False  # "Martin's": a possessive ends the name
+            if _own(after, mine) or (
+                after.folded in NAME_PARTICLES and not after.original[0].isupper()
+            ):
+                j += 1  # "Martin de Vries", "Anne-Marie Schulz": look through to the next word
+                continue
+            return _foreign(after, caseless=caseless, clause_start=False)
+        return False
+
+
+def _tokenise(text: str) -> list[_Word]:
+    out: list[_Word] = []
+    last = 0
+    for m in _TOKEN.finditer(text):
+        gap = text[last : m.start()]
+        for k, folded in enumerate(_folded(m.group())):
+            out.append(_Word(folded, m.group(), m.start(), m.end(), gap if k == 0 else ""))
+        last = m.end()
+    return out
+
+
+def _joined(a: _Word, b: _Word) -> bool:
+    """Return True if a name may go on from ``a`` to ``b``: "Robert & Hale" is not "Robert Hale",
+    and "Martin. Then" is two sentences, but "J. R." and "St. Martin" are one name."""
+    gap = b.gap
+    if not gap:
+        return a.start == b.start  # parts of one word that folding split ("½" → "1⁄2")
+    if gap.isspace():
+        return True
+    mark = gap.strip()
+    if mark not in _JOINERS:
+        return False
+    return mark != "." or len(a.original) <= 3  # an initial or an abbreviation ("Dr.", "St.")
+
+
+def _starts_clause(gap: str) -> bool:
+    return any(ch in _CLAUSE_BREAKS for ch in gap)
+
+
+def _caseless_lines(tokens: list[_Word]) -> list[bool]:
+    """Return, per token, whether capitals carry no meaning on its line: the line is all
+    capitals or all lower case, or in Title Case (a function word capitalised mid-sentence,
+    "Lunch With …")."""
+    lines: list[list[_Word]] = []
+    for w in tokens:
+        if not lines or "\n" in w.gap or "\r" in w.gap:
+            lines.append([])
+        lines[-1].append(w)
+    out: list[bool] = []
+    for line in lines:
+        letters = [w.original for w in line if w.original[0].isalpha()]
+        cased = {c.isupper() for w in letters for c in w if c.isupper() or c.islower()}
+        upper = len(letters) >= 2 and len(cased) == 1  # all capitals, or no capital at all
+        title = any(
+            w.original[0].isupper() and w.folded in FUNCTION_WORDS and len(w.folded) > 1
+            for k, w in enumerate(line)
+            if k > 0 and not _starts_clause(w.gap)
+        )
+        out.extend([upper or title] * len(line))
+    return out
+
+
+def _own(word: _Word, mine: frozenset[str]) -> bool:
+    """Return True if ``word`` is one of the contact's name words or an initial of one."""
+    return word.folded in mine or (len(word.folded) == 1 and any(m[0] == word.folded for m in mine))
+
+
+def _foreign(word: _Word, *, caseless: bool, clause_start: bool) -> bool:
+    """Return True if ``word`` (not one of this contact's) is a name-like word."""
+    if word.folded in COMMON_WORDS or not word.original[0].isalpha():
+        return False
+    if caseless:
+        return True
+    return word.original[0].isupper() and not clause_start
+
+
+def _hit(text: str, entry: _Name, first: _Word, last: _Word, *, one_word: bool) -> NameHit:
+    return NameHit(
+        contact_id=entry.contact_id,
+        name=entry.text,
+        words=text[first.start : last.end],
+        start=first.start,
+        end=last.end,
+        one_word=one_word,
+    )
+
+
+__all__ = [
+    "COMMON_WORDS",
+    "FUNCTION_WORDS",
+    "NAME_PARTICLES",
+    "SAINT_PREFIXES",
+    "NameHit",
+    "NameMatcher",
+    "Named",
+    "fold",
+    "name_words",
+]
