@@ -7,7 +7,10 @@ returns those of version N+1 without touching its input. :func:`migrate` chains 
 result in one transaction.
 
 To change the schema: raise :data:`SCHEMA_VERSION` by one and register a step for the old
-version with ``@migration(old_version)``.
+version with ``@migration(old_version)``. A step that removes something that must not survive
+anywhere (a leaked secret) is registered with ``@migration(old_version, scrubs=True)``: the store
+then applies it to the old file's backups too (see :meth:`mendcrm.store.Store`), and the step
+must therefore accept tables of any earlier version.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ Tables = dict[str, dict[str, dict[str, Any]]]
 
 Migration = Callable[[Tables], Tables]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """The schema this code writes. Version 0 is a file from before the ``meta`` table existed."""
 
 TABLES: tuple[str, ...] = ("contacts", "interactions", "encounters", "queue", "sync_state", "meta")
@@ -32,17 +35,34 @@ SCHEMA_ID = "schema"
 MIGRATIONS: dict[int, Migration] = {}
 """Registered steps, keyed by the version each one upgrades from."""
 
+SCRUBS: dict[int, Migration] = {}
+"""The registered steps that scrub, keyed likewise: their backups are scrubbed too."""
 
-def migration(from_version: int) -> Callable[[Migration], Migration]:
-    """Given the version a step upgrades from, return a decorator that registers the step."""
+
+def migration(from_version: int, *, scrubs: bool = False) -> Callable[[Migration], Migration]:
+    """Given the version a step upgrades from (and whether it scrubs data that must not survive
+    in a backup), return a decorator that registers the step."""
 
     def register(step: Migration) -> Migration:
         if from_version in MIGRATIONS:
             raise ValueError(f"a migration from schema {from_version} is already registered")
         MIGRATIONS[from_version] = step
+        if scrubs:
+            SCRUBS[from_version] = step
         return step
 
     return register
+
+
+def scrub(tables: Tables, from_version: int) -> Tables:
+    """Given tables of ``from_version`` (a store or one of its backups), return them with every
+    scrubbing step from that version on applied, still at their own version; the input is not
+    modified."""
+    for version in range(from_version, SCHEMA_VERSION):
+        step = SCRUBS.get(version)
+        if step is not None:
+            tables = step(tables)
+    return tables
 
 
 def schema_version(tables: Mapping[str, Mapping[str, Any]]) -> int:
@@ -119,8 +139,41 @@ def _key_documents_by_record_id(tables: Tables) -> Tables:
     return out
 
 
+_ERROR_KEYS = frozenset({"last_error", "error"})
+
+
+@migration(1, scrubs=True)
+def _scrub_stored_error_text(tables: Tables) -> Tables:
+    """Given tables of any version, return them with credential-looking tokens masked in every
+    stored error text (any ``last_error`` or ``error`` value, at any depth: queue items, sync
+    state, the daemon's and the plugins' health documents).
+
+    Before schema 2 an SMTP server that repeated the AUTH token in its rejection left the
+    password's base64 in these texts; which password is not known here, so every token that looks
+    like a credential is masked (:func:`mendcrm.daemon.redaction.scrub_tokens`).
+    """
+    from mendcrm.daemon.redaction import scrub_tokens
+
+    def clean(value: Any, key: str = "") -> Any:
+        if isinstance(value, dict):
+            return {k: clean(v, k) for k, v in value.items()}
+        if isinstance(value, list):
+            return [clean(v, key) for v in value]
+        if isinstance(value, str) and key in _ERROR_KEYS:
+            return scrub_tokens(value)
+        return value
+
+    out: Tables = {}
+    for name, docs in tables.items():
+        cleaned = {key: clean(doc) for key, doc in docs.items()}
+        out[name] = docs if cleaned == docs else cleaned
+    # Nothing to scrub: hand back the very input, so the store upgrades the plain way.
+    return tables if all(out[name] is tables[name] for name in tables) else out
+
+
 __all__ = [
     "MIGRATIONS",
+    "SCRUBS",
     "SCHEMA_ID",
     "SCHEMA_VERSION",
     "TABLES",
@@ -129,5 +182,6 @@ __all__ = [
     "migrate",
     "migration",
     "schema_version",
+    "scrub",
     "stamp",
 ]

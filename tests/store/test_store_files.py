@@ -16,7 +16,7 @@ import pytest
 from tinydb import TinyDB
 
 from mendcrm.errors import StoreError
-from mendcrm.store import Store
+from mendcrm.store import SCHEMA_VERSION, Store
 from mendcrm.store import storage as storage_module
 from mendcrm.store.store import StoreTable
 
@@ -109,7 +109,9 @@ DAMAGED = {
     "a table that is a list": lambda good: b'{"contacts": [1, 2]}',
     "a document that is a string": lambda good: b'{"contacts": {"c1": "Ada"}}',
     "a broken table line": lambda good: good.replace(b'"value":1', b'"value":1,,', 1),
-    "a bad schema version": lambda good: good.replace(b'"version":1', b'"version":"one"', 1),
+    "a bad schema version": lambda good: good.replace(
+        b'"version":%d' % SCHEMA_VERSION, b'"version":"one"', 1
+    ),
 }
 
 
@@ -324,7 +326,7 @@ def test_a_file_in_another_json_layout_is_read_and_rewritten(store_path: Path) -
     store_path.parent.mkdir()
     data = {
         "contacts": {"c1": {"id": "c1", "name": "Ada"}},
-        "meta": {"schema": {"id": "schema", "version": 1}},
+        "meta": {"schema": {"id": "schema", "version": SCHEMA_VERSION}},
     }
     store_path.write_text(json.dumps(data, indent=2))
     store = Store(store_path)
@@ -366,7 +368,7 @@ def test_a_reader_sees_a_change_made_by_stock_tinydb_in_place(store_path: Path) 
     run_in_child(stock_write)
     assert counter(reader) == 1234
     with reader.read() as view:
-        assert view.get("meta", "schema") == {"id": "schema", "version": 1}
+        assert view.get("meta", "schema") == {"id": "schema", "version": SCHEMA_VERSION}
 
 
 def test_only_changed_tables_are_parsed_again(store_path: Path) -> None:

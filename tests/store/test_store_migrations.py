@@ -104,29 +104,30 @@ def test_every_older_version_has_a_step() -> None:
 def test_steps_chain_and_each_version_keeps_its_own_backup(
     store_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A made-up version 2 (contacts gain ``tags``) on top of the real 0 → 1 step."""
-    at_version_1 = Store(store_path)
-    with at_version_1.transaction() as tx:
+    """A made-up next version (contacts gain ``tags``) on top of the real steps."""
+    current, following = SCHEMA_VERSION, SCHEMA_VERSION + 1
+    at_current = Store(store_path)
+    with at_current.transaction() as tx:
         tx.put("contacts", {"id": "c1", "name": "Ada"})
-    version_1_bytes = store_path.read_bytes()
+    current_bytes = store_path.read_bytes()
 
     def add_tags(tables: Tables) -> Tables:
         contacts = {key: {**doc, "tags": []} for key, doc in tables["contacts"].items()}
         return {**tables, "contacts": contacts}
 
-    monkeypatch.setitem(migrations.MIGRATIONS, 1, add_tags)
-    monkeypatch.setattr(migrations, "SCHEMA_VERSION", 2)
+    monkeypatch.setitem(migrations.MIGRATIONS, current, add_tags)
+    monkeypatch.setattr(migrations, "SCHEMA_VERSION", following)
 
     with Store(store_path).read() as view:
         assert view.get("contacts", "c1") == {"id": "c1", "name": "Ada", "tags": []}
-    assert stored(store_path)["meta"]["schema"]["version"] == 2
-    assert store_path.with_name("store.json.v1.bak").read_bytes() == version_1_bytes
+    assert stored(store_path)["meta"]["schema"]["version"] == following
+    assert store_path.with_name(f"store.json.v{current}.bak").read_bytes() == current_bytes
 
     old = store_path.with_name("old.json")
     write_version_0(old)
-    with Store(old).transaction() as tx:  # 0 → 1 → 2 in one go
+    with Store(old).transaction() as tx:  # every step in one go
         assert tx.get("contacts", "c-ada") == {"id": "c-ada", "name": "Ada", "tags": []}
-    assert stored(old)["meta"]["schema"]["version"] == 2
+    assert stored(old)["meta"]["schema"]["version"] == following
     assert old.with_name("old.json.v0.bak").exists()
 
 
