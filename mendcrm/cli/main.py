@@ -108,14 +108,19 @@ class LazyGroup(click.Group):
 @click.pass_context
 def cli(ctx: click.Context, config_option: Path | None, verbose: bool) -> None:
     """MendCRM: prepare for, and follow up on, encounters with people you are mending with."""
+    from mendcrm.cli.output import guard_terminal
     from mendcrm.logs import configure_logging
 
+    guard_terminal()  # before logging binds stderr; again here for callers that skip main()
     configure_logging(verbose)
     ctx.obj = AppContext(config_option=config_option, verbose=verbose)
 
 
 def main(argv: list[str] | None = None) -> Any:
     """Run the CLI; turn MendCRM's own errors into one line on stderr and an exit code."""
+    from mendcrm.cli.output import guard_terminal
+
+    guard_terminal()  # every byte printed from here on, errors included, passes the guard
     try:
         return cli.main(args=argv, prog_name="mendcrm", standalone_mode=False)
     except MendError as exc:

@@ -173,9 +173,9 @@ def _scrub_stored_error_text(tables: Tables) -> Tables:
 
 __all__ = [
     "MIGRATIONS",
-    "SCRUBS",
     "SCHEMA_ID",
     "SCHEMA_VERSION",
+    "SCRUBS",
     "TABLES",
     "Migration",
     "Tables",

@@ -90,7 +90,7 @@ def test_a_server_repeating_the_auth_token_leaks_no_form_of_the_password(
         outputs[" ".join(args)] = result.out + result.err
     assert "535" in outputs["plugins list --json"]  # the failure is shown, only masked
     leaks = {where: secret_forms_in(text, PASSWORD) for where, text in outputs.items()}
-    assert leaks == dict.fromkeys(outputs, [])
+    assert leaks == {key: [] for key in outputs}
 
 
 @pytest.mark.parametrize(
