@@ -24,8 +24,9 @@ from mendcrm.model import Contact
 from mendcrm.store import Store
 from tests.fixtures.cli import REPO, SCRIPT
 
-HOSTILE = "\x1b[2J\x1b]0;owned\x07\x07\u009b31m\u202etxt.exe"
-"""Clear screen (CSI), set title (OSC … BEL), BEL, C1 CSI, right-to-left override."""
+HOSTILE = "\x1b[2J\x1b]0;owned\x07\x07\u009b31m\u202etxt.exe\u200b"
+"""Clear screen (CSI), set title (OSC … BEL), BEL, C1 CSI, right-to-left override, zero-width
+space."""
 
 # Bytes a terminal acts on: C0 but TAB/LF, DEL, and C1 as UTF-8 encodes it (C2 80–C2 9F);
 # the bidi formatting characters U+202A–U+202E and U+2066–U+2069 (E2 80 AA–AE, E2 81 A6–A9).
@@ -47,6 +48,9 @@ def ics_text(start: datetime) -> str:
         "ORGANIZER;CN=Ana:mailto:ana@example.org\r\n"
         "ATTENDEE;CN=Ana:mailto:ana@example.org\r\n"
         "ATTENDEE;CN=Me:mailto:me@example.org\r\n"
+        "END:VEVENT\r\n"
+        # No DTSTART: skipped with a sync warning that names the event by its (hostile) UID.
+        f"BEGIN:VEVENT\r\nUID:bad{HOSTILE}\r\nDTSTAMP:{start:{stamp}}\r\nSUMMARY:x\r\n"
         "END:VEVENT\r\nEND:VCALENDAR\r\n"
     )
 
@@ -86,6 +90,7 @@ def run(config: Path, *args: str) -> tuple[int, bytes, bytes]:
 def test_no_command_sends_a_control_character_to_the_terminal(world: Path) -> None:
     code, out, err = run(world, "sync")
     assert code == 0, err
+    assert b"DTSTART" in err and b"bad\\x1b]0;owned\\x07" in err  # the warning, shown escaped
     outputs = {"sync": out + err}
     for args in (
         ("events",),
@@ -119,6 +124,7 @@ def test_json_output_is_exact_and_escapes_c1_bidi_and_zero_width(world: Path) ->
     assert code == 0
     # RFC 8259 §7: "\u009b" in a JSON string is the character U+009B itself.
     assert json.loads(out)[0]["summary"] == f"Coffee {HOSTILE}"
-    assert b"\\u009b" in out and b"\\u202e" in out and b"\\u001b" in out
+    assert b"\\u009b" in out and b"\\u202e" in out and b"\\u001b" in out and b"\\u200b" in out
+    assert "\u200b".encode() not in out
     code, out, _ = run(world, "contact", "show", "c-ana", "--json")
     assert json.loads(out)["name"] == f"Ana {HOSTILE}"
