@@ -24,6 +24,8 @@ import binascii
 import logging
 import re
 import threading
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import quote, quote_plus
 
 MASK = "***"
@@ -109,6 +111,26 @@ def scrub_tokens(text: str) -> str:
     return _CANDIDATE.sub(lambda m: MASK if _looks_encoded(m.group()) else m.group(), text)
 
 
+ERROR_KEYS = frozenset({"last_error", "error"})
+"""Keys whose values are error text (from servers and libraries) wherever a record holds them."""
+
+
+def clean_error_texts(value: Any, clean: Callable[[str], str] = redact, key: str = "") -> Any:
+    """Given a JSON value (a record, a table), return it with ``clean`` applied to every string
+    under a key of :data:`ERROR_KEYS`, at any depth; the input is not modified, and an unchanged
+    value is returned as the same object."""
+    if isinstance(value, dict):
+        items = {k: clean_error_texts(v, clean, k) for k, v in value.items()}
+        return value if all(items[k] is value[k] for k in value) else items
+    if isinstance(value, list):
+        cleaned = [clean_error_texts(v, clean, key) for v in value]
+        return value if all(a is b for a, b in zip(cleaned, value, strict=True)) else cleaned
+    if isinstance(value, str) and key in ERROR_KEYS:
+        new = clean(value)
+        return value if new == value else new
+    return value
+
+
 def _looks_encoded(token: str) -> bool:
     if len(token) % 4:
         return False
@@ -150,9 +172,11 @@ def install_redaction(logger_names: tuple[str, ...] = ("mendcrm", "")) -> None:
 
 
 __all__ = [
+    "ERROR_KEYS",
     "MASK",
     "RedactingFilter",
     "base64_signatures",
+    "clean_error_texts",
     "install_redaction",
     "redact",
     "remember_secret",

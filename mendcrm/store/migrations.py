@@ -139,36 +139,20 @@ def _key_documents_by_record_id(tables: Tables) -> Tables:
     return out
 
 
-_ERROR_KEYS = frozenset({"last_error", "error"})
-
-
 @migration(1, scrubs=True)
 def _scrub_stored_error_text(tables: Tables) -> Tables:
     """Given tables of any version, return them with credential-looking tokens masked in every
     stored error text (any ``last_error`` or ``error`` value, at any depth: queue items, sync
-    state, the daemon's and the plugins' health documents).
+    state, the daemon's and the plugins' health documents); unchanged tables are the input.
 
     Before schema 2 an SMTP server that repeated the AUTH token in its rejection left the
     password's base64 in these texts; which password is not known here, so every token that looks
     like a credential is masked (:func:`mendcrm.daemon.redaction.scrub_tokens`).
     """
-    from mendcrm.daemon.redaction import scrub_tokens
+    from mendcrm.daemon.redaction import clean_error_texts, scrub_tokens
 
-    def clean(value: Any, key: str = "") -> Any:
-        if isinstance(value, dict):
-            return {k: clean(v, k) for k, v in value.items()}
-        if isinstance(value, list):
-            return [clean(v, key) for v in value]
-        if isinstance(value, str) and key in _ERROR_KEYS:
-            return scrub_tokens(value)
-        return value
-
-    out: Tables = {}
-    for name, docs in tables.items():
-        cleaned = {key: clean(doc) for key, doc in docs.items()}
-        out[name] = docs if cleaned == docs else cleaned
-    # Nothing to scrub: hand back the very input, so the store upgrades the plain way.
-    return tables if all(out[name] is tables[name] for name in tables) else out
+    cleaned: Tables = clean_error_texts(tables, scrub_tokens)
+    return cleaned
 
 
 __all__ = [

@@ -6,7 +6,9 @@ started from stays intact for readers and for a rollback — and the commit writ
 An exception inside the ``with`` block discards every change.
 
 Records go in and come out as plain JSON dicts keyed by their ``"id"``; what a caller gets back
-is its own copy, so changing it changes nothing in the store until it is ``put``. ``table(name)``
+is its own copy, so changing it changes nothing in the store until it is ``put``. Error text in a
+record (``last_error``/``error`` at any depth) is stored with every remembered secret masked
+(:mod:`mendcrm.daemon.redaction`), whoever writes it. ``table(name)``
 gives the TinyDB table (document ids are the record ids) for queries with ``tinydb.Query``.
 """
 
@@ -26,6 +28,7 @@ from tinydb.queries import QueryLike
 from tinydb.storages import Storage
 from tinydb.table import Document, Table
 
+from mendcrm.daemon.redaction import clean_error_texts
 from mendcrm.errors import StoreError
 from mendcrm.store import migrations
 from mendcrm.store.migrations import SCHEMA_ID, TABLES, Tables
@@ -411,9 +414,14 @@ def _plain_record(table: str, record: Mapping[str, Any]) -> Record:
     try:
         # A round trip through JSON both proves the record can be stored and makes it our own
         # copy, with tuples turned into lists exactly as a reload would see them.
-        doc: Record = json.loads(json.dumps(record, allow_nan=False))
+        text = json.dumps(record, allow_nan=False)
+        doc: Record = json.loads(text)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{table} record {record_id!r} is not plain JSON: {exc}") from None
+    if 'error":' in text:
+        # Error text comes from servers and libraries, which may quote a password in any form:
+        # whatever writes it, it is stored only with every remembered secret masked.
+        doc = clean_error_texts(doc)
     return doc
 
 

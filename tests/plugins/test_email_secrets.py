@@ -18,6 +18,7 @@ from mendcrm.daemon.redaction import MASK, redact, remember_secret
 from mendcrm.delivery import deliver_due
 from mendcrm.logs import configure_logging
 from mendcrm.plugins import make_plugin_manager
+from mendcrm.secrets import run_password_command
 from mendcrm.store import Store
 from tests.fixtures.cli import Cli
 from tests.fixtures.secret_forms import secret_forms_in
@@ -182,3 +183,18 @@ def test_the_upgrade_scrubs_the_store_and_every_backup(tmp_path: Path) -> None:
     old = json.loads((tmp_path / "store.json.v1.bak").read_text())
     assert old["meta"]["schema"]["version"] == 1
     assert old["queue"]["q1"]["last_error"].startswith("email: SMTPAuthenticationError: (535")
+
+
+def test_error_text_is_stored_redacted_whoever_writes_it(tmp_path: Path) -> None:
+    # A password obtained through the one secrets module is remembered there; the store then
+    # masks it in any error field of any record (here a sync state and a nested health entry).
+    script = tmp_path / "pw.sh"
+    script.write_text("#!/bin/sh\necho 'caldav-Pa55word'\n")
+    password = run_password_command(("/bin/sh", str(script)), "account 'work'")
+    basic = base64.b64encode(f"me@example.org:{password}".encode()).decode()
+    store = Store(tmp_path / "store.json")
+    with store.transaction() as tx:
+        tx.put("sync_state", {"id": "account:work", "last_error": f"401 for Basic {basic}"})
+        tx.put("meta", {"id": "health", "sources": {"work": {"last_error": f"pw={password}"}}})
+    text = (tmp_path / "store.json").read_text()
+    assert secret_forms_in(text, password) == [] and text.count(MASK) == 2
