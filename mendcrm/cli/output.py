@@ -12,6 +12,8 @@ means (the progress line's ``\\r\\033[K``) go through :func:`write_control`.
 
 from __future__ import annotations
 
+import codecs
+import io
 import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
@@ -83,7 +85,18 @@ def guard_terminal() -> None:
     for name in ("stdout", "stderr"):
         stream = getattr(sys, name)
         if stream is not None and not isinstance(stream, TerminalGuard):
-            setattr(sys, name, TerminalGuard(stream))
+            setattr(sys, name, TerminalGuard(_not_ascii(stream)))
+
+
+def _not_ascii(stream: TextIO) -> TextIO:
+    # click re-wraps an ASCII stream's bytes as UTF-8 itself; behind the guard it cannot reach
+    # them (no ``buffer``), so do the same here.
+    encoding = getattr(stream, "encoding", None) or "ascii"
+    buffer = getattr(stream, "buffer", None)
+    if buffer is None or codecs.lookup(encoding).name != "ascii":
+        return stream
+    stream.flush()
+    return io.TextIOWrapper(buffer, encoding="utf-8", errors="replace", line_buffering=True)
 
 
 def write_control(stream: TextIO, sequence: str) -> None:
