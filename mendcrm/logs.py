@@ -10,6 +10,8 @@ import logging
 import os
 import sys
 
+from mendcrm.daemon.redaction import RedactingFilter
+
 _PRIORITY = {
     logging.DEBUG: 7,
     logging.INFO: 6,
@@ -38,6 +40,7 @@ def configure_logging(verbose: bool = False, *, level: int | None = None) -> Non
     chosen = level if level is not None else (logging.DEBUG if verbose else logging.WARNING)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_Formatter(journald=bool(os.environ.get("JOURNAL_STREAM"))))
+    handler.addFilter(RedactingFilter())  # a library's message may carry a password
     root = logging.getLogger("mendcrm")
     root.handlers[:] = [handler]
     root.setLevel(chosen)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import subprocess
 
 from mendcrm.config.model import AccountConfig
+from mendcrm.daemon.redaction import remember_secret
 from mendcrm.errors import SecretError
 
 SERVICE = "mendcrm"
@@ -71,6 +72,7 @@ def run_password_command(argv: tuple[str, ...], owner: str) -> str:
             f"password_command for {owner} printed nothing",
             hint="the command must print the password on its first line",
         )
+    remember_secret(password)  # every error text stored or shown from now on masks it
     return password
 
 
@@ -91,6 +93,7 @@ def keyring_get(name: str) -> str:
             hint=f"run `mendcrm account add {name} … --password-stdin` again, or set "
             "password_command",
         )
+    remember_secret(password)  # every error text stored or shown from now on masks it
     return password
 
 

@@ -13,6 +13,11 @@ Discreet by default, because screens are glanced at: the notification names the 
 a prep note (or follow-up) is ready — no stage, no history. ``detail = "full"`` adds the note's
 title and first lines.
 
+Event text is made safe for each tool: control characters (NUL among them, which no argv can
+carry) are dropped, and the body, which notification servers read as markup (the Desktop
+Notifications spec's ``body-markup``), has ``&``, ``<`` and ``>`` escaped, so ``<a href=…>`` in
+an invitation shows as text.
+
 Config::
 
     [plugins.desktop_notify]
@@ -21,7 +26,9 @@ Config::
 
 from __future__ import annotations
 
+import html
 import logging
+import re
 import shutil
 import subprocess
 import sys
@@ -72,12 +79,24 @@ def message(item: QueueItem, contact: Contact | None, level: str) -> tuple[str, 
     return title, body
 
 
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+"""C0 but TAB and LF, DEL and C1: an argv cannot hold NUL, and no notification wants the rest."""
+
+
+def _plain(text: str) -> str:
+    return _CONTROLS.sub("", text)
+
+
 def _gvariant_string(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def command(title: str, body: str) -> list[str] | None:
-    """Given a title and body, return the argv that shows the notification here, or None."""
+    """Given a title and body (plain text), return the argv that shows the notification here, or
+    None; control characters are dropped and the body's markup characters escaped for the tools
+    that read markup (notify-send, the freedesktop service)."""
+    title, body = _plain(title), _plain(body)
+    markup_body = html.escape(body, quote=False)
     if sys.platform == "darwin" and shutil.which("osascript"):
 
         def quote(text: str) -> str:
@@ -85,7 +104,7 @@ def command(title: str, body: str) -> list[str] | None:
 
         return ["osascript", "-e", f"display notification {quote(body)} with title {quote(title)}"]
     if shutil.which("notify-send"):
-        return ["notify-send", f"--app-name={APP_NAME}", "--", title, body]
+        return ["notify-send", f"--app-name={APP_NAME}", "--", title, markup_body]
     if shutil.which("gdbus"):
         return [
             "gdbus",
@@ -101,7 +120,7 @@ def command(title: str, body: str) -> list[str] | None:
             "0",
             "''",
             _gvariant_string(title),
-            _gvariant_string(body),
+            _gvariant_string(markup_body),
             "[]",
             "{}",
             "-1",

@@ -31,6 +31,7 @@ Config::
 
 from __future__ import annotations
 
+import re
 import smtplib
 import ssl
 import threading
@@ -43,6 +44,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from mendcrm.config.model import Config
+from mendcrm.controls import one_line
 from mendcrm.errors import ConfigError
 from mendcrm.hookspecs import hookimpl
 from mendcrm.model import Contact, QueueItem
@@ -197,16 +199,31 @@ def send(s: Settings, message: EmailMessage) -> None:
         smtp.send_message(message)
 
 
+def _encodable(text: str) -> str:
+    # A lone surrogate (from a broken invitation) cannot be encoded at all; show it as U+FFFD.
+    return _SURROGATE.sub("\ufffd", text)
+
+
 def _message(s: Settings, subject: str, body: str, item_ids: list[str]) -> EmailMessage:
+    """Given a subject and body from event text, return the message; odd text never fails it.
+
+    The Subject is one line (RFC 5322 §2.2: no CR or LF in a header), with no other control
+    character; the email library encodes non-ASCII as RFC 2047 encoded words and folds it.
+    The body loses NUL and the other C0 controls but TAB and LF (RFC 5322 §2.3 allows none).
+    """
     message = EmailMessage()
     message["From"] = s.sender
     message["To"] = ", ".join(s.recipients)
-    message["Subject"] = subject
+    message["Subject"] = one_line(_encodable(subject)) or "MendCRM"
     message["Date"] = formatdate(localtime=True)
     message["Message-ID"] = make_msgid(domain="mendcrm.invalid")
     message["X-MendCRM-Items"] = " ".join(item_ids)
-    message.set_content(body)
+    message.set_content(_BODY_CONTROLS.sub("", _encodable(body).replace("\r\n", "\n")))
     return message
+
+
+_BODY_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _subject(item: QueueItem, contact: Contact | None) -> str:
@@ -242,7 +259,7 @@ def _digest(
             members = sorted((i for i in batch if i.due <= moment), key=lambda i: i.due)
             if item not in members:
                 members.append(item)
-            parts = [f"# {i.title or i.kind}\n\n{i.body.strip()}\n" for i in members]
+            parts = [f"# {one_line(i.title or i.kind)}\n\n{i.body.strip()}\n" for i in members]
             body = ("\n\n---\n\n").join(parts)
             subject = f"MendCRM digest: {len(members)} note{'s' if len(members) != 1 else ''}"
             message = _message(s, subject, body, [i.id for i in members])

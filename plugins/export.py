@@ -10,7 +10,10 @@ After every delivery round the plugin rewrites, only when their content changed:
   UTC) plus the contact's name, for scripts. No timestamp of its own, so an unchanged queue
   leaves the file untouched.
 
-Both are written atomically (temporary file, fsync, rename), mode 0600.
+Both are written atomically (temporary file, fsync, rename), mode 0600. Text in the .ics loses
+the control characters RFC 5545 §3.3.11 excludes from TEXT (NUL among them; TAB and line breaks
+stay, escaped by the writer). ``ics`` and ``json`` must be plain file names: no folder part, not
+``.`` or ``..``, no NUL — checked with the config, not at every delivery.
 
 Config::
 
@@ -23,6 +26,7 @@ Config::
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from pathlib import Path
 
@@ -44,20 +48,39 @@ _STATUS = {
 }
 
 
+_TEXT_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def _plain_file_name(name: object) -> bool:
+    return (
+        isinstance(name, str)
+        and name not in ("", ".", "..")
+        and not any(c in name for c in "/\\\x00")
+        and len(name.encode("utf-8", "surrogatepass")) <= 255
+    )
+
+
 def paths(config: Config) -> tuple[Path, Path]:
-    """Given the config, return the .ics and .json paths; raise ConfigError if the table is bad."""
+    """Given the config, return the .ics and .json paths; raise ConfigError naming the key and
+    the config file if the table is bad (a file name with a folder part, ``.`` or ``..``)."""
     table = plugin_table(config, NAME, ("folder", "ics", "json"))
     base = folder_setting(config, NAME, table, example="~/.local/share/mendcrm/export")
     names = []
+    where = f" (in {config.source})" if config.source is not None else ""
     for key, default in (("ics", "mendcrm.ics"), ("json", "mendcrm-queue.json")):
         name = table.get(key, default)
-        if not isinstance(name, str) or not name or "/" in name:
+        if not _plain_file_name(name):
             raise ConfigError(
-                f"[plugins.{NAME}] {key} must be a plain file name",
-                hint=f'e.g. {key} = "{default}"',
+                f"[plugins.{NAME}] {key} = {name!r} is not a plain file name{where}",
+                hint=f'name a file inside folder, e.g. {key} = "{default}"',
             )
         names.append(base / name)
     return names[0], names[1]
+
+
+def _text(value: str) -> str:
+    # CR LF is a line break like LF (the writer escapes it as \\n); every other control goes.
+    return _TEXT_CONTROLS.sub("", value.replace("\r\n", "\n"))
 
 
 @hookimpl
@@ -78,11 +101,11 @@ def to_ics(
         todo.add("uid", f"{item.id}@mendcrm")
         todo.add("dtstamp", item.due)
         who = contacts[item.contact_id].name if item.contact_id in contacts else item.contact_id
-        todo.add("summary", item.title or f"{item.kind}: {who}")
+        todo.add("summary", _text(item.title or f"{item.kind}: {who}"))
         todo.add("due", item.due)
         todo.add("status", _STATUS.get(item.state, "NEEDS-ACTION"))
         if item.body:
-            todo.add("description", item.body)
+            todo.add("description", _text(item.body))
         calendar.add_component(todo)
     wanted = {i.encounter_id for i in items if i.encounter_id}
     for encounter in sorted(encounters.values(), key=lambda e: e.id):
@@ -94,9 +117,9 @@ def to_ics(
         event.add("dtstamp", occurrence.start)
         event.add("dtstart", occurrence.start)
         event.add("dtend", occurrence.end)
-        event.add("summary", occurrence.summary or "Encounter")
+        event.add("summary", _text(occurrence.summary or "Encounter"))
         if occurrence.location:
-            event.add("location", occurrence.location)
+            event.add("location", _text(occurrence.location))
         calendar.add_component(event)
     return calendar.to_ical()
 

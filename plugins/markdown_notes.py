@@ -5,7 +5,10 @@ tags) in the folder you name — an Obsidian vault, or any folder of notes. When
 (the event moved, the contact's stage changed), the file is rewritten — unless you edited it: the
 plugin keeps a hash of what it wrote (in ``.mendcrm-notes.json`` in that folder), and a file whose
 content no longer matches is never touched again; the new version goes beside it as
-``… (MendCRM update).md``. Files are written atomically, mode 0600.
+``… (MendCRM update).md``. Files are written atomically, mode 0600; a folder the plugin creates
+is 0700, and a folder you already had is left as it is (with a warning if other users can read
+it). File names fit the file system's limit (255 bytes on Linux; a longer name, say 100 CJK
+characters, is cut at a character boundary), without control, bidi or zero-width characters.
 
 Config::
 
@@ -20,13 +23,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
 from mendcrm.config.model import Config
-from mendcrm.files import write_private
+from mendcrm.controls import without_invisibles
+from mendcrm.files import private_folder, warn_if_shared, write_private
 from mendcrm.hookspecs import hookimpl
 from mendcrm.model import Contact, Encounter, QueueItem, to_iso
 from mendcrm.plugin_settings import folder_setting, plugin_table
@@ -35,7 +40,11 @@ from mendcrm.render import user_zone
 NAME = "markdown_notes"
 STATE_FILE = ".mendcrm-notes.json"
 _KINDS = {"prep": "Prep", "followup": "Follow-up", "nudge": "Nudge"}
-_UNSAFE = re.compile(r'[\\/:*?"<>|#^\[\]\x00-\x1f]+')
+_UNSAFE = re.compile(r'[\\/:*?"<>|#^\[\]\x00-\x1f\x7f-\x9f]+')
+_NAME_MAX = 255
+"""Bytes in one file name on Linux's file systems (NAME_MAX); asked of the folder when it can be."""
+_SUFFIX_ROOM = len(" (MendCRM update) (99).md")
+"""Kept free in every new name, so the variants :meth:`Folder._free_name` makes still fit."""
 
 
 def settings(config: Config) -> Path:
@@ -79,11 +88,32 @@ def _name(item: QueueItem, contact: Contact | None) -> str:
     return contact.name if contact else item.contact_id
 
 
-def _file_name(item: QueueItem, contact: Contact | None, zone: tzinfo) -> str:
+def fit_bytes(text: str, limit: int) -> str:
+    """Given text and a byte budget, return its longest prefix whose UTF-8 fits the budget,
+    cut between characters (never inside one), trailing spaces removed."""
+    encoded = text.encode("utf-8")
+    if len(encoded) <= limit:
+        return text
+    return encoded[:limit].decode("utf-8", "ignore").rstrip()
+
+
+def name_limit(folder: Path) -> int:
+    """Given the notes folder, return the longest file name in bytes it accepts (255 where the
+    file system does not say)."""
+    try:
+        return min(_NAME_MAX, os.pathconf(folder, "PC_NAME_MAX"))
+    except (OSError, ValueError):
+        return _NAME_MAX
+
+
+def _file_name(
+    item: QueueItem, contact: Contact | None, zone: tzinfo, limit: int = _NAME_MAX
+) -> str:
     # The user's own time in the name: it is what they see in their calendar.
     due = item.due.astimezone(zone)
     base = f"{due:%Y-%m-%d %H%M} {_KINDS.get(item.kind, item.kind)} - {_name(item, contact)}"
-    return _UNSAFE.sub(" ", base).strip()[:120] + ".md"
+    stem = " ".join(_UNSAFE.sub(" ", without_invisibles(base)).split())
+    return fit_bytes(stem, limit - _SUFFIX_ROOM) + ".md"
 
 
 class Folder:
@@ -104,20 +134,23 @@ class Folder:
 
     def _free_name(self, wanted: str) -> str:
         taken = {entry["file"] for entry in self.state.values()}
+        limit = name_limit(self.path)
         stem, n = wanted[:-3], 1
-        name = wanted
+        name = fit_bytes(stem, limit - 3) + ".md"
         while name in taken or (self.path / name).exists():
             n += 1
-            name = f"{stem} ({n}).md"
+            tail = f" ({n}).md"
+            name = fit_bytes(stem, limit - len(tail.encode())) + tail
         return name
 
     def write(self, item: QueueItem, text: str, contact: Contact | None) -> Path:
         """Write (or update) the item's file unless the user edited it; return the file used."""
-        self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not private_folder(self.path):
+            warn_if_shared(self.path, "the notes folder")
         entry = self.state.get(item.id)
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
         if entry is None:
-            name = self._free_name(_file_name(item, contact, self.zone))
+            name = self._free_name(_file_name(item, contact, self.zone, name_limit(self.path)))
         else:
             name = entry["file"]
             target = self.path / name

@@ -110,8 +110,10 @@ class LazyGroup(click.Group):
 @click.pass_context
 def cli(ctx: click.Context, config_option: Path | None, verbose: bool) -> None:
     """MendCRM: prepare for, and follow up on, encounters with people you are mending with."""
+    from mendcrm.cli.output import guard_terminal
     from mendcrm.logs import configure_logging
 
+    guard_terminal()  # before logging binds stderr; again here for callers that skip main()
     configure_logging(verbose)
     ctx.obj = AppContext(config_option=config_option, verbose=verbose)
 
@@ -121,6 +123,9 @@ def main(argv: list[str] | None = None) -> Any:
 
     Exit 1 for a failure, 2 for a usage or configuration error, 130 when interrupted.
     """
+    from mendcrm.cli.output import guard_terminal
+
+    guard_terminal()  # every byte printed from here on, errors included, passes the guard
     try:
         return cli.main(args=argv, prog_name="mendcrm", standalone_mode=False)
     except MendError as exc:
@@ -153,8 +158,11 @@ def main(argv: list[str] | None = None) -> Any:
 
 
 def _error(message: str, hint: str = "") -> None:
-    """Print ``mendcrm: error: MESSAGE (hint: HINT)`` as one line, whatever the message holds."""
-    text = " ".join(message.split())
+    """Print ``mendcrm: error: MESSAGE (hint: HINT)`` as one line, whatever the message holds,
+    with any password MendCRM has read masked in every form it travels in."""
+    from mendcrm.daemon.redaction import redact
+
+    text = " ".join(redact(message).split())
     if hint:
         text += f" (hint: {hint})"
     click.echo(f"mendcrm: error: {text}", err=True)

@@ -8,7 +8,14 @@ from datetime import timedelta
 import click
 
 from mendcrm.cli.context import AppContext, pass_app
-from mendcrm.cli.output import days_option, emit_json, json_option, shorten, table
+from mendcrm.cli.output import (
+    days_option,
+    emit_json,
+    json_option,
+    shorten,
+    table,
+    write_control,
+)
 from mendcrm.model import to_iso
 
 
@@ -19,13 +26,14 @@ class _TerminalProgress:
         self.shown = False
 
     def __call__(self, calendar: str, fetched: int) -> None:
-        sys.stderr.write(f"\r\033[Ksyncing {shorten(calendar, 50)}: {fetched} objects fetched")
+        write_control(sys.stderr, "\r\033[K")
+        sys.stderr.write(f"syncing {shorten(calendar, 50)}: {fetched} objects fetched")
         sys.stderr.flush()
         self.shown = True
 
     def close(self) -> None:
         if self.shown:
-            sys.stderr.write("\r\033[K")
+            write_control(sys.stderr, "\r\033[K")
             sys.stderr.flush()
 
 

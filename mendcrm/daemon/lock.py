@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from mendcrm.errors import MendError
+from mendcrm.files import private_folder
 
 
 class DaemonRunningError(MendError):
@@ -32,7 +33,7 @@ class DaemonLock:
 
     def acquire(self) -> None:
         """Take the lock and write our pid; raise DaemonRunningError if another process holds it."""
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_folder(self.path.parent)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

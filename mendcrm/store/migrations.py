@@ -7,7 +7,10 @@ returns those of version N+1 without touching its input. :func:`migrate` chains 
 result in one transaction.
 
 To change the schema: raise :data:`SCHEMA_VERSION` by one and register a step for the old
-version with ``@migration(old_version)``.
+version with ``@migration(old_version)``. A step that removes something that must not survive
+anywhere (a leaked secret) is registered with ``@migration(old_version, scrubs=True)``: the store
+then applies it to the old file's backups too (see :meth:`mendcrm.store.Store`), and the step
+must therefore accept tables of any earlier version.
 """
 
 from __future__ import annotations
@@ -20,9 +23,9 @@ Tables = dict[str, dict[str, dict[str, Any]]]
 
 Migration = Callable[[Tables], Tables]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """The schema this code writes. Version 0 is a file from before the ``meta`` table existed;
-version 2 added the ``dismissals`` table."""
+version 2 added the ``dismissals`` table; version 3 masked credentials in stored error text."""
 
 TABLES: tuple[str, ...] = (
     "contacts",
@@ -41,17 +44,34 @@ SCHEMA_ID = "schema"
 MIGRATIONS: dict[int, Migration] = {}
 """Registered steps, keyed by the version each one upgrades from."""
 
+SCRUBS: dict[int, Migration] = {}
+"""The registered steps that scrub, keyed likewise: their backups are scrubbed too."""
 
-def migration(from_version: int) -> Callable[[Migration], Migration]:
-    """Given the version a step upgrades from, return a decorator that registers the step."""
+
+def migration(from_version: int, *, scrubs: bool = False) -> Callable[[Migration], Migration]:
+    """Given the version a step upgrades from (and whether it scrubs data that must not survive
+    in a backup), return a decorator that registers the step."""
 
     def register(step: Migration) -> Migration:
         if from_version in MIGRATIONS:
             raise ValueError(f"a migration from schema {from_version} is already registered")
         MIGRATIONS[from_version] = step
+        if scrubs:
+            SCRUBS[from_version] = step
         return step
 
     return register
+
+
+def scrub(tables: Tables, from_version: int) -> Tables:
+    """Given tables of ``from_version`` (a store or one of its backups), return them with every
+    scrubbing step from that version on applied, still at their own version; the input is not
+    modified."""
+    for version in range(from_version, SCHEMA_VERSION):
+        step = SCRUBS.get(version)
+        if step is not None:
+            tables = step(tables)
+    return tables
 
 
 def schema_version(tables: Mapping[str, Mapping[str, Any]]) -> int:
@@ -139,15 +159,33 @@ def _add_dismissals(tables: Tables) -> Tables:
     return {**tables, "dismissals": dict(tables.get("dismissals", {}))}
 
 
+@migration(2, scrubs=True)
+def _scrub_stored_error_text(tables: Tables) -> Tables:
+    """Given tables of any version, return them with credential-looking tokens masked in every
+    stored error text (any ``last_error`` or ``error`` value, at any depth: queue items, sync
+    state, the daemon's and the plugins' health documents); unchanged tables are the input.
+
+    Before schema 3 an SMTP server that repeated the AUTH token in its rejection left the
+    password's base64 in these texts; which password is not known here, so every token that looks
+    like a credential is masked (:func:`mendcrm.daemon.redaction.scrub_tokens`).
+    """
+    from mendcrm.daemon.redaction import clean_error_texts, scrub_tokens
+
+    cleaned: Tables = clean_error_texts(tables, scrub_tokens)
+    return cleaned
+
+
 __all__ = [
     "MIGRATIONS",
     "SCHEMA_ID",
     "SCHEMA_VERSION",
+    "SCRUBS",
     "TABLES",
     "Migration",
     "Tables",
     "migrate",
     "migration",
     "schema_version",
+    "scrub",
     "stamp",
 ]

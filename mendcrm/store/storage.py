@@ -334,6 +334,14 @@ class StoreFile:
                 hint="the store was left as it was; free disk space or fix permissions and retry",
             ) from exc
 
+    def write_copy(self, destination: Path, tables: Tables) -> None:
+        """Given tables, write them as the file ``destination`` beside the store (atomically,
+        mode 0600), in a layout any store reader parses; raise OSError if that fails."""
+        from mendcrm.files import write_private
+
+        write_private(destination, json.dumps(tables, ensure_ascii=False) + "\n")
+        self._sync_folder()
+
     def _keep_backup(self) -> None:
         if os.path.lexists(self.path):
             self._link_or_copy(self.backup_path)

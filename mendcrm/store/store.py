@@ -6,7 +6,9 @@ started from stays intact for readers and for a rollback — and the commit writ
 An exception inside the ``with`` block discards every change.
 
 Records go in and come out as plain JSON dicts keyed by their ``"id"``; what a caller gets back
-is its own copy, so changing it changes nothing in the store until it is ``put``. ``table(name)``
+is its own copy, so changing it changes nothing in the store until it is ``put``. Error text in a
+record (``last_error``/``error`` at any depth) is stored with every remembered secret masked
+(:mod:`mendcrm.daemon.redaction`), whoever writes it. ``table(name)``
 gives the TinyDB table (document ids are the record ids) for queries with ``tinydb.Query``.
 """
 
@@ -26,6 +28,7 @@ from tinydb.queries import QueryLike
 from tinydb.storages import Storage
 from tinydb.table import Document, Table
 
+from mendcrm.daemon.redaction import clean_error_texts
 from mendcrm.errors import StoreError
 from mendcrm.store import migrations
 from mendcrm.store.migrations import SCHEMA_ID, TABLES, Tables
@@ -330,13 +333,17 @@ class Store:
         backup = self.path.with_name(f"{self.path.name}.v{version}.bak")
         try:
             tables = migrations.migrate(snapshot.tables, version)
+            scrubbed = migrations.scrub(snapshot.tables, version)
         except (ValueError, LookupError) as exc:
             raise StoreError(
                 f"cannot upgrade the store {self.path} from schema {version}: {exc}",
                 hint="the file was left as it was; repair it by hand or ask for help",
             ) from exc
-        self._file.keep_copy(backup)
-        migrated = self._file.commit(tables, snapshot)
+        if scrubbed is snapshot.tables:
+            self._file.keep_copy(backup)
+            migrated = self._file.commit(tables, snapshot)
+        else:
+            migrated = self._migrate_scrubbing(snapshot, scrubbed, tables, backup, version)
         log.info(
             "upgraded the store %s from schema %d to %d; the old file is kept as %s",
             self.path,
@@ -345,6 +352,46 @@ class Store:
             backup,
         )
         return migrated
+
+    def _migrate_scrubbing(
+        self, snapshot: Snapshot, scrubbed: Tables, tables: Tables, backup: Path, version: int
+    ) -> Snapshot:
+        """Upgrade through a scrubbing step so that no copy of the unscrubbed text is left.
+
+        The old version's backup is the scrubbed old tables. The store file is first replaced by
+        them (its ``.bak`` then links the unscrubbed file), then by the upgraded tables (its
+        ``.bak`` now links the scrubbed old one, and the unscrubbed file has no name left). A crash
+        in between leaves a scrubbed store of the old version, upgraded again on the next open.
+        Older ``.vN.bak`` files are scrubbed in place.
+        """
+        try:
+            self._file.write_copy(backup, scrubbed)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot keep a copy of the store {self.path} as {backup}: {exc.strerror or exc}",
+                hint="the store was left as it was; free disk space or fix permissions and retry",
+            ) from exc
+        base = self._file.commit(scrubbed, snapshot)
+        migrated = self._file.commit(tables, base)
+        for older in sorted(self.path.parent.glob(f"{self.path.name}.v*.bak")):
+            if older != backup:
+                self._scrub_backup(older)
+        return migrated
+
+    def _scrub_backup(self, path: Path) -> None:
+        try:
+            old = json.loads(path.read_bytes())
+            version = migrations.schema_version(old)
+            cleaned = migrations.scrub(old, version)
+            if cleaned is not old and cleaned != old:
+                self._file.write_copy(path, cleaned)
+        except (OSError, ValueError, TypeError, AttributeError) as exc:
+            log.warning(
+                "could not scrub the old store backup %s (%s); delete it if you do not need it:"
+                " it may hold an SMTP password's base64",
+                path,
+                exc,
+            )
 
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r})"
@@ -367,9 +414,14 @@ def _plain_record(table: str, record: Mapping[str, Any]) -> Record:
     try:
         # A round trip through JSON both proves the record can be stored and makes it our own
         # copy, with tuples turned into lists exactly as a reload would see them.
-        doc: Record = json.loads(json.dumps(record, allow_nan=False))
+        text = json.dumps(record, allow_nan=False)
+        doc: Record = json.loads(text)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{table} record {record_id!r} is not plain JSON: {exc}") from None
+    if 'error":' in text:
+        # Error text comes from servers and libraries, which may quote a password in any form:
+        # whatever writes it, it is stored only with every remembered secret masked.
+        doc = clean_error_texts(doc)
     return doc
 
 

@@ -6,6 +6,7 @@ server against it (``ca_file``), exactly as it would a private CA in real use.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import ipaddress
 import socket
@@ -90,10 +91,23 @@ def make_tls(folder: Path) -> tuple[ssl.SSLContext, Path]:
     return context, ca_path
 
 
-class SmtpServer:
-    """aiosmtpd on a free loopback port; ``password`` turns on STARTTLS-only AUTH."""
+def echoed_token(mechanism: str, login: bytes, password: bytes) -> str:
+    """Return the base64 token a client sent for ``mechanism``, as a careless server repeats it:
+    AUTH PLAIN's ``\\0login\\0password`` (RFC 4616 §2), AUTH LOGIN's password line."""
+    raw = b"\0" + login + b"\0" + password if mechanism == "PLAIN" else password
+    return base64.b64encode(raw).decode("ascii")
 
-    def __init__(self, folder: Path, *, username: str = "", password: str = "") -> None:
+
+class SmtpServer:
+    """aiosmtpd on a free loopback port; ``password`` turns on STARTTLS-only AUTH.
+
+    ``echo_auth`` ("PLAIN" or "LOGIN") offers only that mechanism and rejects every login with a
+    535 reply that repeats the client's base64 token, as some servers do in their logs and replies.
+    """
+
+    def __init__(
+        self, folder: Path, *, username: str = "", password: str = "", echo_auth: str = ""
+    ) -> None:
         self.inbox = Inbox()
         self.port = free_port()
         self.ca_file: Path | None = None
@@ -108,6 +122,10 @@ class SmtpServer:
                     data.login.decode(),
                     data.password.decode(),
                 ) == (username, password)
+                if echo_auth and isinstance(data, LoginPassword):
+                    token = echoed_token(mechanism, data.login, data.password)
+                    message = f"535 5.7.8 AUTH {mechanism} {token} rejected"
+                    return AuthResult(success=False, handled=False, message=message)
                 return AuthResult(success=ok, handled=False)
 
             kwargs = {
@@ -116,6 +134,9 @@ class SmtpServer:
                 "auth_required": True,
                 "authenticator": authenticate,
             }
+            if echo_auth:
+                other = {"PLAIN": "LOGIN", "LOGIN": "PLAIN"}[echo_auth]
+                kwargs["auth_exclude_mechanism"] = [other]
         self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port, **kwargs)
 
     def __enter__(self) -> SmtpServer:
