@@ -179,5 +179,5 @@ def test_a_version_1_store_gains_an_empty_dismissals_table(store_path: Path) -> 
     data = stored(store_path)
     assert data["dismissals"] == {}
     assert data["contacts"] == version_1["contacts"]
-    assert data["meta"]["schema"]["version"] == 2
+    assert data["meta"]["schema"]["version"] == SCHEMA_VERSION  # 1 → 2 → 3 in one go
     assert store_path.with_name("store.json.v1.bak").exists()
