@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from mendcrm import repository
+from mendcrm.addresses import mail_address, user_addresses
 from mendcrm.clock import Clock
 from mendcrm.config.model import AccountConfig, Config
 from mendcrm.model import Contact, Encounter, QueueItem, replace
@@ -124,7 +125,8 @@ def sync_pass(
 
     # 5. actions: annotate the calendars, tell plugins what changed.
     summary = PassSummary(sync=sync, plan=the_plan, due=due, warnings=warnings)
-    if not config.me.emails and config.accounts:
+    # A server's calendar-user-address-set may hold the user's mail address instead (RFC 6638).
+    if config.accounts and not any(map(mail_address, user_addresses(config.me.emails, sync.state))):
         summary.warnings.append(
             "[me] emails is empty, so MendCRM cannot tell which invitations you declined or "
             "which events you organise; add your addresses to the config"
@@ -192,7 +194,10 @@ def detect_and_plan(
     with store.transaction() as tx:
         contacts = repository.contacts(tx)
         index = ContactIndex.build(c for c in contacts if c.flagged)
-        detected = detect(sync.occurrences, index, me=config.me, settings=config.detection)
+        mine = user_addresses(config.me.emails, sync.state)
+        detected = detect(
+            sync.occurrences, index, me=config.me, settings=config.detection, mine=mine
+        )
         stored = repository.encounters(tx)
         held = hold_departed_sources(tx, config, stored, now, warnings)
         the_plan = plan(

@@ -20,12 +20,13 @@ import icalendar
 import recurring_ical_events
 import x_wr_timezone
 
+from mendcrm.addresses import address_key, is_mine
 from mendcrm.events.contentlines import Described, split_descriptive, split_list, unescape_text
 from mendcrm.events.guards import nesting_problem, rrule_problem
 from mendcrm.events.lean import lean_text
 from mendcrm.events.window import Span
 from mendcrm.events.zones import zone_name
-from mendcrm.model import Attendee, Occurrence, normalize_email, to_iso
+from mendcrm.model import Attendee, Occurrence, to_iso
 
 
 @dataclass(frozen=True, slots=True)
@@ -381,7 +382,7 @@ def _base(event: icalendar.Component, where: _Where) -> Occurrence | None:
         categories=_categories(source),
         organizer=organizer,
         attendees=attendees,
-        my_partstat=_my_partstat(organizer, attendees, ctx.my_emails),
+        my_partstat=_my_partstat(source, ctx.my_emails),
         status=status,
         tzid=tzid,
     )
@@ -438,9 +439,10 @@ def _categories(source: Described | icalendar.Component) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _people(
+def _raw_people(
     source: Described | icalendar.Component,
-) -> tuple[Attendee | None, tuple[Attendee, ...]]:
+) -> tuple[list[tuple[str, Mapping[str, Any]]], list[tuple[str, Mapping[str, Any]]]]:
+    """Return the ORGANIZER and ATTENDEE (value, parameters) pairs as written."""
     organizers: list[tuple[str, Mapping[str, Any]]]
     attendees: list[tuple[str, Mapping[str, Any]]]
     if isinstance(source, Described):
@@ -449,6 +451,13 @@ def _people(
     else:
         organizers = [(str(v), getattr(v, "params", {})) for v in _as_list(source.get("ORGANIZER"))]
         attendees = [(str(v), getattr(v, "params", {})) for v in _as_list(source.get("ATTENDEE"))]
+    return organizers, attendees
+
+
+def _people(
+    source: Described | icalendar.Component,
+) -> tuple[Attendee | None, tuple[Attendee, ...]]:
+    organizers, attendees = _raw_people(source)
     organizer = None
     if organizers:
         value, params = organizers[0]
@@ -469,7 +478,10 @@ def _address(
     default_partstat: str = "NEEDS-ACTION",
     default_role: str = "REQ-PARTICIPANT",
 ) -> Attendee | None:
-    email = normalize_email(value)
+    # The mail address the entry stands for (EMAIL parameter, mailto: in any form), else the
+    # value's own identity (a principal path, urn:uuid:...), which never matches a contact's
+    # address but still tells the user's own entry and "someone else" apart.
+    email = address_key(value, params)
     if not email:
         return None
     return Attendee(
@@ -480,13 +492,17 @@ def _address(
     )
 
 
-def _my_partstat(
-    organizer: Attendee | None, attendees: Sequence[Attendee], mine: frozenset[str]
-) -> str | None:
-    for attendee in attendees:
-        if attendee.email in mine:
-            return attendee.partstat
-    if organizer is not None and organizer.email in mine:
+def _my_partstat(source: Described | icalendar.Component, mine: frozenset[str]) -> str | None:
+    """Return the user's PARTSTAT on the event: from their ATTENDEE entry (known by its EMAIL
+    parameter or its value, see mendcrm.addresses), else ACCEPTED if they organise it."""
+    if not mine:
+        return None
+    organizers, attendees = _raw_people(source)
+    for value, params in attendees:
+        if is_mine(value, params, mine):
+            partstat = str(params.get("PARTSTAT", "")).strip().upper()
+            return partstat or "NEEDS-ACTION"
+    if organizers and is_mine(organizers[0][0], organizers[0][1], mine):
         return "ACCEPTED"
     return None
 
