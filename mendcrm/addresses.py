@@ -68,10 +68,8 @@ def identities(value: str, params: Mapping[str, Any] | None = None) -> frozenset
     """Given a calendar-user address value and its parameters, return every identity the entry
     may be known by: the EMAIL parameter's address, the value's own mail address, and the
     value's non-mail key (see the module notes on recognising the user)."""
-    keys = {address_key(value, params), _uri_key(value)}
     own = _mail_of(value)
-    if own:
-        keys.add(own)
+    keys = {address_key(value, params), own or _uri_key(value)}
     keys.discard("")
     return frozenset(keys)
 
