@@ -18,6 +18,8 @@ from mendcrm.addresses import (
     own_addresses,
     user_addresses,
 )
+from mendcrm.contacts import clean_emails
+from mendcrm.errors import UsageError
 from mendcrm.model import normalize_email
 
 # -- mailto: in any case and form --------------------------------------------------------------
@@ -181,3 +183,14 @@ def test_normalize_email_is_the_same_reading() -> None:
     # Idempotent: a stored identity reads as itself.
     for key in ("robert.hale@example.org", "/1234567/principal", "urn:uuid:abc"):
         assert normalize_email(key) == key
+
+
+def test_contact_addresses_are_read_the_same_way_or_refused() -> None:
+    # A contact's address is stored in the form detection compares attendees by, so any address
+    # accepted here can match; one that could never match is refused with one clear line.
+    assert clean_emails(["mailto:Robert%2EHale@Example.org", "robert.hale@example.org"]) == (
+        "robert.hale@example.org",
+    )
+    for bad in ("robert hale@example.org", "/1234567/principal/", "urn:uuid:abc@x"):
+        with pytest.raises(UsageError, match="is not an e-mail address"):
+            clean_emails([bad])
