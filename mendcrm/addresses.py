@@ -81,6 +81,31 @@ def is_mine(value: str, params: Mapping[str, Any] | None, mine: Iterable[str]) -
     return not identities(value, params).isdisjoint(wanted)
 
 
+def address_problem(value: str, params: Mapping[str, Any] | None = None) -> str | None:
+    """Given a calendar-user address value and its parameters, return what is wrong with an
+    entry that tries to name a mail address and fails (a broken ``mailto:``, an EMAIL parameter
+    that is no address, a value that is no URI at all), or None if nothing is. Values that are
+    valid URIs but not mail (urn:uuid:, principal URLs and paths, tel:, invalid:) are no
+    problem: RFC 5545 §3.3.3 allows them."""
+    email = _param(params, "EMAIL")
+    if email and _mail_of(email):
+        return None
+    text = _unwrap(str(value))
+    found = _mail_of(text)
+    if email and not found:
+        return f"its EMAIL parameter {email!r} is not an e-mail address"
+    if found:
+        return None
+    scheme = _SCHEME.match(text)
+    if not text:
+        return "it has no address"
+    if scheme and scheme.group(1).lower() == "mailto":
+        return f"{text!r} is not a valid mailto: address (RFC 6068)"
+    if not scheme and not text.startswith("/"):
+        return f"{text!r} is neither an e-mail address nor a URI (RFC 5545 §3.3.3)"
+    return None
+
+
 def own_addresses(*groups: Iterable[str]) -> frozenset[str]:
     """Given groups of the user's addresses (``[me] emails``, each principal's
     calendar-user-address-set, RFC 6638 §2.4.1), return the identities that mean the user."""
@@ -166,6 +191,7 @@ def _uri_key(value: str) -> str:
 
 __all__ = [
     "address_key",
+    "address_problem",
     "identities",
     "is_mine",
     "mail_address",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import itertools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any, cast
@@ -20,7 +20,7 @@ import icalendar
 import recurring_ical_events
 import x_wr_timezone
 
-from mendcrm.addresses import address_key, is_mine
+from mendcrm.addresses import address_key, address_problem, is_mine
 from mendcrm.events.contentlines import Described, split_descriptive, split_list, unescape_text
 from mendcrm.events.guards import nesting_problem, rrule_problem
 from mendcrm.events.lean import lean_text
@@ -365,7 +365,7 @@ def _base(event: icalendar.Component, where: _Where) -> Occurrence | None:
             where.warn(f"unknown TZID {written_tzid!r}; read in your own time zone")
     info = where.details.get(id(event))
     source: Described | icalendar.Component = info if info is not None else event
-    organizer, attendees = _people(source)
+    organizer, attendees = _people(source, where.warn)
     ctx = where.ctx
     return Occurrence(
         source=ctx.source,
@@ -455,9 +455,18 @@ def _raw_people(
 
 
 def _people(
-    source: Described | icalendar.Component,
+    source: Described | icalendar.Component, warn: Callable[[str], None] | None = None
 ) -> tuple[Attendee | None, tuple[Attendee, ...]]:
     organizers, attendees = _raw_people(source)
+    if warn is not None:
+        # A person whose address cannot be read is never matched by it: say so, once.
+        for name, entries in (("ORGANIZER", organizers[:1]), ("ATTENDEE", attendees)):
+            for value, params in entries:
+                problem = address_problem(value, params)
+                if problem:
+                    cn = str(params.get("CN", "")).strip()
+                    who = f"{name} {cn!r}" if cn else name
+                    warn(f"{who}: {problem}; read as an unknown person")
     organizer = None
     if organizers:
         value, params = organizers[0]

@@ -12,6 +12,7 @@ import pytest
 
 from mendcrm.addresses import (
     address_key,
+    address_problem,
     identities,
     is_mine,
     mail_address,
@@ -194,3 +195,36 @@ def test_contact_addresses_are_read_the_same_way_or_refused() -> None:
     for bad in ("robert hale@example.org", "/1234567/principal/", "urn:uuid:abc@x"):
         with pytest.raises(UsageError, match="is not an e-mail address"):
             clean_emails([bad])
+
+
+@pytest.mark.parametrize(
+    ("value", "params", "problem"),
+    [
+        ("mailto:robert.hale@", {}, "is not a valid mailto: address"),
+        ("MAILTO:robert hale@example.org", {}, "is not a valid mailto: address"),
+        ("mailto:a@x.example,b@y.example", {}, "is not a valid mailto: address"),
+        ("/1234567/principal/", {"EMAIL": "robert.hale"}, "EMAIL parameter 'robert.hale'"),
+        ("Robert Hale", {}, "neither an e-mail address nor a URI"),
+        ("", {}, "has no address"),
+    ],
+)
+def test_a_broken_address_is_named(value: str, params: dict[str, str], problem: str) -> None:
+    found = address_problem(value, params)
+    assert found is not None and problem in found
+
+
+@pytest.mark.parametrize(
+    ("value", "params"),
+    [
+        ("urn:uuid:6b8c2c4e", {}),  # RFC 5545 §3.3.3: any URI is a valid CAL-ADDRESS
+        ("/1234567/principal/", {}),
+        ("https://caldav.example.net/1234567/principal/", {}),
+        ("invalid:nomail", {}),
+        ("tel:+49-30-1234567", {}),
+        ("mailto:robert.hale@example.org", {}),
+        ("mailto:broken@", {"EMAIL": "robert.hale@example.org"}),  # EMAIL gives the person
+        ("", {"EMAIL": "robert.hale@example.org"}),
+    ],
+)
+def test_valid_addresses_are_no_problem(value: str, params: dict[str, str]) -> None:
+    assert address_problem(value, params) is None

@@ -188,3 +188,29 @@ def test_icalendar_fallback_reads_addresses_the_same_way() -> None:
     assert organizer.cn == "Rob H."
     _, attendees = _people(events[1])
     assert [a.email for a in attendees] == ["robert.hale@example.org"]
+
+
+def test_a_broken_address_is_one_warning_naming_the_event(tmp_path: Path) -> None:
+    path = tmp_path / "broken.ics"
+    path.write_text(
+        calendar(
+            vevent(
+                "broken-addr",
+                "20260505T100000Z",
+                "20260505T110000Z",
+                extra=[
+                    "ORGANIZER;CN=Rob:mailto:robert.hale@",
+                    "ATTENDEE;CN=Ana;EMAIL=ana-at-example.org:/p/ana/",
+                    "ATTENDEE;CN=Room:invalid:nomail",  # valid, so no warning
+                ],
+            )
+        )
+    )
+    result = Syncer(make_config(feeds=(FeedConfig(name="file", path=path),)))()
+    warnings = [w for r in result.reports for w in r.warnings]
+    assert len(warnings) == 2, warnings
+    assert all("UID broken-addr" in w and "\n" not in w for w in warnings)
+    assert "ORGANIZER 'Rob': 'mailto:robert.hale@' is not a valid mailto: address" in warnings[0]
+    assert "ATTENDEE 'Ana': its EMAIL parameter 'ana-at-example.org'" in warnings[1]
+    # The event is still read, the people kept as unknown identities.
+    assert [o.uid for o in result.occurrences] == ["broken-addr"]
