@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -149,6 +150,8 @@ def _unwrap(value: str) -> str:
     return text
 
 
+# Meetings repeat the same few addresses (a series, a team): each distinct text is read once.
+@lru_cache(maxsize=8192)
 def _mail_of(value: str) -> str | None:
     text = _unwrap(str(value))
     scheme = _SCHEME.match(text)
@@ -178,6 +181,7 @@ def _addr_spec(text: str) -> str | None:
     return text.lower()
 
 
+@lru_cache(maxsize=8192)
 def _uri_key(value: str) -> str:
     text = _unwrap(str(value))
     if not text:
