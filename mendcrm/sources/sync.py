@@ -477,6 +477,7 @@ def test_account(
             sync_token=any(i.sync_token for i in infos if i.selected),
             requests=transport.requests,
             seconds=round(time.perf_counter() - began, 3),
+            addresses=found.addresses,
         )
     finally:
         transport.close()

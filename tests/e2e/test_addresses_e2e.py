@@ -90,3 +90,12 @@ def test_the_principal_address_set_recognises_the_users_decline(world: World) ->
         assert world.encounters() == []  # the user declined, under their principal address
     else:
         assert only(world.encounters()).occurrence.my_partstat is None
+
+
+def test_account_test_names_the_addresses_the_server_has_for_the_user(world: World) -> None:
+    out = world.cli("account", "test", "work").out
+    if world.account.server.kind == "radicale":
+        expected = f"your addresses there (counted with [me] emails): /{world.account.username}/"
+        assert expected in out
+    else:
+        assert "your addresses there" not in out  # Xandikos offers an empty set here

@@ -15,7 +15,7 @@ from mendcrm.addresses import user_addresses
 from mendcrm.config.model import DetectionConfig
 from mendcrm.detection import ContactIndex, detect
 from mendcrm.model import Contact
-from mendcrm.sources import SyncResult
+from mendcrm.sources import SyncResult, test_account
 from tests.fixtures.servers import DavAccount, DavServer, http_request
 from tests.sync.helpers import Syncer, make_config
 from tests.sync.ics import event
@@ -127,3 +127,11 @@ def test_no_address_set_leaves_me_emails_alone(xandikos_server: DavServer, tmp_p
     assert sync.state["account:test"]["addresses"] == []
     assert user_addresses(sync.config.me.emails, result.state) == {"me@example.com"}
     assert [o.my_partstat for o in result.occurrences] == ["DECLINED"]
+
+
+def test_account_test_reports_the_address_set(radicale_server: DavServer) -> None:
+    dav = radicale_server.new_account()
+    dav.new_calendar("Work")
+    report = test_account(dav.config(), dav.password)
+    assert report.addresses == (f"/{dav.username}/",)
+    assert report.to_dict()["addresses"] == (f"/{dav.username}/",)
