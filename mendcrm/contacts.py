@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 
+from mendcrm.addresses import mail_address
 from mendcrm.detection import fold as fold_text
 from mendcrm.errors import NotFoundError, UsageError
 from mendcrm.model import STAGES, Contact, normalize_email, replace
@@ -73,13 +74,13 @@ def clean_emails(values: Iterable[str]) -> tuple[str, ...]:
     """Given e-mail addresses as typed, return them normalised and de-duplicated, in order."""
     seen: dict[str, None] = {}
     for value in values:
-        email = normalize_email(value)
-        if email:
-            if "@" not in email:
-                raise UsageError(
-                    f"{value!r} is not an e-mail address", hint="write it as name@domain"
-                )
-            seen.setdefault(email, None)
+        if not value.strip():
+            continue
+        # The same reading detection matches attendees by, so a stored address always can match.
+        email = mail_address(value)
+        if email is None:
+            raise UsageError(f"{value!r} is not an e-mail address", hint="write it as name@domain")
+        seen.setdefault(email, None)
     return tuple(seen)
 
 

@@ -36,9 +36,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from mendcrm.addresses import address_key, mail_address, own_addresses
 from mendcrm.annotations.markers import strip_block
 from mendcrm.config.model import DetectionConfig, MeConfig
-from mendcrm.model import Attendee, Contact, Encounter, Match, Occurrence, normalize_email
+from mendcrm.model import Attendee, Contact, Encounter, Match, Occurrence
 from mendcrm.names import NameHit, NameMatcher, fold
 
 _WORD = re.compile(r"\w+")
@@ -138,7 +139,8 @@ class ContactIndex:
 
     def _add(self, contact: Contact) -> None:
         self.contacts[contact.id] = contact
-        for email in {normalize_email(e) for e in contact.emails if e.strip()}:
+        # Only real mail addresses: a principal path or urn:uuid is nobody's contact address.
+        for email in {m for m in (mail_address(e) for e in contact.emails) if m}:
             self.by_email.setdefault(email, []).append(contact.id)
         for name in {contact.name, *contact.aliases}:
             folded = tuple(words(name))
@@ -252,8 +254,10 @@ def _is_conference(occurrence: Occurrence, keywords: _Keywords) -> bool:
 def _my_partstat(occurrence: Occurrence, my_emails: frozenset[str]) -> str:
     if occurrence.my_partstat:
         return occurrence.my_partstat.upper()
+    # The reader found no entry of the user's; the user's addresses may have grown since (a
+    # calendar-user-address-set found later), so look again by each entry's stored identity.
     for attendee in occurrence.attendees:
-        if normalize_email(attendee.email) in my_emails:
+        if address_key(attendee.email) in my_emails:
             return attendee.partstat.upper()
     return ""
 
@@ -289,7 +293,7 @@ def _match_people(
     if occurrence.organizer is not None:
         people.append((occurrence.organizer, "organizer"))
     for person, role in people:
-        email = normalize_email(person.email) if person.email else ""
+        email = address_key(person.email) if person.email else ""
         if email in my_emails:
             continue  # the user's own entry never matches a contact
         declined = role == "attendee" and person.partstat.upper() == "DECLINED"
@@ -348,6 +352,7 @@ def detect(
     *,
     me: MeConfig,
     settings: DetectionConfig,
+    mine: frozenset[str] | None = None,
 ) -> list[Encounter]:
     """Given occurrences and an index of flagged contacts, return the possible encounters.
 
@@ -355,8 +360,10 @@ def detect(
     ``settings.min_confidence``; occurrences that are cancelled or that the user declined give
     none. An encounter where the matched attendee declined is kept with ``contact_declined``.
     When several contacts match one occurrence, each encounter lists the others in ``others``.
+    ``mine`` holds the user's identities (:func:`mendcrm.addresses.user_addresses`: ``[me]
+    emails`` and the principals' calendar-user-address-sets); default: ``me.emails`` alone.
     """
-    my_emails = frozenset(normalize_email(e) for e in me.emails)
+    my_emails = mine if mine is not None else own_addresses(me.emails)
     keywords = _keyword_phrases(settings.conference_keywords)
     found: list[Encounter] = []
     if not index.contacts:

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 
+from mendcrm.addresses import address_key
+
 STAGES: tuple[str, ...] = (
     "none",
     "strained",
@@ -56,11 +58,9 @@ def from_iso(value: str) -> datetime:
 
 
 def normalize_email(value: str) -> str:
-    """Given a calendar address (``mailto:`` in any case, spaces), return it bare and lowercase."""
-    text = value.strip()
-    if text[:7].lower() == "mailto:":
-        text = text[7:]
-    return text.strip().lower()
+    """Given an address as the user writes it (bare, or ``mailto:`` in any case, percent-encoded),
+    return the identity to compare it by: see :func:`mendcrm.addresses.address_key`."""
+    return address_key(value)
 
 
 _R = TypeVar("_R", bound="_Record")

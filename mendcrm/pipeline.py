@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from mendcrm import repository
+from mendcrm.addresses import mail_address, user_addresses
 from mendcrm.clock import Clock
 from mendcrm.config.model import AccountConfig, Config
 from mendcrm.model import Contact, Encounter, QueueItem, replace
@@ -122,7 +123,8 @@ def sync_pass(
 
     # 5. actions: annotate the calendars, tell plugins what changed.
     summary = PassSummary(sync=sync, plan=the_plan, due=due, warnings=warnings)
-    if not config.me.emails and config.accounts:
+    # A server's calendar-user-address-set may hold the user's mail address instead (RFC 6638).
+    if config.accounts and not any(map(mail_address, user_addresses(config.me.emails, sync.state))):
         summary.warnings.append(
             "[me] emails is empty, so MendCRM cannot tell which invitations you declined or "
             "which events you organise; add your addresses to the config"
@@ -195,7 +197,8 @@ def detect_and_plan(
         # A meeting seen through several calendars or objects is detected once, keeping its id.
         annotating = {f"account:{a.name}" for a in config.accounts if a.annotate != "off"}
         occurrences = one_copy_each(sync.occurrences, annotating=annotating)
-        found = detect(occurrences, index, me=config.me, settings=config.detection)
+        mine = user_addresses(config.me.emails, sync.state)
+        found = detect(occurrences, index, me=config.me, settings=config.detection, mine=mine)
         stored = repository.encounters(tx)
         detected = keep_known_ids(found, stored)
         held = hold_departed_sources(tx, config, stored, now, warnings)

@@ -20,11 +20,12 @@ from typing import Any
 
 import icalendar
 
+from mendcrm.addresses import address_key, is_mine, own_addresses
 from mendcrm.annotations import dav
 from mendcrm.annotations.contentlines import NotEditable, set_annotation
 from mendcrm.annotations.markers import block_of
 from mendcrm.events.octets import decode_calendar
-from mendcrm.model import Occurrence, normalize_email
+from mendcrm.model import Occurrence
 from mendcrm.sources.transport import Transport
 
 ATTEMPTS = 4
@@ -35,13 +36,13 @@ BeforeWrite = Callable[[str], None]
 
 
 def occurrence_refusal(occurrence: Occurrence, me: Collection[str]) -> str | None:
-    """Given a synced occurrence and the user's addresses, return why it must not carry an
-    inline block (None if it may)."""
-    mine = {normalize_email(e) for e in me}
+    """Given a synced occurrence and the user's addresses (or identities, see
+    :mod:`mendcrm.addresses`), return why it must not carry an inline block (None if it may)."""
+    mine = own_addresses(me)
     organizer = occurrence.organizer
-    if organizer is not None and normalize_email(organizer.email) not in mine:
+    if organizer is not None and address_key(organizer.email) not in mine:
         return "an invitation from another organizer"
-    if any(normalize_email(a.email) not in mine for a in occurrence.attendees):
+    if any(address_key(a.email) not in mine for a in occurrence.attendees):
         return "it has attendees besides you"
     if occurrence.recurrence_id is not None:
         return "it is one occurrence of a recurring event"
@@ -61,16 +62,22 @@ def text_refusal(data: bytes, me: Collection[str]) -> str | None:
     event = events[0]
     if any(event.get(name) is not None for name in ("RRULE", "RDATE", "RECURRENCE-ID")):
         return "it is a recurring event"
-    mine = {normalize_email(e) for e in me}
-    organizer = event.get("ORGANIZER")
-    if organizer is not None and normalize_email(str(organizer)) not in mine:
+    mine = own_addresses(me)
+    # Who each entry is, by the one reading every stage shares (EMAIL parameter, mailto: forms).
+    organizers = event.get("ORGANIZER")
+    organizer = organizers[0] if isinstance(organizers, list) and organizers else organizers
+    if organizer is not None and not is_mine(str(organizer), _params(organizer), mine):
         return "an invitation from another organizer"
     attendees = event.get("ATTENDEE")
     listed = attendees if isinstance(attendees, list) else [attendees]
     listed = [a for a in listed if a is not None]
-    if any(normalize_email(str(a)) not in mine for a in listed):
+    if any(not is_mine(str(a), _params(a), mine) for a in listed):
         return "it has attendees besides you"
     return None
+
+
+def _params(value: Any) -> dict[str, Any]:
+    return dict(getattr(value, "params", None) or {})
 
 
 @dataclass(frozen=True, slots=True)

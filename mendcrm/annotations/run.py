@@ -20,12 +20,13 @@ from __future__ import annotations
 import copy
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 from urllib.parse import urljoin
 
+from mendcrm.addresses import user_addresses
 from mendcrm.annotations import dav, dedicated, inline
 from mendcrm.annotations.contentlines import PREFIX
 from mendcrm.annotations.markers import make_block
@@ -99,6 +100,8 @@ class _Words:
     playbook: Playbook | None
     contacts: Mapping[str, Contact]
     preps: Mapping[str, QueueItem]
+    mine: frozenset[str] = frozenset()
+    """The user's identities: ``[me] emails`` and the principals' calendar-user-address-sets."""
 
 
 # -- deciding (pure) ----------------------------------------------------------------------------
@@ -183,7 +186,7 @@ def plan_account(
             continue
         if (
             account.annotate == "inline"
-            and inline.occurrence_refusal(encounter.occurrence, words.config.me.emails) is None
+            and inline.occurrence_refusal(encounter.occurrence, words.mine) is None
         ):
             groups.setdefault(href, []).append((encounter, contact))
         else:
@@ -265,7 +268,7 @@ def _run_inline(
     warnings: list[str],
 ) -> None:
     items: dict[str, dict[str, Any]] = doc["items"]
-    me = words.config.me.emails
+    me = words.mine
     for key, want in plan.inline.items():
         item = items.get(key)
         occurrence = want.encounters[0].occurrence
@@ -318,7 +321,7 @@ def _remove_inline(
     key: str,
     before_write: inline.BeforeWrite | None,
     warnings: list[str],
-    me: tuple[str, ...],
+    me: Collection[str],
 ) -> None:
     href = items[key]["href"]
     outcome = inline.write(t, urljoin(t.url, href), None, [], me, before_write=before_write)
@@ -396,6 +399,7 @@ def annotate_accounts(
         playbook=playbook,
         contacts={c.id: c for c in contacts},
         preps={i.encounter_id: i for i in queue_items if i.kind == "prep" and i.encounter_id},
+        mine=user_addresses(config.me.emails, state),
     )
     result = AnnotationResult()
     for account in config.accounts:
@@ -440,6 +444,7 @@ def clear_accounts(
     for every account (or those named) and return the cleared state and any warnings."""
     names = set(accounts) if accounts is not None else None
     result = AnnotationResult()
+    mine = user_addresses(config.me.emails, state)
     for account in config.accounts:
         if names is not None and account.name not in names:
             continue
@@ -452,7 +457,7 @@ def clear_accounts(
             t = _transport(config, account, state, password_for, now, sleep)
             items: dict[str, dict[str, Any]] = doc["items"]
             for key in [k for k, v in items.items() if v.get("where") == "inline"]:
-                _remove_inline(t, account, items, key, None, result.warnings, config.me.emails)
+                _remove_inline(t, account, items, key, None, result.warnings, mine)
             if not doc.get("calendar") and remove_calendar:
                 doc["calendar"] = dedicated.find_calendar(t, account)[0]
             for warning in dedicated.clear(t, doc, remove_calendar=remove_calendar):

@@ -173,6 +173,10 @@ def test(app: AppContext, name: str, as_json: bool) -> None:
         f"{name}: connected to {report.url} in {report.seconds:.1f} s ({report.requests} requests)"
     )
     click.echo(f"  principal: {report.principal}")
+    if report.addresses:
+        click.echo(
+            f"  your addresses there (counted with [me] emails): {', '.join(report.addresses)}"
+        )
     click.echo(
         "  sync-token (fast incremental sync): "
         + ("supported" if report.sync_token else "not supported")

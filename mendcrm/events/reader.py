@@ -12,7 +12,7 @@ import dataclasses
 import hashlib
 import itertools
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any, cast
@@ -21,6 +21,7 @@ import icalendar
 import recurring_ical_events
 import x_wr_timezone
 
+from mendcrm.addresses import address_key, address_problem, is_mine
 from mendcrm.events.contentlines import Described, split_descriptive, split_list, unescape_text
 from mendcrm.events.guards import nesting_problem, rrule_problem
 from mendcrm.events.instances import original_start, rid_text
@@ -30,7 +31,7 @@ from mendcrm.events.octets import decode_calendar
 from mendcrm.events.versions import component_version, newest_versions
 from mendcrm.events.window import Span
 from mendcrm.events.zones import zone_name
-from mendcrm.model import Attendee, Occurrence, normalize_email
+from mendcrm.model import Attendee, Occurrence
 
 
 @dataclass(frozen=True, slots=True)
@@ -388,7 +389,7 @@ def _base(event: icalendar.Component, where: _Where) -> Occurrence | None:
             where.warn(f"unknown TZID {written_tzid!r}; read in your own time zone")
     info = where.details.get(id(event))
     source: Described | icalendar.Component = info if info is not None else event
-    organizer, attendees = _people(source)
+    organizer, attendees = _people(source, where.warn)
     ctx = where.ctx
     return Occurrence(
         source=ctx.source,
@@ -405,7 +406,7 @@ def _base(event: icalendar.Component, where: _Where) -> Occurrence | None:
         categories=_categories(source),
         organizer=organizer,
         attendees=attendees,
-        my_partstat=_my_partstat(organizer, attendees, ctx.my_emails),
+        my_partstat=_my_partstat(source, ctx.my_emails),
         status=status,
         tzid=tzid,
         version=component_version(event, info),
@@ -463,9 +464,10 @@ def _categories(source: Described | icalendar.Component) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _people(
+def _raw_people(
     source: Described | icalendar.Component,
-) -> tuple[Attendee | None, tuple[Attendee, ...]]:
+) -> tuple[list[tuple[str, Mapping[str, Any]]], list[tuple[str, Mapping[str, Any]]]]:
+    """Return the ORGANIZER and ATTENDEE (value, parameters) pairs as written."""
     organizers: list[tuple[str, Mapping[str, Any]]]
     attendees: list[tuple[str, Mapping[str, Any]]]
     if isinstance(source, Described):
@@ -474,6 +476,22 @@ def _people(
     else:
         organizers = [(str(v), getattr(v, "params", {})) for v in _as_list(source.get("ORGANIZER"))]
         attendees = [(str(v), getattr(v, "params", {})) for v in _as_list(source.get("ATTENDEE"))]
+    return organizers, attendees
+
+
+def _people(
+    source: Described | icalendar.Component, warn: Callable[[str], None] | None = None
+) -> tuple[Attendee | None, tuple[Attendee, ...]]:
+    organizers, attendees = _raw_people(source)
+    if warn is not None:
+        # A person whose address cannot be read is never matched by it: say so, once.
+        for name, entries in (("ORGANIZER", organizers[:1]), ("ATTENDEE", attendees)):
+            for value, params in entries:
+                problem = address_problem(value, params)
+                if problem:
+                    cn = str(params.get("CN", "")).strip()
+                    who = f"{name} {cn!r}" if cn else name
+                    warn(f"{who}: {problem}; read as an unknown person")
     organizer = None
     if organizers:
         value, params = organizers[0]
@@ -494,7 +512,10 @@ def _address(
     default_partstat: str = "NEEDS-ACTION",
     default_role: str = "REQ-PARTICIPANT",
 ) -> Attendee | None:
-    email = normalize_email(value)
+    # The mail address the entry stands for (EMAIL parameter, mailto: in any form), else the
+    # value's own identity (a principal path, urn:uuid:...), which never matches a contact's
+    # address but still tells the user's own entry and "someone else" apart.
+    email = address_key(value, params)
     if not email:
         return None
     return Attendee(
@@ -505,13 +526,17 @@ def _address(
     )
 
 
-def _my_partstat(
-    organizer: Attendee | None, attendees: Sequence[Attendee], mine: frozenset[str]
-) -> str | None:
-    for attendee in attendees:
-        if attendee.email in mine:
-            return attendee.partstat
-    if organizer is not None and organizer.email in mine:
+def _my_partstat(source: Described | icalendar.Component, mine: frozenset[str]) -> str | None:
+    """Return the user's PARTSTAT on the event: from their ATTENDEE entry (known by its EMAIL
+    parameter or its value, see mendcrm.addresses), else ACCEPTED if they organise it."""
+    if not mine:
+        return None
+    organizers, attendees = _raw_people(source)
+    for value, params in attendees:
+        if is_mine(value, params, mine):
+            partstat = str(params.get("PARTSTAT", "")).strip().upper()
+            return partstat or "NEEDS-ACTION"
+    if organizers and is_mine(organizers[0][0], organizers[0][1], mine):
         return "ACCEPTED"
     return None
 

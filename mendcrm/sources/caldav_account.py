@@ -136,10 +136,12 @@ class ServerFailed(SourceError):
 
 @dataclass(frozen=True, slots=True)
 class Discovery:
-    """Where an account's calendars are: the principal (if any) and the places to list."""
+    """Where an account's calendars are: the principal (if any) and the places to list, and
+    the principal's calendar-user-address-set (RFC 6638 §2.4.1; empty if it offers none)."""
 
     principal: str
     targets: list[tuple[str, str]]
+    addresses: tuple[str, ...] = ()
 
 
 def discover(transport: Transport, url: str) -> Discovery:
@@ -181,26 +183,40 @@ def _listing_targets_at(transport: Transport, url: str) -> Discovery | None:
     except CollectionGone:
         return None
     for member in found.members:
-        if tag(C, "calendar") in member.children(tag(D, "resourcetype")):
-            return Discovery("", [(urljoin(url, member.href), "0")])
         principals = member.hrefs(tag(D, "current-user-principal"))
-        if principals:
-            principal = urljoin(url, principals[0])
-            return Discovery(principal, _homes(transport, principal))
+        principal = urljoin(url, principals[0]) if principals else ""
+        if tag(C, "calendar") in member.children(tag(D, "resourcetype")):
+            # A calendar URL: list it alone, but still learn who the user is from the principal.
+            addresses = _principal(transport, principal)[1] if principal else ()
+            return Discovery(principal, [(urljoin(url, member.href), "0")], addresses)
+        if principal:
+            homes, addresses = _principal(transport, principal)
+            if not homes:
+                raise SourceError(
+                    f"{transport.where}: the principal {davxml.href_path(principal)} has no "
+                    "calendar home",
+                    hint="check the account on the server",
+                )
+            return Discovery(principal, [(home, "1") for home in homes], addresses)
     return None
 
 
-def _homes(transport: Transport, principal: str) -> list[tuple[str, str]]:
+def _principal(transport: Transport, principal: str) -> tuple[list[str], tuple[str, ...]]:
+    """Return the principal's calendar homes (URLs) and calendar-user-address-set (the hrefs
+    as written: mailto: URIs, paths, urn:uuid: values)."""
     found = _multistatus(transport, principal, "PROPFIND", davxml.HOME_PROPS, "0")
     homes = [
         urljoin(principal, h) for m in found.members for h in m.hrefs(tag(C, "calendar-home-set"))
     ]
-    if not homes:
-        raise SourceError(
-            f"{transport.where}: the principal {davxml.href_path(principal)} has no calendar home",
-            hint="check the account on the server",
+    addresses = tuple(
+        dict.fromkeys(
+            h.strip()
+            for m in found.members
+            for h in m.hrefs(tag(C, "calendar-user-address-set"))
+            if h.strip()
         )
-    return [(home, "1") for home in homes]
+    )
+    return homes, addresses
 
 
 def list_calendars(

@@ -55,7 +55,9 @@ class SyncEnv:
         """What the stored occurrences depend on besides the calendar data; when it changes
         (another time zone, other addresses, other limits) a calendar is read afresh."""
         emails = ",".join(sorted(self.my_emails))
-        return f"{zone_name(self.zone)}|{emails}|{self.max_occurrences}|{self.max_object_bytes}"
+        # "a2": addresses are read by mendcrm.addresses (EMAIL parameter, percent-encoding), so
+        # occurrences stored by the older reading are read afresh once.
+        return f"{zone_name(self.zone)}|{emails}|{self.max_occurrences}|{self.max_object_bytes}|a2"
 
     def horizon(self, previous: Span | None) -> tuple[Span, bool]:
         """Given the horizon stored last time, return the one to cover now and whether it grew.

@@ -33,7 +33,9 @@ def propfind(*props: str) -> str:
 
 
 PRINCIPAL_PROPS = propfind("D:current-user-principal", "D:resourcetype")
-HOME_PROPS = propfind("C:calendar-home-set")
+# RFC 6638 §2.4.1: the addresses that mean the user in ORGANIZER/ATTENDEE, asked for in the same
+# request as the home (servers without scheduling answer 404 for it, which costs nothing).
+HOME_PROPS = propfind("C:calendar-home-set", "C:calendar-user-address-set")
 _LISTING = (
     "D:resourcetype",
     "D:displayname",

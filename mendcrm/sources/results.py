@@ -110,6 +110,9 @@ class AccountTestReport:
     sync_token: bool
     requests: int
     seconds: float
+    addresses: tuple[str, ...] = ()
+    """The principal's calendar-user-address-set (RFC 6638 §2.4.1): MendCRM counts these as
+    the user's own, with ``[me] emails``."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -8,17 +8,19 @@ is reported and keeps its last good state, and the others go on.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from mendcrm.addresses import own_addresses, user_addresses
 from mendcrm.config.model import AccountConfig, Config, FeedConfig
 from mendcrm.errors import MendError, SecretError, SourceError
 from mendcrm.events.window import sync_window
 from mendcrm.events.zones import user_zone
-from mendcrm.model import Occurrence, from_iso, normalize_email, to_iso
+from mendcrm.model import Occurrence, from_iso, to_iso
 from mendcrm.sources.caldav_account import (
     CalendarSync,
     CollectionGone,
@@ -47,9 +49,17 @@ Sleep = Callable[[float], None]
 PasswordFor = Callable[[AccountConfig], str]
 
 
-def make_env(config: Config, now: datetime, progress: Progress | None = None) -> SyncEnv:
-    """Given the config and the current time, return the settings shared by one sync pass;
-    raise ConfigError if ``[me] timezone`` is unknown."""
+def make_env(
+    config: Config,
+    now: datetime,
+    progress: Progress | None = None,
+    state: Mapping[str, Mapping[str, Any]] | None = None,
+) -> SyncEnv:
+    """Given the config, the current time and the stored sync_state documents, return the
+    settings shared by one sync pass; raise ConfigError if ``[me] timezone`` is unknown.
+
+    The user's addresses are ``[me] emails`` and the calendar-user-address-sets stored for the
+    accounts (:func:`mendcrm.addresses.user_addresses`)."""
     lookahead = config.sync.lookahead_days
     return SyncEnv(
         now=now,
@@ -57,7 +67,7 @@ def make_env(config: Config, now: datetime, progress: Progress | None = None) ->
         # The horizon reaches this far past the window, so it moves (and costs a query) rarely.
         margin=timedelta(days=max(7, lookahead // 4)),
         zone=user_zone(config.me.timezone),
-        my_emails=frozenset(normalize_email(e) for e in config.me.emails),
+        my_emails=user_addresses(config.me.emails, state or {}),
         max_occurrences=config.sync.max_occurrences_per_series,
         max_object_bytes=config.sync.max_object_bytes,
         timeout=config.sync.timeout_seconds,
@@ -82,7 +92,7 @@ def sync_sources(
     A source that failed recently is skipped until its back-off ends, unless ``force``.
     Raise ConfigError only for a config that cannot be used at all (an unknown time zone).
     """
-    env = make_env(config, now, progress)
+    env = make_env(config, now, progress, state)
     docs = {key: dict(doc) for key, doc in state.items()}
     result = SyncResult()
     new_state: dict[str, dict[str, Any]] = {}
@@ -97,6 +107,10 @@ def sync_sources(
             account, mine, env, password_for, sleep, force, max_backoff
         )
         _collect(result, new_state, out, report, failed)
+        # What this principal said the user is counts for the sources read after it too.
+        found = own_addresses(out.get(source, {}).get("addresses") or ())
+        if not found <= env.my_emails:
+            env = dataclasses.replace(env, my_emails=env.my_emails | found)
     for feed in config.feeds:
         source = feed_source(feed)
         mine = _docs_of(docs, source)
@@ -210,9 +224,17 @@ def _sync_account(
     try:
         password = password_for(account) if account.username else ""
         targets: list[tuple[str, str]] = [(t[0], t[1]) for t in account_doc.get("listing") or []]
+        if "addresses" not in account_doc:
+            targets = []  # stored before the address set was asked for: discover once more
         with_ctag = bool(account_doc.get("ctag"))
-        transport, targets, calendars = _connect(
+        transport, targets, calendars, addresses = _connect(
             account, password, env, account_doc.get("auth"), sleep, targets, with_ctag
+        )
+        if addresses is not None:
+            account_doc["addresses"] = list(addresses)
+        # The calendars are read knowing every address the principal has for the user.
+        env = dataclasses.replace(
+            env, my_emails=env.my_emails | own_addresses(account_doc.get("addresses") or ())
         )
         selected = select_calendars(account, calendars)
         if not with_ctag and any(c.token is None for c in selected):
@@ -279,9 +301,10 @@ def _connect(
     sleep: Sleep,
     targets: list[tuple[str, str]],
     with_ctag: bool,
-) -> tuple[Transport, list[tuple[str, str]], list[DavCalendar]]:
+) -> tuple[Transport, list[tuple[str, str]], list[DavCalendar], tuple[str, ...] | None]:
     """Open the account and list its calendars (from the stored listing places, else by
-    discovery); return the transport, the places and the calendars.
+    discovery); return the transport, the places, the calendars and, when discovery ran, the
+    principal's calendar-user-address-set.
 
     Credentials go out with the first request: waiting for the server's 401 challenge costs a
     round trip, and Radicale delays every failed login by a second. A server that wants another
@@ -305,14 +328,15 @@ def _connect(
 
 def _list(
     transport: Transport, account: AccountConfig, targets: list[tuple[str, str]], with_ctag: bool
-) -> tuple[list[tuple[str, str]], list[DavCalendar]]:
+) -> tuple[list[tuple[str, str]], list[DavCalendar], tuple[str, ...] | None]:
     if targets:
         try:
-            return targets, list_calendars(transport, targets, with_ctag=with_ctag)
+            return targets, list_calendars(transport, targets, with_ctag=with_ctag), None
         except CollectionGone:
             pass
-    targets = list(discover(transport, account.url).targets)
-    return targets, list_calendars(transport, targets, with_ctag=with_ctag)
+    found = discover(transport, account.url)
+    targets = list(found.targets)
+    return targets, list_calendars(transport, targets, with_ctag=with_ctag), found.addresses
 
 
 def _vanished(
@@ -453,6 +477,7 @@ def test_account(
             sync_token=any(i.sync_token for i in infos if i.selected),
             requests=transport.requests,
             seconds=round(time.perf_counter() - began, 3),
+            addresses=found.addresses,
         )
     finally:
         transport.close()
