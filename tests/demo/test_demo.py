@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import re
+import select
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -168,14 +168,19 @@ def test_killed_demo_takes_its_server_with_it(
 ) -> None:
     demo = _start_kept_demo(tmp_path)
     kept_demo_cleanup.append(demo)
-    assert not _gone(tmp_path)  # the Radicale child names the demo folder on its command line
+    children = _processes_mentioning(str(tmp_path))
+    assert children  # the Radicale child names the demo folder on its command line
+    # A pidfd becomes readable when its process exits: wait on that event, not on the clock.
+    watches = [os.pidfd_open(pid) for pid in children if pid != demo.proc.pid]
     demo.proc.kill()
     demo.proc.wait(timeout=_GENEROUS)
-    # The child learns of its parent's death from the pipe's EOF and PR_SET_PDEATHSIG; poll
-    # for that event, with a generous bound.
-    deadline = time.monotonic() + _GENEROUS
-    while not _gone(tmp_path) and time.monotonic() < deadline:
-        time.sleep(0.1)
+    try:
+        for fd in watches:
+            ready, _, _ = select.select([fd], [], [], _GENEROUS)
+            assert ready, "the demo's Radicale outlived a SIGKILLed mendcrm demo"
+    finally:
+        for fd in watches:
+            os.close(fd)
     assert _gone(tmp_path), "the demo's Radicale outlived a SIGKILLed mendcrm demo"
     with pytest.raises(OSError):
         urllib.request.urlopen(demo.url, timeout=5)
