@@ -41,6 +41,13 @@ CHUNK_BYTES = 64 * 1024
 """Decoded bytes asked of the HTTP library per read: the most one read can add past the limit
 (urllib3 inflates at most this much per read, holding the rest compressed)."""
 
+_UTF16 = (
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+    (b"<\0?\0", "utf-16-le"),
+    (b"\0<\0?", "utf-16-be"),
+)
+
 _stop = threading.Event()
 _exchange = threading.local()
 
@@ -92,6 +99,8 @@ def run_within(call: Callable[[], T], until: float, expired: Callable[[], BaseEx
 
     if _stop.is_set():
         raise Stopped()
+    if time.monotonic() >= until:
+        raise expired()
     worker = threading.Thread(target=work, name="mendcrm-request", daemon=True)
     worker.start()
     while not done.wait(max(0.0, min(POLL_SECONDS, until - time.monotonic()))):
@@ -103,7 +112,7 @@ def run_within(call: Callable[[], T], until: float, expired: Callable[[], BaseEx
             raise expired()
     if "error" in box:
         raise box["error"]
-    return box["value"]  # type: ignore[no-any-return]
+    return box["value"]
 
 
 class Abandoned(Exception):
@@ -149,7 +158,11 @@ def declares_dtd(body: bytes) -> bool:
     """Given an answer's octets, return True if its XML prolog (XML 1.0 §2.8: after the XML
     declaration, comments and processing instructions) holds a document type declaration that
     could declare entities: any but a bare ``<!DOCTYPE html …>``, which an HTML error page
-    carries and which has no internal subset."""
+    carries and which has no internal subset. UTF-16 (XML 1.0 §4.3.3, with or without its byte
+    order mark, as libxml2 detects it) is read as such first."""
+    for mark, codec in _UTF16:
+        if body.startswith(mark):
+            return declares_dtd(body.decode(codec, errors="replace").encode("utf-8"))
     at = 3 if body.startswith(b"\xef\xbb\xbf") else 0
     size = len(body)
     while at < size:
