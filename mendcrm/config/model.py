@@ -54,6 +54,8 @@ class SyncConfig:
     timeout_seconds: float = 30.0
     max_occurrences_per_series: int = 500
     max_object_bytes: int = 1_000_000
+    request_deadline_seconds: float = 300.0
+    """Total seconds one request to a server may take; ``timeout_seconds`` is per read."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -170,6 +170,7 @@ SECTIONS: dict[str, dict[str, Key]] = {
         "timeout_seconds": _number(Range(0, 3600, "seconds", above=True)),
         "max_occurrences_per_series": _int(Range(1, 100_000)),
         "max_object_bytes": _int(Range(1024, 100_000_000, "bytes")),
+        "request_deadline_seconds": _number(Range(1, 86_400, "seconds (a day)")),
     },
     "detection": {
         "conference_keywords": _STRS,

@@ -25,6 +25,7 @@ from mendcrm.daemon.signals import SignalClock, StopNow, install_handlers
 from mendcrm.delivery import DeliveryReport, PluginCaller, deliver_due
 from mendcrm.errors import ConfigError
 from mendcrm.plugins import make_plugin_manager
+from mendcrm.sources.request_bounds import Stopped, allow_requests, stop_requests
 from mendcrm.store import Store
 
 log = logging.getLogger("mendcrm.daemon")
@@ -114,14 +115,24 @@ def run_daemon(
         runtime.config, runtime.pm, runtime.caller = fresh.config, fresh.pm, fresh.caller
         return new
 
+    def request_stop() -> None:
+        # A request in flight (however slowly its server answers) ends within a fraction of a
+        # second: its caller waits on it polling this flag (mendcrm.sources.request_bounds).
+        daemon.request_stop()
+        stop_requests()
+
     daemon = Daemon(config, store, clock=clock, sync=sync, deliver=deliver, reload=reload)
-    install_handlers(daemon.request_stop, daemon.request_reload, lambda: daemon.stop_requested)
+    allow_requests()
+    install_handlers(request_stop, daemon.request_reload, lambda: daemon.stop_requested)
     sd_notify("READY=1\nSTATUS=running")
     try:
         daemon.run()
     except StopNow:
         log.info("stop requested again: abandoned the current step")
+    except Stopped:
+        log.info("stop requested: abandoned the request in flight")
     finally:
+        allow_requests()
         sd_notify("STOPPING=1")
         lock.release()
         clock.close()

@@ -40,6 +40,7 @@ from mendcrm.sources import davxml
 from mendcrm.sources.calendar import CalendarWork, SyncEnv
 from mendcrm.sources.davxml import CS, C, D, Member, tag
 from mendcrm.sources.member_loader import MemberLoader, UnreadableAnswer, read_multistatus
+from mendcrm.sources.request_bounds import response_limit
 from mendcrm.sources.results import CalendarInfo
 from mendcrm.sources.state import horizon_of
 from mendcrm.sources.transport import PreconditionFailed, Transport
@@ -90,6 +91,8 @@ def make_transport(
         auth_type=auth_type,
         ca_file=account.ca_file,
         timeout=account.timeout_seconds or env.timeout,
+        deadline=env.request_deadline,
+        max_response_bytes=response_limit(env.max_object_bytes),
         sleep=sleep,
     )
 

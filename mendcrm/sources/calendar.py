@@ -49,6 +49,8 @@ class SyncEnv:
     max_object_bytes: int
     timeout: float
     progress: Progress | None = None
+    request_deadline: float = 300.0
+    """``[sync] request_deadline_seconds``: the most one HTTP request may take in all."""
 
     @property
     def reader_key(self) -> str:

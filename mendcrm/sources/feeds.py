@@ -22,6 +22,7 @@ from mendcrm.config.model import FeedConfig
 from mendcrm.errors import SourceError
 from mendcrm.events.octets import BOM, unfold_octets
 from mendcrm.sources.calendar import CalendarWork
+from mendcrm.sources.request_bounds import response_limit
 from mendcrm.sources.transport import Transport
 
 FEED_USER_AGENT = (
@@ -211,6 +212,8 @@ class FeedSync:
             self.location,
             where=f"feed {self.feed.name!r}",
             timeout=self.work.env.timeout,
+            deadline=self.work.env.request_deadline,
+            max_response_bytes=response_limit(self.work.env.max_object_bytes),
             sleep=self.sleep,
             user_agent=self.feed.user_agent or FEED_USER_AGENT,
         )
@@ -276,7 +279,8 @@ class FeedSync:
 
     def _load_feed(self, body: bytes, href: str) -> None:
         work = self.work
-        if len(body) > max(work.env.max_object_bytes * 100, 64 * 1024 * 1024):
+        # An https feed was already cut off at this limit while it arrived (request_bounds).
+        if len(body) > response_limit(work.env.max_object_bytes):
             raise SourceError(f"feed {self.feed.name!r}: {len(body)} bytes is too big to read")
         events = split_feed(body)
         work.report.method = "feed"

@@ -72,6 +72,7 @@ def make_env(
         max_object_bytes=config.sync.max_object_bytes,
         timeout=config.sync.timeout_seconds,
         progress=progress,
+        request_deadline=config.sync.request_deadline_seconds,
     )
 
 

@@ -9,6 +9,8 @@ the library leaves to its caller: which URLs are acceptable, redirects, retries,
   http, and with the same method (the library turns a 302'd PROPFIND into a GET).
 - Only idempotent requests are retried (connection errors, timeouts, 429/502/503/504), with
   back-off, honouring Retry-After up to a limit.
+- Every request is bounded in time, size and XML by :mod:`mendcrm.sources.request_bounds`: a
+  total deadline, a stop flag, the body streamed and counted in decoded bytes, no DTD.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from caldav.lib.python_utilities import WireBytes
 from caldav.response import DAVResponse
 
 from mendcrm.errors import SourceError
+from mendcrm.sources.request_bounds import DEFAULT_DEADLINE_SECONDS, read_body, run_within
 from mendcrm.urls import UrlProblem, url_problem
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PROPFIND", "REPORT"})
@@ -72,6 +75,7 @@ class Transport:
         backoff: float = 0.5,
         max_retry_after: float = 60.0,
         max_response_bytes: int = 256 * 1024 * 1024,
+        deadline: float = DEFAULT_DEADLINE_SECONDS,
         sleep: Callable[[float], None] = time.sleep,
         user_agent: str = USER_AGENT,
     ) -> None:
@@ -85,6 +89,8 @@ class Transport:
         self.backoff = backoff
         self.max_retry_after = max_retry_after
         self.max_response_bytes = max_response_bytes
+        self.deadline = deadline
+        """Seconds one :meth:`request` may take in all (redirects, retries, reads included)."""
         self.sleep = sleep
         self.last_url = url
         """The URL the last answer came from, after redirects."""
@@ -107,7 +113,12 @@ class Transport:
 
         def request_without_redirects(method: str, target: str, **kwargs: Any) -> Any:
             kwargs["allow_redirects"] = False
-            return follow(method, target, **kwargs)
+            # Streamed, so the body is counted as it arrives instead of being read whole.
+            kwargs["stream"] = True
+            response = follow(method, target, **kwargs)
+            host = urlsplit(target).hostname or self.host
+            read_body(response, limit=self.max_response_bytes, where=self.where, host=host)
+            return response
 
         session.request = request_without_redirects  # type: ignore[method-assign,assignment]
 
@@ -152,8 +163,9 @@ class Transport:
         answer, whatever its status; raise SourceError when the server cannot be reached, refuses
         the credentials, or keeps failing."""
         target = url
+        until = time.monotonic() + self.deadline
         for _ in range(MAX_REDIRECTS + 1):
-            response = self._with_retries(target, method, body, headers)
+            response = self._with_retries(target, method, body, headers, until)
             self.last_url = target
             if response.status in (301, 302, 303, 307, 308):
                 location = response.headers.get("Location")
@@ -182,17 +194,26 @@ class Transport:
         return target
 
     def _with_retries(
-        self, url: str, method: str, body: str | bytes, headers: Mapping[str, str] | None
+        self,
+        url: str,
+        method: str,
+        body: str | bytes,
+        headers: Mapping[str, str] | None,
+        until: float,
     ) -> DAVResponse:
         attempts = self.attempts if method in IDEMPOTENT else 1
         for attempt in range(1, attempts + 1):
             last = attempt == attempts
             try:
-                response = self.client.request(
-                    url,
-                    method,
-                    Octets(body) if isinstance(body, bytes) else body,  # type: ignore[arg-type]
-                    dict(headers or {}),
+                response = run_within(
+                    lambda: self.client.request(
+                        url,
+                        method,
+                        Octets(body) if isinstance(body, bytes) else body,  # type: ignore[arg-type]
+                        dict(headers or {}),
+                    ),
+                    until,
+                    lambda: self._too_slow(url),
                 )
             except dav_error.RateLimitError as exc:
                 wait = self._retry_wait(exc.retry_after_seconds, attempt)
@@ -240,6 +261,14 @@ class Transport:
                     continue
             return response
         raise AssertionError("unreachable")  # the loop always returns or raises
+
+    def _too_slow(self, url: str) -> SourceError:
+        return SourceError(
+            f"{self.where}: {urlsplit(url).hostname or self.host} did not finish answering "
+            f"within {self.deadline:g} s; MendCRM gave up on the request",
+            hint="check the server; if a very large calendar needs longer, raise [sync] "
+            "request_deadline_seconds",
+        )
 
     def _retry_wait(self, retry_after: float | None, attempt: int) -> float | None:
         if retry_after is None:
