@@ -123,16 +123,17 @@ def credentials_may_go(url: str, configured: str) -> bool:
     the credentials for the configured URL may go with it.
 
     RFC 7617 §2.2: the protection space is the configured origin (scheme, host, port). MendCRM
-    widens it only over https to hosts of the same registrable domain (iCloud answers discovery
-    on caldav.icloud.com and keeps the calendar home on pNN-caldav.icloud.com), and never to
-    plain http unless that is the configured loopback origin itself.
+    widens it only over https, on the same port, to hosts of the same registrable domain (iCloud
+    answers discovery on caldav.icloud.com and keeps the calendar home on pNN-caldav.icloud.com,
+    both on 443), and never to plain http unless that is the configured loopback origin itself.
+    Another port of the same host is another origin, possibly another service: refused.
     """
     target, home = origin_of(url), origin_of(configured)
     if target is None or home is None:
         return False
     if target == home:
         return True
-    if target.scheme != "https":
+    if target.scheme != "https" or target.port != home.port:
         return False
     domain = registrable_domain(target.host)
     return domain is not None and domain == registrable_domain(home.host)

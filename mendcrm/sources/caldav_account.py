@@ -437,9 +437,10 @@ class CalendarSync:
         for m in members:
             if m.href.endswith("/") or m.href.rstrip("/") == own or m.status == 404:
                 continue
-            if not inside_collection(urljoin(self.cal.url, m.href), self.cal.url):
+            if not inside_collection(urljoin(self.cal.url, m.written or m.href), self.cal.url):
                 self.work.report.warnings.append(
-                    f"{self.work.source} ({self.work.name}): the server listed {m.href!r}, "
+                    f"{self.work.source} ({self.work.name}): the server listed "
+                    f"{m.written or m.href!r}, "
                     f"which is outside the calendar {davxml.href_path(self.cal.url)}; ignored "
                     "(MendCRM reads and writes only inside the calendars it found); if this "
                     "repeats, report it to the server's admin"

@@ -8,7 +8,8 @@ the library leaves to its caller: which URLs are acceptable, redirects, retries,
 - Every request, whatever sent it (discovery following a principal or calendar-home href, an
   object href from a REPORT, a redirect, the library's own re-send after a 401), passes one check
   before it leaves (:meth:`Transport._guard`): it must go where the credentials may go
-  (RFC 7617 §2.2: the configured origin, or over https a host of the same registrable domain, see
+  (RFC 7617 §2.2: the configured origin, or over https on its port a host of the same registrable
+  domain, see
   :func:`mendcrm.urls.credentials_may_go`). Anything else is refused before a connection is made,
   as an error naming the source.
 - Redirects are followed here, not by the HTTP library, under that same check, never down to
@@ -158,12 +159,14 @@ class Transport:
             )
         if target.scheme == "http":
             why = "plain http"
-        elif target.host == home.host:
+        elif target.port != home.port:
             why = "another port"
         else:
             why = "another domain"
         domain = registrable_domain(home.host)
-        allowed = f"{home}" + (f" or https hosts under {domain}" if domain else "")
+        allowed = f"{home}" + (
+            f" or https hosts under {domain} on port {home.port}" if domain else ""
+        )
         raise OutsideScope(
             f"{self.where}: refused to send a request to {target} ({why}), where the server "
             f"pointed: this source's requests and credentials go only to {allowed}",
