@@ -181,7 +181,9 @@ def list_etags(t: Transport, calendar_url: str) -> dict[str, str] | None:
         for m in found.members
         if m.href.rstrip("/") != own and collection not in m.children(tag(D, "resourcetype"))
     }
-    for href in [h for h in listed if not inside_collection(urljoin(calendar_url, h), calendar_url)]:
+    for href in [
+        h for h in listed if not inside_collection(urljoin(calendar_url, h), calendar_url)
+    ]:
         # Never deleted or rewritten: MendCRM writes only inside the calendar it found.
         log.warning("%s: the listing of %s names %s, outside it; ignored", t.where, own, href)
         del listed[href]

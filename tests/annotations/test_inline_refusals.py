@@ -15,6 +15,7 @@ from mendcrm.model import replace
 from tests.annotations.helpers import (
     INVITATION,
     NOW,
+    World,
     encounter,
     ics,
     new_world,
@@ -25,11 +26,11 @@ from tests.fixtures.servers import DavAccount, http_request
 START = NOW + timedelta(days=1, hours=2)
 
 
-def _refused_and_moved(world: object, path: str, original: bytes) -> None:
+def _refused_and_moved(world: World, path: str, original: bytes) -> None:
     """The event is as it was, never written, and its note went to the dedicated calendar."""
-    assert world.get(path) == original  # type: ignore[attr-defined]
-    assert [p for _, p in writes(world.requests()) if p == path] == []  # type: ignore[attr-defined]
-    titles = [str(c["SUMMARY"]) for c in world.annotation_objects().values()]  # type: ignore[attr-defined]
+    assert world.get(path) == original
+    assert [p for _, p in writes(world.requests()) if p == path] == []
+    titles = [str(c["SUMMARY"]) for c in world.annotation_objects().values()]
     assert titles == ["Prep: Robert Hale"]
 
 

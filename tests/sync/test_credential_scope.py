@@ -8,14 +8,12 @@ request with its Authorization header, so each test asserts what reached which o
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from mendcrm.config.model import AccountConfig
-from mendcrm.sources import sync_sources
+from mendcrm.sources import SyncResult, sync_sources
 from mendcrm.sources.transport import Transport
-from tests.fixtures.split_hosts import (  # noqa: F401  (split_hosts is a fixture)
+from tests.fixtures.split_hosts import (
     AUTHORIZATION,
     DISCOVERY,
     ELSEWHERE,
@@ -25,7 +23,6 @@ from tests.fixtures.split_hosts import (  # noqa: F401  (split_hosts is a fixtur
     SplitHosts,
     multistatus,
     object_props,
-    split_hosts,
 )
 from tests.sync.helpers import NOW, make_config, summaries
 from tests.sync.ics import event
@@ -46,7 +43,7 @@ def _account(service: SplitHosts, **changes: object) -> AccountConfig:
     return AccountConfig(**options)  # type: ignore[arg-type]
 
 
-def _sync(service: SplitHosts, **changes: object) -> object:
+def _sync(service: SplitHosts, **changes: object) -> SyncResult:
     config = make_config((_account(service, **changes),))
     return sync_sources(config, {}, now=NOW, password_for=lambda a: PASSWORD)
 
@@ -61,12 +58,14 @@ MEETING = event("m1", "20260505T100000Z", "20260505T110000Z", summary="Quarterly
 
 def test_icloud_split_hosts_sync_with_the_password_on_both_hosts(split_hosts: SplitHosts) -> None:
     urls = split_hosts.icloud_like()
-    _report_events(split_hosts, urls, (urls["calendar_path"] + "m1.ics", object_props('"1"', MEETING)))
+    _report_events(
+        split_hosts, urls, (urls["calendar_path"] + "m1.ics", object_props('"1"', MEETING))
+    )
 
     result = _sync(split_hosts)
 
-    assert result.failed_sources == set(), [s.error for s in result.sources]  # type: ignore[attr-defined]
-    assert summaries(result) == ["Quarterly review"]  # type: ignore[arg-type]
+    assert result.failed_sources == set(), [s.error for s in result.sources]
+    assert summaries(result) == ["Quarterly review"]
     hosts = {(s.host, s.method) for s in split_hosts.requests()}
     # Discovery on the configured host, the home and the calendar on the pNN host (same
     # registrable domain over https), each with the user's credentials.
@@ -105,8 +104,8 @@ def test_a_discovery_href_pointing_elsewhere_gets_no_request_and_no_password(
 
     result = _sync(split_hosts)
 
-    assert result.failed_sources == {SOURCE}  # type: ignore[attr-defined]
-    [error] = [s.error for s in result.sources if s.error]  # type: ignore[attr-defined]
+    assert result.failed_sources == {SOURCE}
+    [error] = [s.error for s in result.sources if s.error]
     # One line that names the account, what was refused and how to fix it.
     assert error.startswith("account 'icloud': refused to send a request to ")
     assert "\n" not in error and PASSWORD not in error and "set the url to" in error
@@ -140,8 +139,8 @@ def test_object_hrefs_outside_the_calendar_are_ignored_and_never_fetched(
 
     result = _sync(split_hosts)
 
-    assert summaries(result) == ["Quarterly review"]  # type: ignore[arg-type]
-    warned = " ".join(result.warnings)  # type: ignore[attr-defined]
+    assert summaries(result) == ["Quarterly review"]
+    warned = " ".join(result.warnings)
     for href in [*outside.values(), other_calendar + "s.ics"]:
         assert f"the server listed {href!r}, which is outside the calendar" in warned
     after_report = [s for s in split_hosts.requests() if s.method in ("GET", "REPORT")]
@@ -253,5 +252,5 @@ def test_an_error_names_the_host_that_failed_not_the_configured_one(
     stray = f"p99-caldav.{DISCOVERY.split('.', 1)[1]}"
     split_hosts.icloud_like(home=split_hosts.tls.url(stray, "/1234/calendars/"))
     result = _sync(split_hosts)
-    [error] = [s.error for s in result.sources if s.error]  # type: ignore[attr-defined]
+    [error] = [s.error for s in result.sources if s.error]
     assert f"TLS certificate of {stray}:{split_hosts.tls.port} could not be verified" in error
