@@ -254,3 +254,22 @@ def test_an_error_names_the_host_that_failed_not_the_configured_one(
     result = _sync(split_hosts)
     [error] = [s.error for s in result.sources if s.error]
     assert f"TLS certificate of {stray}:{split_hosts.tls.port} could not be verified" in error
+
+
+def test_a_stored_listing_for_another_origin_is_not_asked_again(split_hosts: SplitHosts) -> None:
+    # The state remembers where the calendars were listed; after the account's url changed (or
+    # from a hostile answer stored by an older version) that place may lie outside the protection
+    # space: it is dropped and discovery runs again from the configured url.
+    urls = split_hosts.icloud_like()
+    _report_events(
+        split_hosts, urls, (urls["calendar_path"] + "m1.ics", object_props('"1"', MEETING))
+    )
+    stale = split_hosts.plain.url(HOME_HOST, "/1234/calendars/")
+    state = {SOURCE: {"id": SOURCE, "kind": "account", "listing": [[stale, "1"]], "addresses": []}}
+    config = make_config((_account(split_hosts),))
+
+    result = sync_sources(config, state, now=NOW, password_for=lambda a: PASSWORD)
+
+    assert result.failed_sources == set() and summaries(result) == ["Quarterly review"]
+    assert all(s.scheme == "https" for s in split_hosts.requests())
+    assert result.state[SOURCE]["listing"] == [[urls["home"], "1"]]
