@@ -9,9 +9,8 @@ the library leaves to its caller: which URLs are acceptable, redirects, retries,
   object href from a REPORT, a redirect, the library's own re-send after a 401), passes one check
   before it leaves (:meth:`Transport._guard`): it must go where the credentials may go
   (RFC 7617 §2.2: the configured origin, or over https on its port a host of the same registrable
-  domain, see
-  :func:`mendcrm.urls.credentials_may_go`). Anything else is refused before a connection is made,
-  as an error naming the source.
+  domain; see :func:`mendcrm.urls.credentials_may_go`). Anything else is refused before a
+  connection is made, as an error naming the source.
 - Redirects are followed here, not by the HTTP library, under that same check, never down to
   http, and with the same method (the library turns a 302'd PROPFIND into a GET).
 - Only idempotent requests are retried (connection errors, timeouts, 429/502/503/504), with
