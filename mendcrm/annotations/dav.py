@@ -176,17 +176,17 @@ def list_etags(t: Transport, calendar_url: str) -> dict[str, str] | None:
     if any(m.href.rstrip("/") == own and m.status in (404, 410) for m in found.members):
         return None  # Xandikos says "gone" inside a 207
     collection = tag(D, "collection")
-    listed = {
-        m.href: m.etag
-        for m in found.members
-        if m.href.rstrip("/") != own and collection not in m.children(tag(D, "resourcetype"))
-    }
-    for href in [
-        h for h in listed if not inside_collection(urljoin(calendar_url, h), calendar_url)
-    ]:
-        # Never deleted or rewritten: MendCRM writes only inside the calendar it found.
-        log.warning("%s: the listing of %s names %s, outside it; ignored", t.where, own, href)
-        del listed[href]
+    listed: dict[str, str] = {}
+    for m in found.members:
+        if m.href.rstrip("/") == own or collection in m.children(tag(D, "resourcetype")):
+            continue
+        if not inside_collection(urljoin(calendar_url, m.written or m.href), calendar_url):
+            # Never deleted or rewritten: MendCRM writes only inside the calendar it found.
+            log.warning(
+                "%s: the listing of %s names %s, outside it; ignored", t.where, own, m.written
+            )
+            continue
+        listed[m.href] = m.etag
     return listed
 
 
