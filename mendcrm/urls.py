@@ -8,8 +8,10 @@ connection or resolves a name: a host is judged by how it is written.
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import dataclass
 from enum import StrEnum
-from urllib.parse import urlsplit
+from functools import cache
+from urllib.parse import unquote, urlsplit
 
 
 class UrlProblem(StrEnum):
@@ -53,4 +55,115 @@ def url_problem(url: str) -> UrlProblem | None:
     return None
 
 
-__all__ = ["UrlProblem", "is_loopback", "url_problem"]
+DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """A URL's origin (RFC 6454 §4): scheme, host and port, normalised so that equal origins
+    compare equal (``HTTPS://Host.:443`` is ``https://host``)."""
+
+    scheme: str
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        default = DEFAULT_PORTS.get(self.scheme)
+        return f"{self.scheme}://{host}" + ("" if self.port == default else f":{self.port}")
+
+
+def _normal_host(host: str) -> str:
+    host = host.strip().strip("[]").rstrip(".").lower()
+    try:
+        return host.encode("idna").decode("ascii")  # a Unicode name as it is sent (xn--)
+    except UnicodeError:
+        return host
+
+
+def origin_of(url: str) -> Origin | None:
+    """Given an absolute URL, return its origin, or None if it has no http(s) origin (another
+    scheme, no host, a port that is not a number)."""
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS or not host:
+        return None
+    return Origin(scheme, _normal_host(host), port if port is not None else DEFAULT_PORTS[scheme])
+
+
+@cache
+def _suffix_list() -> object:
+    # Imported on first use: the config loader and the CLI import this module and need no list.
+    # publicsuffixlist ships the list inside the package and never fetches it at run time.
+    from publicsuffixlist import PublicSuffixList
+
+    return PublicSuffixList()
+
+
+def registrable_domain(host: str) -> str | None:
+    """Given a host name, return its registrable domain by the Public Suffix List (private
+    section included, so two sites under ``github.io`` are two domains), or None for an IP
+    address or a host that is itself a public suffix."""
+    host = _normal_host(host)
+    try:
+        ipaddress.ip_address(host)
+        return None
+    except ValueError:
+        pass
+    found = _suffix_list().privatesuffix(host)  # type: ignore[attr-defined]
+    return str(found) if found else None
+
+
+def credentials_may_go(url: str, configured: str) -> bool:
+    """Given a URL a request is about to go to and the URL the user configured, return whether
+    the credentials for the configured URL may go with it.
+
+    RFC 7617 §2.2: the protection space is the configured origin (scheme, host, port). MendCRM
+    widens it only over https, on the same port, to hosts of the same registrable domain (iCloud
+    answers discovery on caldav.icloud.com and keeps the calendar home on pNN-caldav.icloud.com,
+    both on 443), and never to plain http unless that is the configured loopback origin itself.
+    Another port of the same host is another origin, possibly another service: refused.
+    """
+    target, home = origin_of(url), origin_of(configured)
+    if target is None or home is None:
+        return False
+    if target == home:
+        return True
+    if target.scheme != "https" or target.port != home.port:
+        return False
+    domain = registrable_domain(target.host)
+    return domain is not None and domain == registrable_domain(home.host)
+
+
+def _segments(url: str) -> list[str] | None:
+    path = unquote(urlsplit(url).path)
+    parts = [p for p in path.split("/") if p]
+    return None if any(p in (".", "..") for p in parts) else parts
+
+
+def inside_collection(url: str, collection: str) -> bool:
+    """Given an absolute object URL and a collection's URL, return whether the object lies
+    inside that collection: same origin, and below its path, compared segment by segment after
+    percent-decoding (``%40`` is ``@``); a ``.`` or ``..`` segment, even encoded, never is."""
+    if origin_of(url) != origin_of(collection) or origin_of(url) is None:
+        return False
+    below, top = _segments(url), _segments(collection)
+    if below is None or top is None:
+        return False
+    return len(below) > len(top) and below[: len(top)] == top
+
+
+__all__ = [
+    "Origin",
+    "UrlProblem",
+    "credentials_may_go",
+    "inside_collection",
+    "is_loopback",
+    "origin_of",
+    "registrable_domain",
+    "url_problem",
+]

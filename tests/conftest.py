@@ -8,7 +8,11 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.fixtures.servers", "tests.fixtures.quirky_dav"]
+pytest_plugins = [
+    "tests.fixtures.servers",
+    "tests.fixtures.quirky_dav",
+    "tests.fixtures.split_hosts",
+]
 
 
 @pytest.fixture(autouse=True)

@@ -9,6 +9,7 @@ instead of being overwritten.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from urllib.parse import urljoin
 from xml.sax.saxutils import escape
@@ -20,6 +21,9 @@ from mendcrm.errors import SourceError
 from mendcrm.sources import davxml
 from mendcrm.sources.davxml import C, D, tag
 from mendcrm.sources.transport import PreconditionFailed, Transport
+from mendcrm.urls import inside_collection
+
+log = logging.getLogger(__name__)
 
 _ICS = "text/calendar; charset=utf-8"
 _XML = "application/xml; charset=utf-8"
@@ -172,11 +176,18 @@ def list_etags(t: Transport, calendar_url: str) -> dict[str, str] | None:
     if any(m.href.rstrip("/") == own and m.status in (404, 410) for m in found.members):
         return None  # Xandikos says "gone" inside a 207
     collection = tag(D, "collection")
-    return {
-        m.href: m.etag
-        for m in found.members
-        if m.href.rstrip("/") != own and collection not in m.children(tag(D, "resourcetype"))
-    }
+    listed: dict[str, str] = {}
+    for m in found.members:
+        if m.href.rstrip("/") == own or collection in m.children(tag(D, "resourcetype")):
+            continue
+        if not inside_collection(urljoin(calendar_url, m.written or m.href), calendar_url):
+            # Never deleted or rewritten: MendCRM writes only inside the calendar it found.
+            log.warning(
+                "%s: the listing of %s names %s, outside it; ignored", t.where, own, m.written
+            )
+            continue
+        listed[m.href] = m.etag
+    return listed
 
 
 def multiget(t: Transport, calendar_url: str, hrefs: list[str]) -> dict[str, str]:

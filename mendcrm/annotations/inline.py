@@ -27,6 +27,7 @@ from mendcrm.annotations.markers import block_of
 from mendcrm.events.octets import decode_calendar
 from mendcrm.model import Occurrence
 from mendcrm.sources.transport import Transport
+from mendcrm.urls import inside_collection
 
 ATTEMPTS = 4
 """How many times a write is tried when the event keeps changing under it (412)."""
@@ -114,11 +115,16 @@ def write(
     lines: list[str],
     me: Collection[str],
     *,
+    collections: Collection[str],
     before_write: BeforeWrite | None = None,
 ) -> Outcome:
     """Read the event at ``url``, set MendCRM's block (None: remove it) and X-MENDCRM lines, and
     write it back with If-Match; on 412 read again and retry. Never writes an event that is not
-    safe to annotate (an attendee or organizer other than the user)."""
+    safe to annotate (an attendee or organizer other than the user), and never reads or writes
+    one outside ``collections`` (the calendars the sync found: an href a server answered with
+    may point anywhere)."""
+    if not any(inside_collection(url, c) for c in collections):
+        return Outcome("refused", reason="it lies outside the calendars MendCRM synced")
     for _ in range(ATTEMPTS):
         fetched = dav.get(t, url)
         if fetched is None:

@@ -250,6 +250,24 @@ def _transport(
     return make_transport(account, password, make_env(config, now), auth, sleep)
 
 
+def found_collections(
+    state: Mapping[str, Mapping[str, Any]], account: AccountConfig, *, homes: bool = False
+) -> set[str]:
+    """Given the sync state, return the URLs of the account's calendars the sync found (and,
+    with ``homes``, the calendar homes it listed them from): the only collections an inline
+    annotation may read or write in."""
+    source = source_name(account)
+    found = {
+        str(doc["calendar"])
+        for doc in state.values()
+        if doc.get("kind") == "calendar" and doc.get("source") == source and doc.get("calendar")
+    }
+    if homes:
+        listing = (state.get(source) or {}).get("listing") or []
+        found.update(str(target[0]) for target in listing if target)
+    return found
+
+
 def _refused_warning(account: AccountConfig, exc: dav.WriteRefused) -> str:
     return (
         f"account {account.name!r}: the server refuses MendCRM's writes ({exc}); this account's "
@@ -266,6 +284,7 @@ def _run_inline(
     words: _Words,
     before_write: inline.BeforeWrite | None,
     warnings: list[str],
+    collections: Collection[str],
 ) -> None:
     items: dict[str, dict[str, Any]] = doc["items"]
     me = words.mine
@@ -278,14 +297,23 @@ def _run_inline(
         elif inline.already_there(item, want.hash, occurrence, want.block):
             continue
         else:
-            url = urljoin(t.url, want.href)
+            # The href as the server listed it, read against the calendar it came from (which
+            # may be on another host than the configured URL, as iCloud's are).
+            url = urljoin(occurrence.calendar, want.href)
             outcome = inline.write(
-                t, url, want.block, list(want.lines), me, before_write=before_write
+                t,
+                url,
+                want.block,
+                list(want.lines),
+                me,
+                collections=collections,
+                before_write=before_write,
             )
         if outcome.status in ("written", "unchanged"):
             items[key] = {
                 "where": "inline",
                 "href": want.href,
+                "calendar": occurrence.calendar,
                 "etag": outcome.etag,
                 "hash": want.hash,
                 "encounters": [e.id for e in want.encounters],
@@ -311,7 +339,7 @@ def _run_inline(
         if item["where"] == "elsewhere":
             del items[key]
         else:
-            _remove_inline(t, account, items, key, before_write, warnings, me)
+            _remove_inline(t, account, items, key, before_write, warnings, me, collections)
 
 
 def _remove_inline(
@@ -322,9 +350,15 @@ def _remove_inline(
     before_write: inline.BeforeWrite | None,
     warnings: list[str],
     me: Collection[str],
+    collections: Collection[str],
 ) -> None:
     href = items[key]["href"]
-    outcome = inline.write(t, urljoin(t.url, href), None, [], me, before_write=before_write)
+    base = items[key].get("calendar") or t.url  # an item stored without its calendar
+    # The calendar it was written in was a found one when it was written.
+    allowed = {*collections, *([base] if items[key].get("calendar") else [])}
+    outcome = inline.write(
+        t, urljoin(base, href), None, [], me, collections=allowed, before_write=before_write
+    )
     if outcome.status == "busy":
         warnings.append(
             f"account {account.name!r}: {href} kept changing while MendCRM removed "
@@ -417,7 +451,8 @@ def annotate_accounts(
         t: Transport | None = None
         try:
             t = _transport(config, account, state, password_for, now, sleep)
-            _run_inline(t, account, doc, plan, words, before_write, result.warnings)
+            found = found_collections(state, account)
+            _run_inline(t, account, doc, plan, words, before_write, result.warnings, found)
             result.completed_followups += _run_dedicated(t, account, doc, plan, now)
         except Exception as exc:  # one account failing must not stop the others
             result.warnings.append(_account_error(account, exc))
@@ -456,8 +491,9 @@ def clear_accounts(
         try:
             t = _transport(config, account, state, password_for, now, sleep)
             items: dict[str, dict[str, Any]] = doc["items"]
+            found = found_collections(state, account, homes=True)
             for key in [k for k, v in items.items() if v.get("where") == "inline"]:
-                _remove_inline(t, account, items, key, None, result.warnings, mine)
+                _remove_inline(t, account, items, key, None, result.warnings, mine, found)
             if not doc.get("calendar") and remove_calendar:
                 doc["calendar"] = dedicated.find_calendar(t, account)[0]
             for warning in dedicated.clear(t, doc, remove_calendar=remove_calendar):

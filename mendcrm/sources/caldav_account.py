@@ -44,6 +44,7 @@ from mendcrm.sources.request_bounds import response_limit
 from mendcrm.sources.results import CalendarInfo
 from mendcrm.sources.state import horizon_of
 from mendcrm.sources.transport import PreconditionFailed, Transport
+from mendcrm.urls import inside_collection
 
 MAX_SYNC_PAGES = 50
 """A truncated sync-collection answer is continued at most this many times in one pass."""
@@ -431,13 +432,25 @@ class CalendarSync:
         return self._objects(found.members)
 
     def _objects(self, members: list[Member]) -> list[Member]:
-        """Return the members that are calendar objects (not collections, not the calendar)."""
+        """Return the members that are calendar objects of this calendar (not collections, not
+        the calendar itself); one that lies outside the calendar is left out with a warning:
+        MendCRM reads and writes only inside the collections it found."""
         own = davxml.href_path(self.cal.url).rstrip("/")
-        return [
-            m
-            for m in members
-            if not m.href.endswith("/") and m.href.rstrip("/") != own and m.status != 404
-        ]
+        objects = []
+        for m in members:
+            if m.href.endswith("/") or m.href.rstrip("/") == own or m.status == 404:
+                continue
+            if not inside_collection(urljoin(self.cal.url, m.written or m.href), self.cal.url):
+                self.work.report.warnings.append(
+                    f"{self.work.source} ({self.work.name}): the server listed "
+                    f"{m.written or m.href!r}, "
+                    f"which is outside the calendar {davxml.href_path(self.cal.url)}; ignored "
+                    "(MendCRM reads and writes only inside the calendars it found); if this "
+                    "repeats, report it to the server's admin"
+                )
+                continue
+            objects.append(m)
+        return objects
 
     def _sync_page(
         self, token: str, *, with_data: bool

@@ -96,6 +96,9 @@ class Member:
     """The object's raw body when it was fetched by GET rather than inside XML."""
     header_etag: str = ""
     """The ETag header of that GET."""
+    written: str = ""
+    """The href exactly as the server wrote it (``href`` keeps only its path): an absolute one
+    may name another origin, which decides whether the member belongs to the collection."""
 
     def text(self, name: str) -> str | None:
         element = self.props.get(name)
@@ -181,7 +184,8 @@ def parse_multistatus(root: Any) -> Multistatus:
         href_el = response.find(tag(D, "href"))
         if href_el is None or not href_el.text:
             continue
-        member = Member(href=href_path(href_el.text.strip()))
+        written = href_el.text.strip()
+        member = Member(href=href_path(written), written=written)
         status_el = response.find(tag(D, "status"))
         if status_el is not None:
             member.status = _status_code(status_el.text)

@@ -22,6 +22,7 @@ from mendcrm.errors import SourceError
 from mendcrm.sources import davxml
 from mendcrm.sources.davxml import Multistatus, NotMultistatus
 from mendcrm.sources.transport import RETRY_STATUSES, Transport
+from mendcrm.urls import inside_collection
 
 MULTIGET_CHUNK = 100
 """Hrefs per calendar-multiget: servers cap bigger ones silently [vdirsyncer #988]."""
@@ -101,7 +102,17 @@ class MemberLoader:
         """Given hrefs mapped to their listed ETags ("" if none), fetch each object's data and
         return what was found; raise SourceError only if the server cannot be reached at all."""
         out = Loaded()
-        hrefs = list(wanted)
+        hrefs = []
+        for href in wanted:
+            if inside_collection(urljoin(self.url, href), self.url):
+                hrefs.append(href)
+            else:  # never fetched: the credentials would go with it to wherever it points
+                warning = (
+                    f"{self.where}: object {href} lies outside the calendar {self.url}; not "
+                    "read (MendCRM reads only inside the calendars it found); ask the server's "
+                    "admin"
+                )
+                out.skipped.append((href, wanted[href], warning))
         for i in range(0, len(hrefs), MULTIGET_CHUNK):
             self._batch(hrefs[i : i + MULTIGET_CHUNK], wanted, out)
         return out

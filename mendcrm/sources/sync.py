@@ -330,6 +330,8 @@ def _connect(
 def _list(
     transport: Transport, account: AccountConfig, targets: list[tuple[str, str]], with_ctag: bool
 ) -> tuple[list[tuple[str, str]], list[DavCalendar], tuple[str, ...] | None]:
+    if targets and not all(transport.may_send_to(url) for url, _ in targets):
+        targets = []  # listed for another url than the configured one now: discover afresh
     if targets:
         try:
             return targets, list_calendars(transport, targets, with_ctag=with_ctag), None

@@ -5,7 +5,13 @@ the library leaves to its caller: which URLs are acceptable, redirects, retries,
   ``~/.config/caldav/calendar.conf``), no RFC 6764 DNS discovery, no proxy or .netrc from the
   environment (``trust_env`` off). TLS is always verified, against ``ca_file`` if given.
 - ``http://`` is refused except to loopback: credentials and calendars would travel in clear.
-- Redirects are followed here, not by the HTTP library: only to the same host, never down to
+- Every request, whatever sent it (discovery following a principal or calendar-home href, an
+  object href from a REPORT, a redirect, the library's own re-send after a 401), passes one check
+  before it leaves (:meth:`Transport._guard`): it must go where the credentials may go
+  (RFC 7617 §2.2: the configured origin, or over https on its port a host of the same registrable
+  domain; see :func:`mendcrm.urls.credentials_may_go`). Anything else is refused before a
+  connection is made, as an error naming the source.
+- Redirects are followed here, not by the HTTP library, under that same check, never down to
   http, and with the same method (the library turns a 302'd PROPFIND into a GET).
 - Only idempotent requests are retried (connection errors, timeouts, 429/502/503/504), with
   back-off, honouring Retry-After up to a limit.
@@ -29,7 +35,7 @@ from caldav.response import DAVResponse
 
 from mendcrm.errors import SourceError
 from mendcrm.sources.request_bounds import DEFAULT_DEADLINE_SECONDS, read_body, run_within
-from mendcrm.urls import UrlProblem, url_problem
+from mendcrm.urls import UrlProblem, credentials_may_go, origin_of, registrable_domain, url_problem
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PROPFIND", "REPORT"})
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
@@ -83,7 +89,9 @@ class Transport:
         if ca_file is not None and not Path(ca_file).is_file():
             raise SourceError(f"{where}: CA file {ca_file} does not exist", hint="fix ca_file")
         self.where = where
-        self.host = (urlsplit(url).hostname or "").lower()
+        self.configured = url
+        """The URL the user configured: its origin bounds where requests may go."""
+        self.host = _host(url)
         self.requests = 0
         self.attempts = max(1, attempts)
         self.backoff = backoff
@@ -112,6 +120,9 @@ class Transport:
         follow = session.request
 
         def request_without_redirects(method: str, target: str, **kwargs: Any) -> Any:
+            # Every exchange on the wire goes through here, so this is the one place the
+            # credential scope is enforced (the Authorization header is attached below it).
+            self._guard(target)
             kwargs["allow_redirects"] = False
             # Streamed, so the body is counted as it arrives instead of being read whole.
             kwargs["stream"] = True
@@ -140,6 +151,37 @@ class Transport:
 
     def close(self) -> None:
         self.client.close()
+
+    def may_send_to(self, url: str) -> bool:
+        """Given an absolute URL, return whether a request (and the credentials) may go there."""
+        return credentials_may_go(url, self.configured)
+
+    def _guard(self, url: str) -> None:
+        """Raise OutsideScope if a request to ``url`` would carry the credentials (or the
+        feed's address) anywhere but their protection space (RFC 7617 §2.2)."""
+        if self.may_send_to(url):
+            return
+        target, home = origin_of(url), origin_of(self.configured)
+        if target is None or home is None:
+            raise OutsideScope(
+                f"{self.where}: the server points to {url!r}, which is not an http(s) URL",
+                hint="check the server; MendCRM sends requests only to http(s) addresses",
+            )
+        if target.scheme == "http":
+            why = "plain http"
+        elif target.port != home.port:
+            why = "another port"
+        else:
+            why = "another domain"
+        domain = registrable_domain(home.host)
+        allowed = f"{home}" + (
+            f" or https hosts under {domain} on port {home.port}" if domain else ""
+        )
+        raise OutsideScope(
+            f"{self.where}: refused to send a request to {target} ({why}), where the server "
+            f"pointed: this source's requests and credentials go only to {allowed}",
+            hint=f"if the calendars really live there, set the url to {target}/",
+        )
 
     def _on_response(self, response: Any, *args: Any, **kwargs: Any) -> Any:
         self.requests += 1
@@ -178,19 +220,14 @@ class Transport:
 
     def _redirect_target(self, current: str, location: str) -> str:
         target = urljoin(current, location)
-        parts, before = urlsplit(target), urlsplit(current)
-        if (parts.hostname or "").lower() != (before.hostname or "").lower():
-            raise SourceError(
-                f"{self.where}: the server redirects to another host ({parts.hostname}); "
-                "MendCRM will not send your credentials there",
-                hint=f"if that is right, set the url to {target}",
-            )
-        if before.scheme == "https" and parts.scheme != "https":
-            raise SourceError(
-                f"{self.where}: the server redirects from https to plain http",
+        if urlsplit(current).scheme == "https" and urlsplit(target).scheme != "https":
+            raise OutsideScope(
+                f"{self.where}: the server redirects from https to plain http "
+                f"({origin_of(target) or target})",
                 hint="fix the server, or use its https:// address",
             )
         check_url(target, self.where)
+        self._guard(target)  # also checked as the request leaves; refused here, before it
         return target
 
     def _with_retries(
@@ -202,6 +239,7 @@ class Transport:
         until: float,
     ) -> DAVResponse:
         attempts = self.attempts if method in IDEMPOTENT else 1
+        host = _host(url)  # errors name the host asked, which may not be the configured one
         for attempt in range(1, attempts + 1):
             last = attempt == attempts
             try:
@@ -231,7 +269,7 @@ class Transport:
                 self.requests += 1
                 if last:
                     raise SourceError(
-                        f"{self.where}: no answer from {self.host} within the timeout",
+                        f"{self.where}: no answer from {host} within the timeout",
                         hint="check the server, or raise timeout_seconds",
                     ) from exc
                 self.sleep(self.backoff * 2 ** (attempt - 1))
@@ -239,21 +277,21 @@ class Transport:
             except http_lib.exceptions.SSLError as exc:
                 self.requests += 1
                 raise SourceError(
-                    f"{self.where}: TLS certificate of {self.host} could not be verified",
+                    f"{self.where}: TLS certificate of {host} could not be verified",
                     hint="for a private CA, set ca_file to its certificate",
                 ) from exc
             except (http_lib.exceptions.ConnectionError, OSError) as exc:
                 self.requests += 1
                 if last:
                     raise SourceError(
-                        f"{self.where}: cannot connect to {self.host}",
+                        f"{self.where}: cannot connect to {host}",
                         hint="check that the server is up and the url is right",
                     ) from exc
                 self.sleep(self.backoff * 2 ** (attempt - 1))
                 continue
             except http_lib.exceptions.RequestException as exc:
                 self.requests += 1
-                raise SourceError(f"{self.where}: request to {self.host} failed ({exc})") from exc
+                raise SourceError(f"{self.where}: request to {host} failed ({exc})") from exc
             if response.status in RETRY_STATUSES and not last:
                 wait = self._retry_wait(None, attempt)
                 if wait is not None:
@@ -304,6 +342,15 @@ class Octets(WireBytes):
         return bytes(self).decode(encoding, errors)
 
 
+def _host(url: str) -> str:
+    origin = origin_of(url)
+    return str(origin).split("://", 1)[1] if origin is not None else url
+
+
+class OutsideScope(SourceError):
+    """A request would have gone outside the credentials' protection space; none was sent."""
+
+
 class AuthRejected(SourceError):
     """The server answered 401 to the credentials sent."""
 
@@ -322,6 +369,7 @@ __all__ = [
     "IDEMPOTENT",
     "AuthRejected",
     "Octets",
+    "OutsideScope",
     "PreconditionFailed",
     "Transport",
     "check_url",

@@ -117,16 +117,19 @@ def test_inline_write_over_the_wire_gives_back_the_users_octets(
     path = raw_dav_server.store("solo.ics", EVENT)
     url = raw_dav_server.url + "solo.ics"
     transport = Transport(url, where="account 'raw'", sleep=lambda _: None)
+    found = [raw_dav_server.url]  # the calendar the object belongs to
     try:
-        written = inline.write(transport, url, BLOCK, LINES, ME)
+        written = inline.write(transport, url, BLOCK, LINES, ME, collections=found)
         assert written.status == "written"
         stored = raw_dav_server.objects[path]
         assert stored.startswith(HEAD + USER_DESCRIPTION) and stored.endswith(TAIL)
         _ours(stored[len(HEAD + USER_DESCRIPTION) : len(stored) - len(TAIL)])
         assert _read(stored) == ("Lunch with Zoë", USER_TEXT + "\n\n" + BLOCK)
 
-        assert inline.write(transport, url, BLOCK, LINES, ME).status == "unchanged"
-        assert inline.write(transport, url, None, [], ME).status == "written"
+        assert inline.write(transport, url, BLOCK, LINES, ME, collections=found).status == (
+            "unchanged"
+        )
+        assert inline.write(transport, url, None, [], ME, collections=found).status == "written"
     finally:
         transport.close()
     # Removed again: the very octets the user's client stored, folds and cut characters included.

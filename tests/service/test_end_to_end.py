@@ -45,7 +45,7 @@ def event(start: datetime) -> str:
 def test_daemon_turns_a_calendar_event_into_a_delivered_prep_note(
     tmp_path: Path, radicale_server: DavServer
 ) -> None:
-    account = radicale_server.new_account()
+    account = radicale_server.new_account(password=SENTINEL)  # Radicale checks it (htpasswd)
     calendar = account.new_calendar("Work")
     account.put(calendar, "coffee.ics", event(datetime.now(UTC) + timedelta(hours=3)))
     keyring.set_password("mendcrm", "work", SENTINEL)

@@ -182,3 +182,20 @@ def test_a_missing_password_is_a_per_account_error(dav_account: DavAccount) -> N
     result = sync_sources(config, {}, now=NOW, password_for=no_password)
     assert all("no password for account" in r.error for r in result.reports)
     assert result.failed_sources == {"account:work", "account:twin"}
+
+
+def test_a_wrong_password_is_the_one_line_401_error(dav_account: DavAccount) -> None:
+    # The server checks the password for real (Radicale's htpasswd, Basic auth in front of
+    # Xandikos): a wrong one is refused with 401 whichever scheme MendCRM tries, and the sync
+    # reports it as one line for the account, never echoing the password.
+    dav_account.new_calendar("Work")
+    config = make_config((dav_account.config("work"),))
+    wrong = "not-the-password"
+    result = sync_sources(config, {}, now=NOW, password_for=lambda a: wrong)
+    [error] = [r.error for r in result.sources if r.error]
+    assert error.startswith("account 'work': the server rejected the username or password (401)")
+    assert "\n" not in error and wrong not in error
+    assert result.failed_sources == {"account:work"}
+    # The same account with the right password syncs: the refusal was the password's.
+    right = sync_sources(config, {}, now=NOW, password_for=lambda a: dav_account.password)
+    assert right.failed_sources == set()

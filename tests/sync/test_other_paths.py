@@ -34,8 +34,8 @@ def test_servers_without_sync_token_compare_etags_and_multiget(
     transport = Transport(
         dav_account.server.url,
         where="account 'work'",
-        username="user",
-        password="secret",
+        username=dav_account.username,
+        password=dav_account.password,
         auth_type="basic",
     )
     key = calendar_key("account:work", cal)
