@@ -245,6 +245,7 @@ def hold_departed_sources(
     """
     configured = {f"account:{a.name}" for a in config.accounts}
     configured |= {f"feed:{f.name}" for f in config.feeds}
+    configured |= {f"programme:{p.name}" for p in config.programmes}
     upcoming = [e for e in encounters if e.state == "active" and e.occurrence.end >= now]
     active = {e.occurrence.source for e in upcoming}
     record = dict(tx.get("meta", DEPARTED_ID) or {"id": DEPARTED_ID})
