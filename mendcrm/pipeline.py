@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from mendcrm import repository
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from mendcrm.annotations import AnnotationResult
     from mendcrm.planning import Plan
+    from mendcrm.programmes.encounters import ProgrammeResult
     from mendcrm.sources.results import SyncResult
 
 
@@ -199,13 +200,22 @@ def detect_and_plan(
         occurrences = one_copy_each(sync.occurrences, annotating=annotating)
         mine = user_addresses(config.me.emails, sync.state)
         found = detect(occurrences, index, me=config.me, settings=config.detection, mine=mine)
+        programmes = None
+        if config.programmes:
+            from mendcrm.programmes.encounters import programme_encounters
+
+            programmes = programme_encounters(
+                config, sync.state, occurrences, found, index.contacts, index.names
+            )
+            found = programmes.encounters
         stored = repository.encounters(tx)
         detected = keep_known_ids(found, stored)
         held = hold_departed_sources(tx, config, stored, now, warnings)
+        stored_queue = repository.queue(tx)
         the_plan = plan(
             detected=detected,
             stored_encounters=stored,
-            stored_queue=repository.queue(tx),
+            stored_queue=stored_queue,
             contacts=contacts,
             interactions=repository.interactions(tx),
             failed_sources=sync.failed_sources | held,
@@ -214,6 +224,17 @@ def detect_and_plan(
             playbook=playbook,
             renderer=renderer,
             dismissals=Dismissals.load(tx),
+        )
+        the_plan = _with_heads_ups(
+            the_plan,
+            programmes,
+            stored,
+            detected,
+            stored_queue,
+            contacts,
+            held=sync.failed_sources | held,
+            now=now,
+            zone=renderer.zone,
         )
         for key in sync.stale_keys:
             doc = tx.get("sync_state", key) or {}
@@ -225,6 +246,47 @@ def detect_and_plan(
         newly_due = mark_due(repository.queue(tx), now)
         repository.save(tx, "queue", *newly_due)
     return the_plan, len(newly_due)
+
+
+def _with_heads_ups(
+    the_plan: Plan,
+    programmes: ProgrammeResult | None,
+    stored: list[Encounter],
+    detected: list[Encounter],
+    stored_queue: list[QueueItem],
+    contacts: list[Contact],
+    *,
+    held: set[str],
+    now: datetime,
+    zone: tzinfo,
+) -> Plan:
+    """Given the plan and this pass's programme results, return the plan with the heads-up
+    items added (:mod:`mendcrm.programmes.heads_up`)."""
+    heads = programmes.heads_ups if programmes is not None else []
+    if not heads and not any(i.kind == "heads-up" for i in stored_queue):
+        return the_plan
+    from dataclasses import replace as replace_fields
+
+    from mendcrm.programmes.heads_up import plan_heads_ups
+
+    queue = {i.id: i for i in stored_queue}
+    queue.update({i.id: i for i in the_plan.queue})
+    encounters = {e.id: e for e in stored}
+    encounters.update({e.id: e for e in detected})
+    extra = plan_heads_ups(
+        heads,
+        queue.values(),
+        encounters,
+        {c.id: c for c in contacts},
+        held=held,
+        now=now,
+        zone=zone,
+    )
+    if not extra:
+        return the_plan
+    merged = {i.id: i for i in the_plan.queue}
+    merged.update({i.id: i for i in extra})
+    return replace_fields(the_plan, queue=tuple(sorted(merged.values(), key=lambda i: i.id)))
 
 
 DEPARTED_ID = "departed_sources"

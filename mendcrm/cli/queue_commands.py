@@ -50,6 +50,8 @@ def encounter_json(
             "confidence": encounter.match.confidence,
         },
         "contact_declined": encounter.contact_declined,
+        "on_your_calendar": encounter.on_your_calendar,
+        "parent_id": encounter.parent_id,
         "others": [contacts[o].name for o in encounter.others if o in contacts],
         "prep_due": due("prep"),
         "followup_due": due("followup"),
