@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from mendcrm import repository
@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 
     from mendcrm.annotations import AnnotationResult
     from mendcrm.planning import Plan
-    from mendcrm.programmes.encounters import ProgrammeResult
     from mendcrm.sources.results import SyncResult
 
 
@@ -225,17 +224,20 @@ def detect_and_plan(
             renderer=renderer,
             dismissals=Dismissals.load(tx),
         )
-        the_plan = _with_heads_ups(
-            the_plan,
-            programmes,
-            stored,
-            detected,
-            stored_queue,
-            contacts,
-            held=sync.failed_sources | held,
-            now=now,
-            zone=renderer.zone,
-        )
+        if programmes is not None or any(i.kind == "heads-up" for i in stored_queue):
+            from mendcrm.programmes.heads_up import with_heads_ups
+
+            the_plan = with_heads_ups(
+                the_plan,
+                programmes,
+                stored,
+                detected,
+                stored_queue,
+                contacts,
+                held=sync.failed_sources | held,
+                now=now,
+                zone=renderer.zone,
+            )
         for key in sync.stale_keys:
             doc = tx.get("sync_state", key) or {}
             if not _is_annotation_state(key) and doc.get("source") not in held:
@@ -246,47 +248,6 @@ def detect_and_plan(
         newly_due = mark_due(repository.queue(tx), now)
         repository.save(tx, "queue", *newly_due)
     return the_plan, len(newly_due)
-
-
-def _with_heads_ups(
-    the_plan: Plan,
-    programmes: ProgrammeResult | None,
-    stored: list[Encounter],
-    detected: list[Encounter],
-    stored_queue: list[QueueItem],
-    contacts: list[Contact],
-    *,
-    held: set[str],
-    now: datetime,
-    zone: tzinfo,
-) -> Plan:
-    """Given the plan and this pass's programme results, return the plan with the heads-up
-    items added (:mod:`mendcrm.programmes.heads_up`)."""
-    heads = programmes.heads_ups if programmes is not None else []
-    if not heads and not any(i.kind == "heads-up" for i in stored_queue):
-        return the_plan
-    from dataclasses import replace as replace_fields
-
-    from mendcrm.programmes.heads_up import plan_heads_ups
-
-    queue = {i.id: i for i in stored_queue}
-    queue.update({i.id: i for i in the_plan.queue})
-    encounters = {e.id: e for e in stored}
-    encounters.update({e.id: e for e in detected})
-    extra = plan_heads_ups(
-        heads,
-        queue.values(),
-        encounters,
-        {c.id: c for c in contacts},
-        held=held,
-        now=now,
-        zone=zone,
-    )
-    if not extra:
-        return the_plan
-    merged = {i.id: i for i in the_plan.queue}
-    merged.update({i.id: i for i in extra})
-    return replace_fields(the_plan, queue=tuple(sorted(merged.values(), key=lambda i: i.id)))
 
 
 DEPARTED_ID = "departed_sources"

@@ -117,6 +117,8 @@ def upcoming(app: AppContext, days: int | None, as_json: bool) -> None:
         person = contacts.get(e.contact_id)
         occ = e.occurrence
         declined = "  (they declined)" if e.contact_declined else ""
+        if not e.on_your_calendar:
+            declined += "  (a programme session; not on your calendar)"
         click.echo(
             f"{describe_when(occ.start, occ.end, zone, all_day=occ.all_day)}  [{e.kind}]{declined}"
         )

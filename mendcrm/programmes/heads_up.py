@@ -10,12 +10,13 @@ dismissed heads-ups are history and never touched.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime, tzinfo
 
 from mendcrm.model import OPEN_QUEUE_STATES, Contact, Encounter, QueueItem, replace
-from mendcrm.planning import CLOSED_STATES, queue_id
-from mendcrm.programmes.encounters import HeadsUp
+from mendcrm.planning import CLOSED_STATES, Plan, queue_id
+from mendcrm.programmes.encounters import HeadsUp, ProgrammeResult
 
 KIND = "heads-up"
 
@@ -115,13 +116,46 @@ def plan_heads_ups(
     return out
 
 
-def sessions_of(encounters: Sequence[Encounter], parent_id: str) -> list[Encounter]:
-    """Given encounters and a conference event's encounter id, return its sessions in time
-    order."""
-    return sorted(
-        (e for e in encounters if e.parent_id == parent_id),
-        key=lambda e: (e.occurrence.start, e.id),
+def with_heads_ups(
+    the_plan: Plan,
+    programmes: ProgrammeResult | None,
+    stored: Sequence[Encounter],
+    detected: Sequence[Encounter],
+    stored_queue: Sequence[QueueItem],
+    contacts: Sequence[Contact],
+    *,
+    held: Collection[str],
+    now: datetime,
+    zone: tzinfo,
+) -> Plan:
+    """Given the applied plan, this pass's programme results (None without programmes), the
+    stored and detected encounters, the stored queue, the contacts, the held sources, the time
+    and the user's zone, return the plan with the heads-up items added."""
+    queue = {i.id: i for i in stored_queue}
+    queue.update({i.id: i for i in the_plan.queue})
+    encounters = {e.id: e for e in stored}
+    encounters.update({e.id: e for e in detected})
+    extra = plan_heads_ups(
+        programmes.heads_ups if programmes is not None else (),
+        queue.values(),
+        encounters,
+        {c.id: c for c in contacts},
+        held=held,
+        now=now,
+        zone=zone,
     )
+    if not extra:
+        return the_plan
+    merged = {i.id: i for i in the_plan.queue}
+    merged.update({i.id: i for i in extra})
+    return dataclasses.replace(the_plan, queue=tuple(sorted(merged.values(), key=lambda i: i.id)))
 
 
-__all__ = ["KIND", "heads_up_body", "heads_up_id", "heads_up_title", "plan_heads_ups"]
+__all__ = [
+    "KIND",
+    "heads_up_body",
+    "heads_up_id",
+    "heads_up_title",
+    "plan_heads_ups",
+    "with_heads_ups",
+]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from mendcrm.config.model import Config, ProgrammeConfig
+from mendcrm.config.model import ProgrammeConfig
 from mendcrm.model import Contact, QueueItem, to_iso
 from mendcrm.programmes.fetch import programme_location, programme_source, stored_programme
 from mendcrm.programmes.heads_up import KIND, heads_up_id
@@ -88,9 +88,4 @@ def programme_detail(
     return row
 
 
-def programme_entry(config: Config, name: str) -> ProgrammeConfig | None:
-    """Given the config and a name, return that programme's config, or None."""
-    return config.programme(name)
-
-
-__all__ = ["programme_detail", "programme_entry", "programme_row"]
+__all__ = ["programme_detail", "programme_row"]

@@ -99,3 +99,12 @@ def test_sync_source_accepts_a_programmes_name() -> None:
     config = make_config(programmes=(ProgrammeConfig(name="finops", path=Path("x.json")),))
     assert select_sources(config, ["finops"]) == {SOURCE}
     assert select_sources(config, [SOURCE]) == {SOURCE}
+
+
+def test_a_programme_without_speaker_data_says_so(tmp_path: Path) -> None:
+    documented = PRETALX.parent / "documented" / "no-speakers.ics"
+    config = make_config(programmes=(ProgrammeConfig(name="opening", path=documented),))
+    result = Syncer(config)()
+    assert result.warnings == [
+        "programme 'opening': the programme lists no speakers, so no one can be found in it"
+    ]
