@@ -38,6 +38,25 @@ def _day(value: Any) -> date | None:
         return None
 
 
+_MAX_MINUTES = 7 * 24 * 60
+"""A contribution longer than a week is a broken export, not a session."""
+
+
+def _minutes(value: Any, where: str) -> int:
+    """Return a contribution's ``duration`` (minutes); raise ProgrammeError if not a number."""
+    if value is None or value == "":
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ProgrammeError(f"{where}: duration {value!r} is not a number of minutes")
+    try:
+        minutes = int(float(value))
+    except (ValueError, OverflowError):
+        raise ProgrammeError(f"{where}: duration {value!r} is not a number of minutes") from None
+    if not 0 <= minutes <= _MAX_MINUTES:
+        raise ProgrammeError(f"{where}: duration {value!r} minutes is not a session's length")
+    return minutes
+
+
 def _speaker(person: dict[str, Any]) -> Speaker:
     first, last = _text(person.get("first_name")), _text(person.get("last_name"))
     # fullName is "Last, First" in most exports; the name matcher reads that order too, but the
@@ -66,7 +85,7 @@ def read(doc: Any, *, where: str) -> Programme:
         if start is None or not ident:
             continue
         end = _when(item.get("endDate"), here) or start + timedelta(
-            minutes=int(item.get("duration") or 0)
+            minutes=_minutes(item.get("duration"), here)
         )
         sessions.append(
             Session(

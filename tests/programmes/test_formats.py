@@ -7,6 +7,7 @@ worked out from what each document says, as the comments show, not from what the
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -201,3 +202,19 @@ def test_bad_documents_are_one_line_naming_the_programme(body: bytes, message: s
         read_programme(body, fmt, where="programme 'finops'", title="p", zone="")
     assert message in str(caught.value)
     assert str(caught.value).startswith("programme 'finops': ") and "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("duration", ['"twenty"', "1e300", "-5"])
+def test_indico_bad_duration_is_one_line(duration: str) -> None:
+    # Without an endDate the end is startDate + duration minutes; these are no length at all.
+    doc = json.loads((DOCUMENTED / "indico-contributions.json").read_text(encoding="utf-8"))
+    contribution = doc["results"][0]["contributions"][0]
+    contribution["endDate"] = None
+    contribution["duration"] = json.loads(duration)
+    with pytest.raises(ProgrammeError) as caught:
+        read_programme(
+            json.dumps(doc).encode(), "indico", where="programme 'cew'", title="p", zone=""
+        )
+    assert str(caught.value).startswith(
+        "programme 'cew': contribution 'Allocating shared Kubernetes costs': duration"
+    )
