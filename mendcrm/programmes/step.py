@@ -23,8 +23,6 @@ from mendcrm.sources.results import CalendarReport, SourceReport
 
 log = logging.getLogger(__name__)
 
-MAX_BACKOFF = timedelta(hours=6)
-
 
 def sync_programme(
     programme: ProgrammeConfig,
@@ -32,9 +30,12 @@ def sync_programme(
     env: SyncEnv,
     sleep: Callable[[float], None],
     force: bool,
+    max_backoff: timedelta,
 ) -> tuple[dict[str, Any], SourceReport, bool]:
     """Given a programme's config and stored document, return (its new document, its report,
-    whether it failed). Never raises for the programme's own faults."""
+    whether it failed); after a failure it backs off 1, 2, 4… minutes up to ``max_backoff``
+    (``[daemon] max_backoff_minutes``), as feeds do. Never raises for the programme's own
+    faults."""
     source = programme_source(programme)
     report = SourceReport(source=source)
     calendar = CalendarReport(source=source, calendar=programme_location(programme))
@@ -75,7 +76,9 @@ def sync_programme(
         document = dict(old) if old else {"id": source, "kind": "programme", "source": source}
         document.update(
             failures=failures,
-            retry_at=to_iso(env.now + min(timedelta(minutes=2 ** (failures - 1)), MAX_BACKOFF)),
+            retry_at=to_iso(
+                env.now + min(timedelta(minutes=2 ** min(failures - 1, 20)), max_backoff)
+            ),
             last_error=message,
         )
     report.seconds = calendar.seconds = round(time.perf_counter() - began, 3)

@@ -128,7 +128,9 @@ def sync_sources(
             if only is not None and source not in only:
                 new_state.update(mine)
                 continue
-            out, report, failed = sync_programme(programme, mine.get(source), env, sleep, force)
+            out, report, failed = sync_programme(
+                programme, mine.get(source), env, sleep, force, max_backoff
+            )
             _collect(result, new_state, {source: out}, report, failed)
     result.state = new_state
     result.stale_keys = set(state) - set(new_state)

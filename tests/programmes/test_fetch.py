@@ -108,3 +108,18 @@ def test_a_programme_without_speaker_data_says_so(tmp_path: Path) -> None:
     assert result.warnings == [
         "programme 'opening': the programme lists no speakers, so no one can be found in it"
     ]
+
+
+def test_after_a_failure_the_daemon_backs_off(feed_server: FeedServer) -> None:
+    url = feed_server.publish("finops.json", V1)
+    sync = Syncer(make_config(programmes=(ProgrammeConfig(name="finops", url=url),)))
+    feed_server.status_override["/finops.json"] = 503
+    sync(force=False)
+    asked = len(feed_server.requests())
+    # First failure: retry after 2**0 = 1 minute ([daemon] max_backoff_minutes caps it).
+    waiting = sync(NOW + timedelta(seconds=30), force=False)
+    assert len(feed_server.requests()) == asked
+    assert next(s for s in waiting.sources if s.source == SOURCE).skipped
+    del feed_server.status_override["/finops.json"]
+    sync(NOW + timedelta(minutes=2), force=False)
+    assert feed_server.requests()[-1] == ("GET", "/finops.json", 200)
