@@ -31,3 +31,18 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+# Real pretalx schedule exports for the programme tests: pretalx in its own virtualenv, a
+# throw-away SQLite database, two released schedule versions. Not part of `make test`.
+PRETALX_VENV ?= build/pretalx-venv
+PRETALX_DATA ?= build/pretalx-data
+PRETALX_OUT  ?= tests/fixtures/programmes/pretalx
+
+.PHONY: fixtures
+fixtures:
+	$(PYTHON) -m venv $(PRETALX_VENV)
+	$(PRETALX_VENV)/bin/python -m pip install --quiet pretalx
+	rm -rf $(PRETALX_DATA) && mkdir -p $(PRETALX_DATA)/data
+	printf '[filesystem]\ndata = %s/data\n[database]\nbackend = sqlite3\n[site]\nurl = http://localhost\n' "$(abspath $(PRETALX_DATA))" > $(PRETALX_DATA)/pretalx.cfg
+	PRETALX_CONFIG_FILE=$(abspath $(PRETALX_DATA))/pretalx.cfg $(PRETALX_VENV)/bin/python -m pretalx migrate --no-input
+	PRETALX_CONFIG_FILE=$(abspath $(PRETALX_DATA))/pretalx.cfg $(PRETALX_VENV)/bin/python tests/fixtures/programmes/make_pretalx_exports.py $(PRETALX_OUT)

@@ -53,7 +53,10 @@ def deliver(
     now: datetime,
     batch: tuple[QueueItem, ...],
 ) -> Any:
-    """Given a due queue item (a prep note or follow-up), hand it to the user; return a receipt.
+    """Given a due queue item (a prep note, follow-up, nudge or heads-up), hand it to the user;
+    return a receipt. ``item.kind`` says which; a ``heads-up`` tells that a flagged contact
+    speaks at a conference programme the user does not attend (its ``encounter_id`` is one of
+    the sessions).
 
     Return something truthy (a short string such as a file path or a Message-ID is best; it is
     recorded in ``item.deliveries[PLUGIN]``) once the item has been delivered. Return ``None`` to

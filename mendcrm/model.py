@@ -31,8 +31,10 @@ FLAGGED_STAGES: frozenset[str] = frozenset({"strained", "cordial", "talking", "r
 
 OUTCOMES: tuple[str, ...] = ("positive", "neutral", "negative")
 
-QueueKind = Literal["prep", "followup", "nudge"]
-QUEUE_KINDS: tuple[str, ...] = ("prep", "followup", "nudge")
+QueueKind = Literal["prep", "followup", "nudge", "heads-up"]
+QUEUE_KINDS: tuple[str, ...] = ("prep", "followup", "nudge", "heads-up")
+"""``heads-up``: a flagged contact speaks at a conference programme the user is not (yet)
+attending; one per contact per programme, with no prep note or follow-up until they are."""
 
 QueueState = Literal["pending", "due", "delivered", "done", "dismissed", "withdrawn"]
 QUEUE_STATES: tuple[str, ...] = ("pending", "due", "delivered", "done", "dismissed", "withdrawn")
@@ -238,6 +240,21 @@ _NESTED["Match"] = Match
 
 
 @dataclass(frozen=True, slots=True)
+class Talk(_Record):
+    """A programme session where the contact speaks, as the conference's prep note lists it."""
+
+    session_id: str
+    title: str
+    start: datetime
+    end: datetime
+    room: str = ""
+    abstract: str = ""
+
+
+_NESTED["Talk"] = Talk
+
+
+@dataclass(frozen=True, slots=True)
 class Encounter(_Record):
     """A possible meeting with a flagged contact at one occurrence."""
 
@@ -250,6 +267,26 @@ class Encounter(_Record):
     contact_declined: bool = False
     others: tuple[str, ...] = ()
     withdrawn_reason: str = ""
+    parent_id: str | None = None
+    """For a programme session: the encounter of the user's own conference event, which carries
+    the notes (this one gets none of its own); None when it has no parent."""
+    talks: tuple[Talk, ...] = ()
+    """For the user's conference event: the sessions where the contact speaks (its prep note
+    lists them)."""
+
+    @property
+    def from_programme(self) -> bool:
+        return self.occurrence.source.startswith("programme:")
+
+    @property
+    def carries_notes(self) -> bool:
+        """False for a programme session: its notes are its parent's, or it is a heads-up."""
+        return self.parent_id is None and not (self.from_programme and not self.talks)
+
+    @property
+    def on_your_calendar(self) -> bool:
+        """True unless this is a programme session of a conference the user does not attend."""
+        return self.parent_id is not None or not self.from_programme or bool(self.talks)
 
 
 _NESTED["Occurrence"] = Occurrence
@@ -294,6 +331,7 @@ __all__ = [
     "Match",
     "Occurrence",
     "QueueItem",
+    "Talk",
     "from_iso",
     "normalize_email",
     "replace",

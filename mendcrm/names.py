@@ -7,7 +7,12 @@ name or alias that matched, the words as they stand in the text and their charac
 
 Words are compared case-, accent- and compatibility-folded (:func:`fold`); a name of several
 words matches only as consecutive words separated by spaces or name punctuation ("Jean-Luc",
-"O'Neill", "J. R."), never across a comma, "&" or "/".
+"O'Neill", "J. R."), never across a comma, "&" or "/". A middle initial the contact's name does not
+write may stand between two of its words ("Robert J. Hale" is "Robert Hale"), but a name that
+runs on by a hyphen into another name-like word is someone else's longer name ("Kwame
+Osei-Bonsu" is not "Kwame Osei"). A text that is one person's name (a CN, a speaker) may be
+written "Last, First" ("Hale, Robert"): it is read as "First Last". Titles ("Dr.") are not part
+of a name, so "Dr. Robert Hale" holds "Robert Hale".
 
 **A name of one word** (an alias such as "Martin", or a one-word name) is weak evidence, and it
 is often part of someone else's name. The rule:
@@ -41,7 +46,6 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from itertools import pairwise
 from typing import Protocol
 
 _TOKEN = re.compile(r"[\w\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
@@ -50,6 +54,8 @@ _WORDS = re.compile(r"\w+")
 _JOINERS = frozenset({"-", "\u2010", "'", "\u2019", "."})
 """Punctuation that may sit inside a name ("Jean-Luc", "O'Neill", "J.R.")."""
 _HYPHENS = frozenset({"-", "\u2010"})
+_LAST_FIRST = re.compile(r"^\s*(?P<last>[^,;&/()]+?)\s*,\s*(?P<first>[^,;&/()]+?)\s*$")
+"""A person's name written "Last, First" (one comma, nothing else that separates people)."""
 _APOSTROPHES = frozenset({"'", "\u2019"})
 _CLAUSE_BREAKS = frozenset('.!?:;|•–—-([{"“«\n\r\t')
 """A word after one of these starts a sentence or clause: its capital says nothing."""
@@ -195,6 +201,10 @@ class NameMatcher:
         lead = self.by_lead
         if not text or lead.keys().isdisjoint(_WORDS.findall(fold(text))):
             return []  # the common case, without building tokens
+        if is_name:
+            reversed_hits = self._last_first(text)
+            if reversed_hits:
+                return reversed_hits
         tokens = _tokenise(text)
         starts = [i for i, w in enumerate(tokens) if w.folded in lead]
         if not starts:
@@ -205,16 +215,14 @@ class NameMatcher:
         covered: dict[str, set[int]] = {}
         for i in starts:
             for entry in lead[tokens[i].folded]:
-                n = len(entry.words)
-                if n == 1:
+                if len(entry.words) == 1:
                     short.append((i, entry))
                     continue
-                span = tokens[i : i + n]
-                if tuple(w.folded for w in span) == entry.words and all(
-                    _joined(a, b) for a, b in pairwise(span)
-                ):
-                    long_hits.append(_hit(text, entry, span[0], span[-1], one_word=False))
-                    covered.setdefault(entry.contact_id, set()).update(range(i, i + n))
+                last = _span_end(tokens, i, entry.words)
+                if last is None or self._longer_name(tokens, i, last, entry, caseless):
+                    continue
+                long_hits.append(_hit(text, entry, tokens[i], tokens[last], one_word=False))
+                covered.setdefault(entry.contact_id, set()).update(range(i, last + 1))
         hits = list(long_hits)
         for i, entry in short:
             if i in covered.get(entry.contact_id, ()):
@@ -224,6 +232,43 @@ class NameMatcher:
             hits.append(_hit(text, entry, tokens[i], tokens[i], one_word=True))
         hits.sort(key=lambda h: (h.start, -h.end, h.contact_id))
         return hits
+
+    def _last_first(self, text: str) -> list[NameHit]:
+        """For a person's name written "Last, First" ("Hale, Robert", "Hale, Robert J."), as
+        directories and programmes write it: return the hits of "First Last", each quoting the
+        whole text. Empty if the text is not of that form or names no one so."""
+        match = _LAST_FIRST.match(text)
+        if not match:
+            return []
+        last, first = match.group("last"), match.group("first")
+        found = self.find(f"{first} {last}", is_name=True)
+        start, end = match.start("last"), match.end("first")
+        return [
+            NameHit(h.contact_id, h.name, text[start:end], start, end, one_word=False)
+            for h in found
+            if not h.one_word
+        ]
+
+    def _longer_name(
+        self, tokens: list[_Word], first: int, last: int, entry: _Name, caseless: list[bool]
+    ) -> bool:
+        """Return True if the name at ``tokens[first..last]`` runs on, by a hyphen, into a
+        name-like word that is not the contact's: "Kwame Osei-Bonsu" is not "Kwame Osei"."""
+        mine = self.own_words.get(entry.contact_id, frozenset())
+        after = last + 1
+        if after < len(tokens) and tokens[after].gap.strip() in _HYPHENS:
+            word = tokens[after]
+            if not _own(word, mine) and _foreign(
+                word, caseless=caseless[after], clause_start=False
+            ):
+                return True
+        if first > 0 and tokens[first].gap.strip() in _HYPHENS:
+            word = tokens[first - 1]
+            if not _own(word, mine) and _foreign(
+                word, caseless=caseless[first - 1], clause_start=False
+            ):
+                return True
+        return False
 
     def _joined_to_another_name(
         self, tokens: list[_Word], i: int, contact_id: str, caseless: bool
@@ -257,6 +302,27 @@ class NameMatcher:
                 continue
             return _foreign(after, caseless=caseless, clause_start=False)
         return False
+
+
+def _span_end(tokens: list[_Word], i: int, words: tuple[str, ...]) -> int | None:
+    """Return the index of the last token of ``words`` read from ``tokens[i]`` on, or None.
+
+    The words must follow one another joined as a name (:func:`_joined`); a middle initial the
+    contact's name does not write ("Robert J. Hale" for "Robert Hale") may sit between two."""
+    j = i
+    for want in words[1:]:
+        j += 1
+        while (
+            j < len(tokens)
+            and tokens[j].folded != want
+            and len(tokens[j].original) == 1
+            and tokens[j].original.isalpha()
+            and _joined(tokens[j - 1], tokens[j])
+        ):
+            j += 1  # an initial: "J." in "Robert J. Hale"
+        if j >= len(tokens) or tokens[j].folded != want or not _joined(tokens[j - 1], tokens[j]):
+            return None
+    return j
 
 
 def _tokenise(text: str) -> list[_Word]:

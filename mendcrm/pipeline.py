@@ -199,13 +199,22 @@ def detect_and_plan(
         occurrences = one_copy_each(sync.occurrences, annotating=annotating)
         mine = user_addresses(config.me.emails, sync.state)
         found = detect(occurrences, index, me=config.me, settings=config.detection, mine=mine)
+        programmes = None
+        if config.programmes:
+            from mendcrm.programmes.encounters import programme_encounters
+
+            programmes = programme_encounters(
+                config, sync.state, occurrences, found, index.contacts, index.names
+            )
+            found = programmes.encounters
         stored = repository.encounters(tx)
         detected = keep_known_ids(found, stored)
         held = hold_departed_sources(tx, config, stored, now, warnings)
+        stored_queue = repository.queue(tx)
         the_plan = plan(
             detected=detected,
             stored_encounters=stored,
-            stored_queue=repository.queue(tx),
+            stored_queue=stored_queue,
             contacts=contacts,
             interactions=repository.interactions(tx),
             failed_sources=sync.failed_sources | held,
@@ -215,6 +224,20 @@ def detect_and_plan(
             renderer=renderer,
             dismissals=Dismissals.load(tx),
         )
+        if programmes is not None or any(i.kind == "heads-up" for i in stored_queue):
+            from mendcrm.programmes.heads_up import with_heads_ups
+
+            the_plan = with_heads_ups(
+                the_plan,
+                programmes,
+                stored,
+                detected,
+                stored_queue,
+                contacts,
+                held=sync.failed_sources | held,
+                now=now,
+                zone=renderer.zone,
+            )
         for key in sync.stale_keys:
             doc = tx.get("sync_state", key) or {}
             if not _is_annotation_state(key) and doc.get("source") not in held:
@@ -245,6 +268,7 @@ def hold_departed_sources(
     """
     configured = {f"account:{a.name}" for a in config.accounts}
     configured |= {f"feed:{f.name}" for f in config.feeds}
+    configured |= {f"programme:{p.name}" for p in config.programmes}
     upcoming = [e for e in encounters if e.state == "active" and e.occurrence.end >= now]
     active = {e.occurrence.source for e in upcoming}
     record = dict(tx.get("meta", DEPARTED_ID) or {"id": DEPARTED_ID})

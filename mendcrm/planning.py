@@ -370,7 +370,8 @@ def _sync_items(
     zone = work.renderer.zone
     for kind in ("prep", "followup"):
         existing = [work.items[i.id] for i in grouped.get((encounter.id, kind), [])]
-        if not is_active:
+        # A programme session's notes are its conference event's (or a heads-up's): none here.
+        if not is_active or not encounter.carries_notes:
             for item in existing:
                 if item.state in OPEN_QUEUE_STATES:
                     work.put(replace(item, state="withdrawn"))

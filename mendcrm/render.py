@@ -61,6 +61,7 @@ _LABELS = {
     "name-word": "maybe named, by one word only",
     "conference-affinity": "a conference they tend to attend",
     "conference-org": "their organisation appears at this conference",
+    "programme-speaker": "speaks there, by the conference programme",
 }
 
 
@@ -124,6 +125,10 @@ def summary_line(
     """
     if kind == "nudge":
         line = f"A small step to consider with {contact.name}"
+    elif kind == "heads-up":
+        line = f"Heads-up: {contact.name} speaks at a conference"
+        if encounter is not None:
+            line += f" — {encounter.occurrence.calendar_name or encounter.occurrence.summary}"
     else:
         label = "Prep note ready" if kind == "prep" else "Follow-up ready"
         line = f"{label}: {contact.name}"
@@ -137,6 +142,19 @@ def summary_line(
         stage = playbook.stage(contact.stage)
         line += f" · {stage.name}: {stage.prep[0]}"
     return " ".join(line.split())
+
+
+_OPENER_CHARS = 200
+
+
+def _opener(abstract: str) -> str:
+    """Given a session's abstract, return its start (the first sentence, at most 200
+    characters) as an opener: the other person's own work."""
+    text = " ".join(abstract.split())
+    first = text.split(". ", 1)[0]
+    if len(first) > _OPENER_CHARS:
+        first = first[: _OPENER_CHARS - 1].rsplit(" ", 1)[0] + "…"
+    return first
 
 
 class Renderer:
@@ -270,6 +288,15 @@ class Renderer:
                 for o in encounter.others
             ]
         extra = list(self.sections(item, contact, encounter)) if self.sections else []
+        talks = [
+            {
+                "when": describe_when(t.start, t.end, self.zone, all_day=False),
+                "room": t.room,
+                "title": " ".join(t.title.split()),
+                "opener": _opener(t.abstract),
+            }
+            for t in (encounter.talks if encounter is not None else ())
+        ]
         return {
             "kind": item.kind,
             "item_id": item.id,
@@ -277,6 +304,7 @@ class Renderer:
             "stage": stage,
             "encounter": encounter,
             "conference": encounter is not None and encounter.kind == "conference",
+            "talks": talks,
             "event": event,
             "others": others,
             "reason": match_reason(encounter) if encounter is not None else "",

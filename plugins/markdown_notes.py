@@ -39,7 +39,7 @@ from mendcrm.render import user_zone
 
 NAME = "markdown_notes"
 STATE_FILE = ".mendcrm-notes.json"
-_KINDS = {"prep": "Prep", "followup": "Follow-up", "nudge": "Nudge"}
+_KINDS = {"prep": "Prep", "followup": "Follow-up", "nudge": "Nudge", "heads-up": "Heads-up"}
 _UNSAFE = re.compile(r'[\\/:*?"<>|#^\[\]\x00-\x1f\x7f-\x9f]+')
 _NAME_MAX = 255
 """Bytes in one file name on Linux's file systems (NAME_MAX); asked of the folder when it can be."""

@@ -50,6 +50,8 @@ def encounter_json(
             "confidence": encounter.match.confidence,
         },
         "contact_declined": encounter.contact_declined,
+        "on_your_calendar": encounter.on_your_calendar,
+        "parent_id": encounter.parent_id,
         "others": [contacts[o].name for o in encounter.others if o in contacts],
         "prep_due": due("prep"),
         "followup_due": due("followup"),
@@ -115,6 +117,8 @@ def upcoming(app: AppContext, days: int | None, as_json: bool) -> None:
         person = contacts.get(e.contact_id)
         occ = e.occurrence
         declined = "  (they declined)" if e.contact_declined else ""
+        if not e.on_your_calendar:
+            declined += "  (a programme session; not on your calendar)"
         click.echo(
             f"{describe_when(occ.start, occ.end, zone, all_day=occ.all_day)}  [{e.kind}]{declined}"
         )

@@ -59,9 +59,10 @@ def sync(app: AppContext, as_json: bool, sources: tuple[str, ...], no_deliver: b
     from mendcrm.sources.selection import configured_sources, select_sources
 
     config = app.config
-    if not config.accounts and not config.feeds:
+    if not config.accounts and not config.feeds and not config.programmes:
         raise click.UsageError(
-            "no calendars configured: add one with `mendcrm account add` or a [[feeds]] entry"
+            "no calendars configured: add one with `mendcrm account add`, a [[feeds]] entry "
+            "or `mendcrm programme add`"
         )
     # Sources left out keep their stored calendars and encounters untouched this pass.
     only = select_sources(config, sources) if sources else None

@@ -111,11 +111,73 @@ def remove_account(path: Path, name: str) -> bool:
     return True
 
 
+SOURCE_SECTIONS = ("accounts", "feeds", "programmes")
+"""The arrays whose entries are sources: their names are unique across all three."""
+
+
+def add_programme(path: Path, entry: dict[str, Any]) -> None:
+    """Given the config path and a ``[[programmes]]`` table, append it; raise ConfigError if an
+    account, feed or programme of that name exists. A missing file is made from the example."""
+    document = _load(path)
+    for section in SOURCE_SECTIONS:
+        if any(e.get("name") == entry["name"] for e in document.get(section) or ()):
+            raise ConfigError(
+                f"{path}: a source named {entry['name']!r} exists already ({section})",
+                hint="names are unique across accounts, feeds and programmes: choose another",
+            )
+    programmes = document.get("programmes")
+    if programmes is None:
+        programmes = tomlkit.aot()
+        document.append("programmes", programmes)
+    table = tomlkit.table()
+    for key, value in entry.items():
+        table.add(key, value)
+    programmes.append(table)
+    write_private(path, tomlkit.dumps(document))
+
+
+def set_programme_key(path: Path, name: str, key: str, value: Any) -> bool:
+    """Given the config path, a programme's name, a key and a value, set it in that entry;
+    return False if there is no such programme."""
+    if not path.exists():
+        return False
+    document = _load(path)
+    for table in document.get("programmes") or ():
+        if table.get("name") == name:
+            table[key] = value
+            write_private(path, tomlkit.dumps(document))
+            return True
+    return False
+
+
+def remove_programme(path: Path, name: str) -> bool:
+    """Given the config path and a programme's name, remove it; return whether it existed."""
+    if not path.exists():
+        return False
+    document = _load(path)
+    programmes = document.get("programmes")
+    keep = [p for p in programmes or () if p.get("name") != name]
+    if not programmes or len(keep) == len(programmes):
+        return False
+    if keep:
+        replacement = tomlkit.aot()
+        for table in keep:
+            replacement.append(table)
+        document["programmes"] = replacement
+    else:
+        del document["programmes"]
+    write_private(path, tomlkit.dumps(document))
+    return True
+
+
 __all__ = [
     "add_account",
     "add_my_email",
+    "add_programme",
     "example_text",
     "remove_account",
+    "remove_programme",
     "set_me",
+    "set_programme_key",
     "write_private",
 ]

@@ -22,6 +22,7 @@ from mendcrm.config.model import (
     MeConfig,
     PluginsConfig,
     PrepConfig,
+    ProgrammeConfig,
     StoreConfig,
     SyncConfig,
 )
@@ -231,6 +232,19 @@ def build(raw: dict[str, Any], path: Path) -> Config:
             )
             for e in raw.get("feeds", [])
         ),
+        programmes=tuple(
+            ProgrammeConfig(
+                name=e["name"],
+                url=e.get("url", ""),
+                path=_path(e.get("path"), base),
+                format=e.get("format", "auto"),
+                timezone=e.get("timezone", ""),
+                calendar_match=tuple(e.get("calendar_match", ())),
+                refresh_hours=e.get("refresh_hours", ProgrammeConfig("").refresh_hours),
+                attend=e.get("attend", False),
+            )
+            for e in raw.get("programmes", [])
+        ),
         plugins=PluginsConfig(
             enabled=tuple(plugins.get("enabled", [])),
             paths=tuple(p for p in (_path(v, base) for v in plugins.get("paths", [])) if p),
@@ -262,13 +276,16 @@ def check_logic(config: Config, path: Path) -> None:
             'day_starts = "08:00", day_ends = "21:00"',
         )
     names: set[str] = set()
-    for source, kind in [(a.name, "account") for a in config.accounts] + [
-        (f.name, "feed") for f in config.feeds
-    ]:
+    for source, kind in (
+        [(a.name, "account") for a in config.accounts]
+        + [(f.name, "feed") for f in config.feeds]
+        + [(p.name, "programme") for p in config.programmes]
+    ):
         if source in names:
             raise ConfigError(
                 f"{path}: two sources are named {source!r}",
-                hint=f"give each account and feed its own name (this {kind} is a duplicate)",
+                hint="give each account, feed and programme its own name "
+                f"(this {kind} is a duplicate)",
             )
         names.add(source)
     for account in config.accounts:
@@ -300,6 +317,17 @@ def check_logic(config: Config, path: Path) -> None:
             raise ConfigError(
                 f"{path}: feed {feed.name!r}: url {feed.url!r} must be https://",
                 hint="webcal:// feeds are https:// feeds; plain http is allowed only for localhost",
+            )
+    for programme in config.programmes:
+        if bool(programme.url) == bool(programme.path):
+            raise ConfigError(
+                f"{path}: programme {programme.name!r} needs exactly one of `url` or `path`",
+                hint='use url = "https://…/schedule.json" or path = "~/conferences/x.json"',
+            )
+        if programme.url and url_problem(programme.url) is not None:
+            raise ConfigError(
+                f"{path}: programme {programme.name!r}: url {programme.url!r} must be https://",
+                hint="plain http is allowed only for localhost",
             )
     for label, file in (
         ("playbook.path", config.playbook),

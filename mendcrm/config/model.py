@@ -110,6 +110,25 @@ class FeedConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ProgrammeConfig:
+    """A conference programme: an https (or loopback http) URL or a local file, in one of the
+    formats of :data:`mendcrm.config.schema.PROGRAMME_FORMATS`."""
+
+    name: str
+    url: str = ""
+    path: Path | None = None
+    format: str = "auto"
+    timezone: str = ""
+    """The zone of times written without a UTC offset (Sessionize, floating iCalendar)."""
+    calendar_match: tuple[str, ...] = ()
+    """Words that name the conference in the user's calendar, beside its title and acronym."""
+    refresh_hours: float = 12.0
+    """How often the daemon fetches it; a manual sync always asks."""
+    attend: bool = False
+    """The user goes, whether or not their calendar shows it (``mendcrm programme attend``)."""
+
+
+@dataclass(frozen=True, slots=True)
 class PluginsConfig:
     enabled: tuple[str, ...] = ()
     paths: tuple[Path, ...] = ()
@@ -137,6 +156,7 @@ class Config:
     playbook: Path | None = None
     accounts: tuple[AccountConfig, ...] = ()
     feeds: tuple[FeedConfig, ...] = ()
+    programmes: tuple[ProgrammeConfig, ...] = ()
     plugins: PluginsConfig = PluginsConfig()
     daemon: DaemonConfig = DaemonConfig()
     source: Path | None = None
@@ -144,3 +164,7 @@ class Config:
     def account(self, name: str) -> AccountConfig | None:
         """Given an account name, return its config, or None if there is no such account."""
         return next((a for a in self.accounts if a.name == name), None)
+
+    def programme(self, name: str) -> ProgrammeConfig | None:
+        """Given a programme name, return its config, or None if there is no such programme."""
+        return next((p for p in self.programmes if p.name == name), None)

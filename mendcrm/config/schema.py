@@ -227,9 +227,31 @@ FEED_KEYS: dict[str, Key] = {
 }
 """Keys of each ``[[feeds]]`` entry."""
 
-REQUIRED: dict[str, tuple[str, ...]] = {"accounts": ("name", "url"), "feeds": ("name",)}
+PROGRAMME_FORMATS: tuple[str, ...] = ("auto", "pretalx", "frab", "sessionize", "indico", "ics")
 
-ARRAY_SECTIONS: dict[str, dict[str, Key]] = {"accounts": ACCOUNT_KEYS, "feeds": FEED_KEYS}
+PROGRAMME_KEYS: dict[str, Key] = {
+    "name": _STR,
+    "url": _STR,
+    "path": _PATH,
+    "format": Key((str,), _one_of(*PROGRAMME_FORMATS), expect="a string"),
+    "timezone": Key((str,), _timezone, expect="an IANA zone name"),
+    "calendar_match": _STRS,
+    "refresh_hours": _number(Range(0, 8760, "hours (a year)", above=True)),
+    "attend": _BOOL,
+}
+"""Keys of each ``[[programmes]]`` entry (conference programmes, see mendcrm.programmes)."""
+
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "accounts": ("name", "url"),
+    "feeds": ("name",),
+    "programmes": ("name",),
+}
+
+ARRAY_SECTIONS: dict[str, dict[str, Key]] = {
+    "accounts": ACCOUNT_KEYS,
+    "feeds": FEED_KEYS,
+    "programmes": PROGRAMME_KEYS,
+}
 
 FREE_TABLES: frozenset[str] = frozenset({"plugins"})
 """Sections whose sub-tables (``[plugins.NAME]``) belong to someone else to validate."""

@@ -22,7 +22,7 @@ from mendcrm import repository
 from mendcrm.clock import Clock
 from mendcrm.config.load import load_config
 from mendcrm.config.model import Config
-from mendcrm.demo import sample
+from mendcrm.demo import sample, sample_programme
 from mendcrm.demo.server import RadicaleServer
 from mendcrm.store import Store
 
@@ -52,10 +52,21 @@ def write_password_file(folder: Path, password: str) -> Path:
     return path
 
 
-def write_config(folder: Path, server: RadicaleServer, password_file: Path) -> Path:
-    """Given the demo folder, server and password file, write the demo's config file and return
-    its path."""
+def write_config(
+    folder: Path, server: RadicaleServer, password_file: Path, programme: Path | None = None
+) -> Path:
+    """Given the demo folder, server, password file and the sample programme's file, write the
+    demo's config file and return its path."""
     path = folder / "config.toml"
+    programmes = (
+        [
+            "[[programmes]]",
+            f'name = "{sample_programme.NAME}"',
+            f"path = {json.dumps(str(programme))}",
+        ]
+        if programme is not None
+        else []
+    )
     path.write_text(
         "\n".join(
             [
@@ -75,6 +86,7 @@ def write_config(folder: Path, server: RadicaleServer, password_file: Path) -> P
                 f'username = "{USERNAME}"',
                 f"password_command = {json.dumps(['cat', str(password_file)])}",
                 'annotate = "dedicated"',
+                *programmes,
                 "",
             ]
         ),
@@ -130,7 +142,8 @@ def run_demo(clock: Clock, echo: Echo, *, keep: bool = False, wait: Callable[[],
         with RadicaleServer(folder / "radicale", USERNAME, password) as server:
             events = seed_calendar(server, clock)
             password_file = write_password_file(folder, password)
-            config = load_config(write_config(folder, server, password_file))
+            programme = sample_programme.write(folder, clock.now())
+            config = load_config(write_config(folder, server, password_file, programme))
             store = Store(folder / "store.json")
             seed_store(store, clock)
             echo(

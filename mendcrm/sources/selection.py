@@ -1,8 +1,9 @@
 """Which sources a ``--source NAME`` means.
 
-Every source has an internal name with its kind as a prefix (``account:work``, ``feed:team``);
-users know only the names they wrote in the config, which the config check keeps unique across
-kinds. A bare name selects the source of that name; the prefixed form is accepted too.
+Every source has an internal name with its kind as a prefix (``account:work``, ``feed:team``,
+``programme:finops``); users know only the names they wrote in the config, which the config
+check keeps unique across kinds. A bare name selects the source of that name; the prefixed
+form is accepted too.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ def configured_sources(config: Config) -> dict[str, str]:
     """Given the config, return ``{internal name: the name the user wrote}`` for every source."""
     found = {f"account:{a.name}": a.name for a in config.accounts}
     found.update({f"feed:{f.name}": f.name for f in config.feeds})
+    found.update({f"programme:{p.name}": p.name for p in config.programmes})
     return found
 
 

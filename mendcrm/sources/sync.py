@@ -120,6 +120,19 @@ def sync_sources(
             continue
         out, report, failed = _sync_feed(feed, mine, env, sleep, force, max_backoff)
         _collect(result, new_state, out, report, failed)
+    if config.programmes:
+        from mendcrm.programmes.step import sync_programme
+
+        for programme in config.programmes:
+            source = f"programme:{programme.name}"
+            mine = _docs_of(docs, source)
+            if only is not None and source not in only:
+                new_state.update(mine)
+                continue
+            out, report, failed = sync_programme(
+                programme, mine.get(source), env, sleep, force, max_backoff
+            )
+            _collect(result, new_state, {source: out}, report, failed)
     result.state = new_state
     result.stale_keys = set(state) - set(new_state)
     for doc in new_state.values():

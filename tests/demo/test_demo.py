@@ -50,6 +50,15 @@ def test_demo_report_and_no_process_left(tmp_path: Path) -> None:
     )
     assert "Martin Keller [strained] — DataOps Europe Summit (conference)" in out
     assert "Priya Raman [rebuilding] — Platform sync with Priya Raman (meeting)" in out
+    # The sample programme beside the calendar: he speaks in one session (0.8, the name; the
+    # export lists no affiliation), and the conference event carries that evidence. "Martina
+    # Keller" speaks too and is not him.
+    assert "Martin Keller [strained] — Open data partnerships that last (conference)" in out
+    assert (
+        'why: speaks there, by the conference programme (speaker "Martin Keller" at DataOps '
+        "Europe Summit" in out
+    )
+    assert "Martina" not in out
     assert "Not encounters:" in out and "an event you declined" in out, out
     # One full prep note, the follow-ups, and where things were written.
     assert "A prep note, in full" in out and "## How to approach it" in out

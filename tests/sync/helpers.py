@@ -7,20 +7,31 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from mendcrm.config.model import AccountConfig, Config, FeedConfig, MeConfig, SyncConfig
+from mendcrm.config.model import (
+    AccountConfig,
+    Config,
+    FeedConfig,
+    MeConfig,
+    ProgrammeConfig,
+    SyncConfig,
+)
 from mendcrm.sources import SyncResult, sync_sources
 
 NOW = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
 
 
 def make_config(
-    accounts: tuple[AccountConfig, ...] = (), feeds: tuple[FeedConfig, ...] = (), **sync: Any
+    accounts: tuple[AccountConfig, ...] = (),
+    feeds: tuple[FeedConfig, ...] = (),
+    programmes: tuple[ProgrammeConfig, ...] = (),
+    **sync: Any,
 ) -> Config:
     return Config(
         me=MeConfig(emails=("me@example.com",), timezone="Europe/Berlin"),
         sync=replace(SyncConfig(), **sync),
         accounts=accounts,
         feeds=feeds,
+        programmes=programmes,
     )
 
 
