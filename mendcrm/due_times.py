@@ -10,12 +10,12 @@ wall-clock times in ``[me] timezone``:
 - a **follow-up** or a **nudge** outside the day moves *later*, to the next ``day_starts``: it is
   about something already past, so a few hours' wait costs nothing.
 
-Inside means ``day_starts <= wall-clock time <= day_ends``, both ends included. The wall clock
-is read with :mod:`zoneinfo`, so the day follows daylight-saving changes: on the night the
-clocks change, "21:00" and "08:00" are still read off the local clock. A boundary the clock
-skips (spring forward) is the instant the clock jumps over it; a boundary it shows twice (fall
-back) is, moving earlier, the later of the two and, moving later, the earlier of the two — in
-each case the one nearest the raw time, so a note never moves further than it must.
+Inside means ``day_starts <= wall-clock time <= day_ends``, both ends (whole minutes) included.
+The wall clock is read with :mod:`zoneinfo`, so the day follows daylight-saving changes: on the
+night the clocks change, "21:00" and "08:00" are still read off the local clock. A boundary the
+clock skips (spring forward) is the instant the clock jumps over it; a boundary it shows twice
+(fall back) is, moving earlier, the later of the two and, moving later, the earlier of the two —
+in each case the one nearest the raw time, so a note never moves further than it must.
 """
 
 from __future__ import annotations
@@ -53,8 +53,11 @@ class UserDay:
         )
 
     def contains(self, moment: datetime) -> bool:
-        """Given an aware moment, return True if the user's wall clock then reads inside the day."""
-        wall = moment.astimezone(self.zone).time()
+        """Given an aware moment, return True if the user's wall clock then reads inside the day.
+
+        The ends are minutes, as the config writes them, and both are inside whole: with
+        ``day_ends = "21:00"`` a note due at 21:00:30 stays where it is."""
+        wall = moment.astimezone(self.zone).time().replace(second=0, microsecond=0)
         return self.starts <= wall <= self.ends
 
     def previous_end(self, moment: datetime) -> datetime:

@@ -28,7 +28,7 @@ from mendcrm.annotations.text import content_hash
 from mendcrm.config.model import AccountConfig
 from mendcrm.model import from_iso, to_iso
 from mendcrm.sources import davxml
-from mendcrm.sources.caldav_account import discover, list_calendars
+from mendcrm.sources.discovery import discover, list_calendars
 from mendcrm.sources.transport import Transport
 
 PRODID = "-//MendCRM//annotations//EN"

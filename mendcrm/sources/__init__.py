@@ -3,7 +3,8 @@
 Read in this order:
 
 - :mod:`mendcrm.sources.sync`: ``sync_sources`` (one pass over every source) and ``test_account``.
-- :mod:`mendcrm.sources.caldav_account`: discovery, calendar listing, per-calendar sync.
+- :mod:`mendcrm.sources.discovery`: from an account's URL to its calendars.
+- :mod:`mendcrm.sources.caldav_account`: the incremental sync of one calendar.
 - :mod:`mendcrm.sources.feeds`: .ics URLs, files and vdir folders.
 - :mod:`mendcrm.sources.calendar`: what all calendars share (horizon, loading, suspicion).
 - :mod:`mendcrm.sources.state`: the compact stored form of a calendar.

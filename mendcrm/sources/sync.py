@@ -21,18 +21,15 @@ from mendcrm.errors import MendError, SecretError, SourceError
 from mendcrm.events.window import sync_window
 from mendcrm.events.zones import user_zone
 from mendcrm.model import Occurrence, from_iso, to_iso
-from mendcrm.sources.caldav_account import (
-    CalendarSync,
+from mendcrm.sources.caldav_account import CalendarSync, calendar_key, make_transport, source_name
+from mendcrm.sources.calendar import SUSPICIOUS_MIN_OBJECTS, CalendarWork, Progress, SyncEnv
+from mendcrm.sources.discovery import (
     CollectionGone,
     DavCalendar,
-    calendar_key,
     discover,
     list_calendars,
-    make_transport,
     select_calendars,
-    source_name,
 )
-from mendcrm.sources.calendar import SUSPICIOUS_MIN_OBJECTS, CalendarWork, Progress, SyncEnv
 from mendcrm.sources.feeds import FeedSync, feed_location, feed_source
 from mendcrm.sources.results import (
     AccountTestReport,

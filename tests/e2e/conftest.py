@@ -100,7 +100,12 @@ class World:
     def configure(self, *, extra: str = "", calendars: Sequence[str] = ()) -> None:
         """Rewrite the config file: ``extra`` tables, and more calendars beside the first."""
         write_config(
-            self.config_path, self.account, [self.calendar_url, *calendars], self.store_path, extra
+            self.config_path,
+            self.account,
+            [self.calendar_url, *calendars],
+            self.store_path,
+            extra,
+            whole_day=isinstance(self.clock, SystemClock),
         )
 
     # -- the pipeline --------------------------------------------------------------------
@@ -175,9 +180,16 @@ def _since(person: Contact, when: datetime) -> Contact:
 
 
 def write_config(
-    path: Path, account: DavAccount, calendars: Sequence[str], store: Path, extra: str = ""
+    path: Path,
+    account: DavAccount,
+    calendars: Sequence[str],
+    store: Path,
+    extra: str = "",
+    *,
+    whole_day: bool = False,
 ) -> None:
-    """Write a config file in the documented format for one account and its ``calendars``."""
+    """Write a config file in the documented format for one account and its ``calendars``;
+    with ``whole_day`` the user's day is 00:00–23:59, so no note is moved out of the night."""
 
     def q(value: str) -> str:
         return json.dumps(value)  # a TOML basic string
@@ -186,8 +198,9 @@ def write_config(
         "[me]\n"
         f"name = {q(ME.cn)}\n"
         f"emails = [{q(ME.email)}]\n"
-        f"timezone = {q(ZONE)}\n\n"
-        "[store]\n"
+        f"timezone = {q(ZONE)}\n"
+        + ('day_starts = "00:00"\nday_ends = "23:59"\n' if whole_day else "")
+        + "\n[store]\n"
         f"path = {q(str(store))}\n\n"
         "[sync]\n"
         "lookahead_days = 30\n"
@@ -210,7 +223,10 @@ def make_world(account: DavAccount, tmp_path: Path, clock: Clock, extra: str = "
     calendar_url = account.new_calendar("Work")
     config_path = tmp_path / "config.toml"
     store_path = tmp_path / "store.json"
-    write_config(config_path, account, [calendar_url], store_path, extra)
+    # On the real clock a note's due time would otherwise depend on the hour the test runs;
+    # moving notes into the user's day is tested with frozen clocks (tests/core/test_due_times).
+    live = isinstance(clock, SystemClock)
+    write_config(config_path, account, [calendar_url], store_path, extra, whole_day=live)
     keyring_set(ACCOUNT, account.password)
     return World(account, calendar_url, config_path, store_path, clock)
 

@@ -9,8 +9,9 @@ import pytest
 
 from mendcrm.errors import SourceError
 from mendcrm.sources import stored_occurrences
-from mendcrm.sources.caldav_account import CalendarSync, DavCalendar, calendar_key
+from mendcrm.sources.caldav_account import CalendarSync, calendar_key
 from mendcrm.sources.calendar import CalendarWork
+from mendcrm.sources.discovery import DavCalendar
 from mendcrm.sources.sync import make_env
 from mendcrm.sources.transport import Transport, check_url
 from tests.fixtures.servers import DavAccount, FeedServer
