@@ -261,6 +261,11 @@ def flag(app: AppContext, query: str, stage: str) -> None:
     click.echo(f"{person.name} is now at stage {stage} ({state})")
 
 
+from mendcrm.cli.data_commands import remove  # noqa: E402 (the command lives with the data ones)
+
+contact.add_command(remove)
+
+
 @contact.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--stage", type=click.Choice(STAGES), default="none", help="Stage for new contacts.")
