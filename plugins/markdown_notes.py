@@ -209,4 +209,3 @@ def contact_forgotten(item_ids: list[str], config: Config) -> None:
         del folder.state[item_id]
     if gone:
         folder.save_state()
-

@@ -14,7 +14,15 @@ from starlette.testclient import TestClient
 from mendcrm import repository
 from mendcrm.clock import FrozenClock
 from mendcrm.config.model import Config, MeConfig, StoreConfig
-from mendcrm.model import Attendee, Contact, Encounter, Match, Occurrence, QueueItem
+from mendcrm.model import (
+    Attendee,
+    Contact,
+    Encounter,
+    Interaction,
+    Match,
+    Occurrence,
+    QueueItem,
+)
 from mendcrm.store import Store
 from mendcrm.web.app import Site, guarded
 from mendcrm.web.security import Sessions, allowed_hosts
@@ -45,9 +53,10 @@ def _occurrence(uid: str, start: datetime, summary: str, description: str = "") 
     )
 
 
-def seed(path: Path) -> Store:
-    """Write the sample store: Robert (strained, a meeting tomorrow with a prep note due and a
-    follow-up from last week waiting), Ana (cordial), Dana (not flagged)."""
+def seed(path: Path, now: datetime = NOW) -> Store:
+    """Write the sample store at ``now``: Robert (strained for 30 days, two civil meetings logged
+    in that stage, a meeting tomorrow with its prep note due, a follow-up from last week
+    waiting), Ana (cordial), Dana (not flagged)."""
     store = Store(path)
     robert = Contact(
         id="c-robert",
@@ -55,27 +64,43 @@ def seed(path: Path) -> Store:
         emails=("robert@acme.example",),
         org="Acme",
         stage="strained",
-        stage_since=NOW - timedelta(days=30),
+        stage_since=now - timedelta(days=30),
         history="I left his team after the reorg.",
     )
-    ana = Contact(id="c-ana", name="Ana Lima", stage="cordial", stage_since=NOW - timedelta(days=9))
+    ana = Contact(id="c-ana", name="Ana Lima", stage="cordial", stage_since=now - timedelta(days=9))
     dana = Contact(id="c-dana", name="Dana Ward")
     ahead = Encounter(
         id="e-ahead",
         contact_id="c-robert",
         kind="meeting",
         match=Match("attendee-email", "robert@acme.example", 0.95),
-        occurrence=_occurrence("ahead", NOW + timedelta(days=1), HOSTILE_TITLE, HOSTILE_TEXT),
+        occurrence=_occurrence("ahead", now + timedelta(days=1), HOSTILE_TITLE, HOSTILE_TEXT),
     )
     past = Encounter(
         id="e-past",
         contact_id="c-robert",
         kind="meeting",
         match=Match("attendee-email", "robert@acme.example", 0.95),
-        occurrence=_occurrence("past", NOW - timedelta(days=6), "Steering group"),
+        occurrence=_occurrence("past", now - timedelta(days=6), "Steering group"),
     )
     with store.transaction() as tx:
         repository.save(tx, "contacts", robert, ana, dana)
+        repository.save(
+            tx,
+            "interactions",
+            *(
+                Interaction(
+                    id=f"i-{n}",
+                    contact_id="c-robert",
+                    when=now - timedelta(days=20 - n),
+                    kind="meeting",
+                    outcome="neutral",
+                    stage_before="strained",
+                    stage_after="strained",
+                )
+                for n in range(2)
+            ),
+        )
         repository.save(tx, "encounters", ahead, past)
         repository.save(
             tx,
@@ -85,7 +110,7 @@ def seed(path: Path) -> Store:
                 kind="prep",
                 contact_id="c-robert",
                 encounter_id="e-ahead",
-                due=NOW - timedelta(hours=1),
+                due=now - timedelta(hours=1),
                 state="due",
                 title="Prep: Robert Hale",
                 body="# Prep for " + HOSTILE_TITLE + "\n\n" + HOSTILE_TEXT + "\n\n- be cordial",
@@ -95,7 +120,7 @@ def seed(path: Path) -> Store:
                 kind="followup",
                 contact_id="c-robert",
                 encounter_id="e-past",
-                due=NOW - timedelta(days=5),
+                due=now - timedelta(days=5),
                 state="due",
                 title="Follow up: Robert Hale",
             ),
