@@ -22,6 +22,17 @@ def page_url(host: str, port: int, token: str) -> str:
     return f"http://{shown}:{port}/?token={token}"
 
 
+def _running(server_file: Path) -> dict[str, object] | None:
+    """Given the server file, return what it says if its process still runs, else None (a
+    server stopped by a signal cannot always remove its file)."""
+    try:
+        where = json.loads(server_file.read_text("utf-8"))
+        os.kill(int(where["pid"]), 0)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return dict(where)
+
+
 def _graphical() -> bool:
     """Return True if a browser window can be opened (a desktop session, not SSH or a server)."""
     if sys.platform in ("darwin", "win32"):
@@ -47,13 +58,12 @@ def ui(
     tokens = token_path(app.store_path)
     server_file = app.store_path.with_name(SERVER_FILE)
     if print_url:
-        try:
-            where = json.loads(server_file.read_text("utf-8"))
-        except (OSError, ValueError):
+        where = _running(server_file)
+        if where is None:
             raise UsageError(
                 "no page is running for this store", hint="start one with `mendcrm ui`"
-            ) from None
-        click.echo(page_url(where["host"], int(where["port"]), load_token(tokens)))
+            )
+        click.echo(page_url(str(where["host"]), int(str(where["port"])), load_token(tokens)))
         return
     refuse_exposed(host, tls=False)
     token = load_token(tokens, rotate=rotate_token)
