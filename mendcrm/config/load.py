@@ -24,6 +24,7 @@ from mendcrm.config.model import (
     PrepConfig,
     StoreConfig,
     SyncConfig,
+    UiConfig,
 )
 from mendcrm.config.paths import default_config_path
 from mendcrm.config.schema import (
@@ -189,6 +190,7 @@ def build(raw: dict[str, Any], path: Path) -> Config:
     followup = raw.get("followup", {})
     plugins = raw.get("plugins", {})
     daemon = raw.get("daemon", {})
+    ui = raw.get("ui", {})
     return Config(
         me=MeConfig(
             name=me.get("name", ""),
@@ -238,6 +240,7 @@ def build(raw: dict[str, Any], path: Path) -> Config:
             timeout_seconds=plugins.get("timeout_seconds", PluginsConfig().timeout_seconds),
         ),
         daemon=DaemonConfig(**daemon),
+        ui=UiConfig(**ui),
         source=path,
     )
 
