@@ -24,6 +24,7 @@ from mendcrm.web.app import Site
 from mendcrm.web.drawing import note_html, stage_chart
 
 TODAY_DAYS = 14
+LIST_LIMIT = 20
 OPEN = ("pending", "due", "delivered")
 
 
@@ -76,10 +77,16 @@ def _today(site: Site, now: datetime) -> dict[str, Any]:
     waiting = [
         i for i in items if i.kind in ("followup", "nudge") and i.state in ("due", "delivered")
     ]
+    # The most recent first, a screenful each: a store with years of unanswered follow-ups must
+    # not make Today megabytes long (the rest are on each contact's page and in the CLI).
+    preps.sort(key=lambda i: i.due, reverse=True)
+    waiting.sort(key=lambda i: i.due, reverse=True)
     return {
         "rows": rows,
-        "preps": preps,
-        "waiting": waiting,
+        "preps": preps[:LIST_LIMIT],
+        "more_preps": max(0, len(preps) - LIST_LIMIT),
+        "waiting": waiting[:LIST_LIMIT],
+        "more_waiting": max(0, len(waiting) - LIST_LIMIT),
         "people": people,
         "zone": zone,
         "sources": sorted((health.get("sources") or {}).items()),
