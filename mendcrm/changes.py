@@ -18,7 +18,7 @@ from typing import Any
 from mendcrm import repository
 from mendcrm.contacts import check_stage, clean_emails, find_by_email, name_taken, new_id, resolve
 from mendcrm.errors import NotFoundError, UsageError
-from mendcrm.model import Contact, QueueItem, from_iso, replace
+from mendcrm.model import OUTCOMES, Contact, QueueItem, from_iso, replace
 from mendcrm.recording import Recorded, record_outcome
 from mendcrm.stages import HISTORY, StageStep, set_stage_in, stage_history
 
@@ -166,6 +166,7 @@ def log_outcome(
     """Given a transaction, a contact and how an interaction went, log it; the playbook may move
     the stage. Return the contact (as before) and what was recorded. Raise UsageError if
     ``when`` is after ``now`` (a future entry would count toward the stage on a guess)."""
+    check_outcome(outcome)
     if when > now:
         raise UsageError("that time is in the future", hint="log an interaction once it happened")
     person = resolve(repository.contacts(tx), query)
@@ -181,6 +182,17 @@ def log_outcome(
         now=now,
     )
     return person, recorded
+
+
+def check_outcome(outcome: str) -> str:
+    """Given an outcome as the user gave it, return it; raise UsageError naming the outcomes if
+    it is not one."""
+    if outcome not in OUTCOMES:
+        raise UsageError(
+            f"outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}",
+            hint="say how it went: positive, neutral or negative",
+        )
+    return outcome
 
 
 def find_item(items: Iterable[QueueItem], query: str, *, what: str = "queue item") -> QueueItem:
@@ -225,6 +237,8 @@ def close_followup(
     if it is closed already, or if an outcome is given for a meeting that has not happened."""
     if refused and outcome is None:
         outcome = "negative"
+    if outcome is not None:
+        check_outcome(outcome)
     followups = [i for i in repository.queue(tx) if i.kind in FOLLOWUP_KINDS]
     item = find_item(followups, item_id, what="follow-up")
     if item.state in CLOSED:
@@ -291,6 +305,7 @@ __all__ = [
     "Closed",
     "StageStep",
     "add_contact",
+    "check_outcome",
     "close_followup",
     "edit_contact",
     "find_item",

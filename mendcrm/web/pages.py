@@ -17,7 +17,7 @@ from starlette.responses import Response
 
 from mendcrm import repository
 from mendcrm.errors import MendError
-from mendcrm.model import FLAGGED_STAGES, STAGES, Contact, Encounter, QueueItem
+from mendcrm.model import FLAGGED_STAGES, STAGES, Contact, Encounter, Interaction, QueueItem
 from mendcrm.render import describe_when, match_reason, user_zone
 from mendcrm.stages import stage_history
 from mendcrm.web.app import Site
@@ -145,14 +145,34 @@ def _contact(site: Site, contact_id: str, now: datetime) -> dict[str, Any] | Non
         person = repository.contact(view, contact_id)
         if person is None:
             return None
-        history = repository.interactions(view, person.id)
+        history = sorted(
+            (
+                Interaction.from_record(r)
+                for r in view.all("interactions")
+                if r.get("contact_id") == person.id
+            ),
+            key=lambda i: (i.when, i.id),
+        )
         steps = stage_history(view, person.id)
+        # Only this contact's records are decoded: the store holds thousands of others.
         ahead = [
             e
-            for e in repository.encounters(view)
-            if e.contact_id == person.id and e.state == "active" and e.occurrence.end >= now
+            for e in (
+                Encounter.from_record(r)
+                for r in view.all("encounters")
+                if r.get("contact_id") == person.id and r.get("state", "active") == "active"
+            )
+            if e.occurrence.end >= now
         ]
-        items = [i for i in repository.queue(view) if i.contact_id == person.id and i.state in OPEN]
+        ahead.sort(key=lambda e: e.occurrence.start)
+        items = sorted(
+            (
+                QueueItem.from_record(r)
+                for r in view.all("queue")
+                if r.get("contact_id") == person.id and r.get("state") in OPEN
+            ),
+            key=lambda i: i.due,
+        )
     zone = user_zone(site.config.me)
     timeline: list[tuple[datetime, str, str]] = [
         (
