@@ -22,6 +22,9 @@ from mendcrm.cli.data_commands import backup, remove, restore
 from mendcrm.delivery import deliver_due
 from mendcrm.plugins import make_plugin_manager
 from tests.e2e.conftest import ANA, ROBERT, World, ana, hours, meeting, robert
+from tests.web.browser import browser, start_server, stop_server
+
+__all__ = ["browser"]  # the session's chromium, a fixture used by name
 
 pytestmark = pytest.mark.caldav
 
@@ -139,3 +142,32 @@ def test_backup_and_restore_round_trip(world: World, tmp_path: Path) -> None:
     app = AppContext(config_option=world.config_path, clock=world.clock)
     result = CliRunner().invoke(restore, [str(bad), "--yes"], obj=app)
     assert result.exit_code != 0 and "not a MendCRM backup" in str(result.exception)
+
+
+def test_forgetting_on_the_page_removes_them_everywhere(
+    world: World, tmp_path: Path, browser: object
+) -> None:
+    """The browser forgets Robert on the page served by ``mendcrm ui`` (its own process): gone
+    from the page, the store, the notes folder, the export and the annotation calendar."""
+    notes, export = _set_up(world, tmp_path)
+    hrefs = [str(v["href"]) for v in _annotated(world).values()]
+    assert any("Robert Hale" in p.read_text() for p in notes.glob("*.md"))
+    server = start_server(world.config_path, world.store_path, world.cli.env())
+    try:
+        context = browser.new_context()  # type: ignore[attr-defined]
+        tab = context.new_page()
+        tab.goto(server.url)
+        tab.goto(server.base + "/people/c-robert")
+        tab.get_by_label("Forget this person everywhere").check()
+        tab.get_by_role("button", name="Forget").click()
+        tab.wait_for_url("**/people?note=forgotten")
+        assert "Robert" not in tab.locator("main").inner_text()
+        context.close()
+    finally:
+        stop_server(server)
+    assert "c-robert" not in world.store_path.read_text()
+    assert not any("Robert" in p.read_text() for p in notes.glob("*.md"))
+    assert "Robert" not in (export / "mendcrm-queue.json").read_text()
+    left = {str(v["href"]) for v in _annotated(world).values()}
+    gone = [h for h in hrefs if h not in left]
+    assert gone and all(_status(world, h) == 404 for h in gone)
