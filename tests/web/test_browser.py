@@ -179,3 +179,12 @@ def test_the_page_loads_nothing_from_another_origin(browser: Any, server: Server
     finally:
         context.close()
     assert asked and all(url.startswith(server.base + "/") for url in asked), asked
+
+
+def test_nothing_of_the_notes_is_kept_in_the_browser_storage(tab: Any, server: Server) -> None:
+    # htmx keeps a history cache in localStorage unless told not to; notes must not linger there.
+    tab.goto(server.base + "/prep/q-prep")
+    tab.get_by_role("link", name="People").click()
+    tab.wait_for_url("**/people")
+    kept = tab.evaluate("JSON.stringify(Object.assign({}, localStorage, sessionStorage))")
+    assert "be cordial" not in kept and "Robert" not in kept
