@@ -49,7 +49,13 @@ def _today(site: Site, now: datetime) -> dict[str, Any]:
     zone = user_zone(site.config.me)
     with site.store.read() as view:
         ahead = repository.encounters_between(view, now, now + timedelta(days=TODAY_DAYS))
-        items = repository.queue(view)
+        shown = {e.id for e in ahead}
+        # Decoded only if shown: open ones, and those of the encounters ahead.
+        items = [
+            QueueItem.from_record(r)
+            for r in view.all("queue")
+            if r.get("state") in ("due", "delivered") or r.get("encounter_id") in shown
+        ]
         wanted = {e.contact_id for e in ahead} | {i.contact_id for i in items}
         people = {c.id: c for c in (repository.contact(view, cid) for cid in wanted) if c}
         health = view.get("meta", "health") or {}
