@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from mendcrm.cli.data_commands import backup, remove, restore
 from mendcrm.delivery import deliver_due
 from mendcrm.plugins import make_plugin_manager
 from tests.e2e.conftest import ANA, ROBERT, World, ana, hours, meeting, robert
+from tests.fixtures.servers import http_request
 from tests.web.browser import browser, start_server, stop_server
 
 __all__ = ["browser"]  # the session's chromium, a fixture used by name
@@ -52,6 +54,18 @@ def _annotated(world: World) -> dict[str, dict[str, object]]:
     with world.store.read() as view:
         doc = view.get("sync_state", state_id("work")) or {}
     return dict(doc.get("items") or {})
+
+
+@pytest.fixture(autouse=True)
+def _no_calendar_left(world: World) -> Iterator[None]:
+    """Xandikos has one user for every test: the annotation calendar made here must go, or the
+    next test finds it there."""
+    yield
+    with world.store.read() as view:
+        doc = view.get("sync_state", state_id("work")) or {}
+    calendar = doc.get("calendar")
+    if calendar:
+        http_request(str(calendar), "DELETE", headers=world.account.auth)
 
 
 def _set_up(world: World, tmp_path: Path) -> tuple[Path, Path]:
