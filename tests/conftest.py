@@ -8,7 +8,11 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.fixtures.servers", "tests.fixtures.quirky_dav"]
+pytest_plugins = [
+    "tests.fixtures.servers",
+    "tests.fixtures.quirky_dav",
+    "tests.web.browser",  # one chromium for the whole session, whichever folder asks
+]
 
 
 @pytest.fixture(autouse=True)

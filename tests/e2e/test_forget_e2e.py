@@ -24,9 +24,7 @@ from mendcrm.delivery import deliver_due
 from mendcrm.plugins import make_plugin_manager
 from tests.e2e.conftest import ANA, ROBERT, World, ana, hours, meeting, robert
 from tests.fixtures.servers import http_request
-from tests.web.browser import browser, start_server, stop_server
-
-__all__ = ["browser"]  # the session's chromium, a fixture used by name
+from tests.web.browser import start_server, stop_server
 
 pytestmark = pytest.mark.caldav
 

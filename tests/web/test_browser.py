@@ -18,14 +18,12 @@ import pytest
 
 from mendcrm import repository
 from mendcrm.store import Store
-from tests.web.browser import Server, browser, browser_missing, start_server, stop_server
+from tests.web.browser import Server, browser_missing, start_server, stop_server
 from tests.web.conftest import seed
 
 if browser_missing() and os.environ.get("CI") != "true":
     # One line for the whole module; under CI=true the fixture fails every test instead.
     pytest.skip(browser_missing(), allow_module_level=True)
-
-__all__ = ["browser"]  # the session fixture, used by name below
 
 AXE = Path(__file__).parent / "vendor" / "axe-4.14.1.min.js"
 REPO = Path(__file__).resolve().parents[2]
