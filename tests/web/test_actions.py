@@ -96,3 +96,15 @@ def test_snooze_puts_a_note_off_and_today_no_longer_lists_it(page: Page) -> None
     assert item.state == "pending"
     today = page.client.get("/").text
     assert "Prep notes due" in today and "None due." in today
+
+
+def test_not_this_person_withdraws_the_encounter_and_its_notes(page: Page) -> None:
+    csrf = signed_in(page)
+    answer = page.client.post("/encounters/e-ahead/dismiss", data={"csrf": csrf, "back": "/"})
+    assert answer.status_code == 303 and answer.headers["location"].startswith("/?note=")
+    with page.store.read() as view:
+        encounter = view.get("encounters", "e-ahead")
+        prep = repository.queue_item(view, "q-prep")
+    assert encounter is not None and encounter["state"] == "withdrawn"
+    assert prep is not None and prep.state == "withdrawn"
+    assert 'href="/prep/q-prep"' not in page.client.get("/").text
