@@ -10,6 +10,7 @@ import click
 
 from mendcrm import repository
 from mendcrm.cli.context import AppContext, pass_app
+from mendcrm.cli.data_commands import remove
 from mendcrm.cli.output import emit_json, json_option, shorten, table
 from mendcrm.contacts import (
     clean_emails,
@@ -21,8 +22,6 @@ from mendcrm.contacts import (
 from mendcrm.errors import MendError, UsageError
 from mendcrm.model import OUTCOMES, STAGES, Contact, Interaction, to_iso
 from mendcrm.recording import Recorded
-
-_TEXT_FIELDS = ("org", "role", "history", "strengths", "goal", "boundaries", "notes")
 
 
 def contact_json(contact: Contact) -> dict[str, Any]:
@@ -88,7 +87,10 @@ def _fields_options(command: Any) -> Any:
 
 @click.group()
 def contact() -> None:
-    """Add, list, show, edit, flag and import contacts."""
+    """Add, list, show, edit, flag, import and remove contacts."""
+
+
+contact.add_command(remove)  # forgetting lives with the other data commands
 
 
 @contact.command("add")
@@ -259,11 +261,6 @@ def flag(app: AppContext, query: str, stage: str) -> None:
         "flagged" if stage in ("strained", "cordial", "talking", "rebuilding") else "not flagged"
     )
     click.echo(f"{person.name} is now at stage {stage} ({state})")
-
-
-from mendcrm.cli.data_commands import remove  # noqa: E402 (the command lives with the data ones)
-
-contact.add_command(remove)
 
 
 @contact.command("import")
