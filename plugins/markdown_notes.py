@@ -203,8 +203,11 @@ def contact_forgotten(item_ids: list[str], config: Config) -> None:
     gone = [i for i in item_ids if i in folder.state]
     for item_id in gone:
         name = folder.state[item_id]["file"]
-        updates = folder.path.glob(f"{glob.escape(Path(name).stem)} (MendCRM update)*.md")
-        for path in (folder.path / name, *updates):
+        # Once the user edited a note, the state names the update written beside it; the
+        # edited original is the part of the name before " (MendCRM update)".
+        first = Path(name).stem.split(" (MendCRM update)")[0]
+        updates = folder.path.glob(f"{glob.escape(first)} (MendCRM update)*.md")
+        for path in {folder.path / name, folder.path / f"{first}.md", *updates}:
             path.unlink(missing_ok=True)
         del folder.state[item_id]
     if gone:
