@@ -119,6 +119,17 @@ def encounter_withdrawn(
 
 
 @hookspec
+def contact_forgotten(contact_id: str, item_ids: list[str], config: Config) -> None:
+    """Given a contact the user asked MendCRM to forget and the ids of their queue items, remove
+    every copy the plugin keeps of them (notes written, entries exported).
+
+    Called after the store forgot them, and again on later passes until every plugin succeeded:
+    it must be idempotent. An exception is logged with the plugin's name, shown by ``status``,
+    and the call retried.
+    """
+
+
+@hookspec
 def prep_note_sections(
     item: QueueItem, contact: Contact | None, encounter: Encounter | None, config: Config
 ) -> str | list[str] | None:
@@ -139,6 +150,7 @@ def register_commands(cli: click.Group) -> None:
 
 __all__ = [
     "PROJECT",
+    "contact_forgotten",
     "deliver",
     "encounter_changed",
     "encounter_detected",

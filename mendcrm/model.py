@@ -310,6 +310,9 @@ class QueueItem(_Record):
     last_error: str = ""
     retry_after: datetime | None = None
     deliveries: dict[str, str] = field(default_factory=dict)
+    snoozed_until: datetime | None = None
+    """Set by the user's "later" (:func:`mendcrm.changes.snooze`): planning keeps ``due`` at or
+    after it when the event moves."""
 
 
 def replace(record: _R, **changes: Any) -> _R:

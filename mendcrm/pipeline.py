@@ -134,6 +134,13 @@ def sync_pass(
         summary.warnings.extend(summary.annotations.warnings)
     announce(plugin_manager, store, the_plan, config)
     summary.warnings.extend(sync.warnings)
+    from mendcrm.forgetting import finish_removals  # forgotten contacts: retried every pass
+
+    summary.warnings.extend(
+        finish_removals(
+            config, store, now=now, password_for=password_for, plugin_manager=plugin_manager
+        )
+    )
     summary.seconds = time.monotonic() - started
     return summary
 

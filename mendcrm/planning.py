@@ -403,6 +403,8 @@ def _sync_items(
             if not create or (kind == "prep" and work.now >= encounter.occurrence.start):
                 continue
             state = "pending"
+        if primary.snoozed_until is not None and primary.snoozed_until > due:
+            due = primary.snoozed_until  # the user said "later": a re-plan keeps it
         if state == "due" and due > work.now:
             state = "pending"  # moved later: not due any more
         if kind == "prep" and work.now >= encounter.occurrence.end:

@@ -12,10 +12,11 @@ from datetime import datetime
 from pathlib import Path
 
 from mendcrm import repository
-from mendcrm.model import Contact, Interaction, replace
+from mendcrm.model import Contact, Interaction
 from mendcrm.outcomes import apply_outcome
 from mendcrm.playbook import load_playbook
 from mendcrm.repository import Writable
+from mendcrm.stages import set_stage_in
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +73,7 @@ def record_outcome(
     )
     repository.save(tx, "interactions", interaction)
     if after != contact.stage:
-        repository.save(tx, "contacts", replace(contact, stage=after, stage_since=now))
+        set_stage_in(tx, contact, after, now=now, by="outcome", reason=reason)
     return Recorded(interaction, contact.stage, after, reason)
 
 

@@ -21,6 +21,7 @@ Config::
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import os
@@ -192,3 +193,22 @@ def queue_snapshot(
         encounter = encounters.get(item.encounter_id) if item.encounter_id else None
         contact = contacts.get(item.contact_id)
         folder.write(item, render(item, contact, encounter), contact)
+
+
+@hookimpl
+def contact_forgotten(item_ids: list[str], config: Config) -> None:
+    """Delete the notes written for a forgotten contact's items, edited ones and the updates
+    written beside them too: the user asked for every trace to go."""
+    folder = Folder(settings(config), user_zone(config.me))
+    gone = [i for i in item_ids if i in folder.state]
+    for item_id in gone:
+        name = folder.state[item_id]["file"]
+        # Once the user edited a note, the state names the update written beside it; the
+        # edited original is the part of the name before " (MendCRM update)".
+        first = Path(name).stem.split(" (MendCRM update)")[0]
+        updates = folder.path.glob(f"{glob.escape(first)} (MendCRM update)*.md")
+        for path in {folder.path / name, folder.path / f"{first}.md", *updates}:
+            path.unlink(missing_ok=True)
+        del folder.state[item_id]
+    if gone:
+        folder.save_state()

@@ -12,6 +12,7 @@ pytest_plugins = [
     "tests.fixtures.servers",
     "tests.fixtures.quirky_dav",
     "tests.fixtures.split_hosts",
+    "tests.web.browser",  # one chromium for the whole session, whichever folder asks
 ]
 
 

@@ -10,21 +10,18 @@ import click
 
 from mendcrm import repository
 from mendcrm.cli.context import AppContext, pass_app
+from mendcrm.cli.data_commands import remove
 from mendcrm.cli.output import emit_json, json_option, shorten, table
 from mendcrm.contacts import (
-    check_stage,
     clean_emails,
     find_by_email,
     merge,
-    name_taken,
     new_id,
     resolve,
 )
 from mendcrm.errors import MendError, UsageError
-from mendcrm.model import OUTCOMES, STAGES, Contact, Interaction, replace, to_iso
+from mendcrm.model import OUTCOMES, STAGES, Contact, Interaction, to_iso
 from mendcrm.recording import Recorded
-
-_TEXT_FIELDS = ("org", "role", "history", "strengths", "goal", "boundaries", "notes")
 
 
 def contact_json(contact: Contact) -> dict[str, Any]:
@@ -90,7 +87,10 @@ def _fields_options(command: Any) -> Any:
 
 @click.group()
 def contact() -> None:
-    """Add, list, show, edit, flag and import contacts."""
+    """Add, list, show, edit, flag, import and remove contacts."""
+
+
+contact.add_command(remove)  # forgetting lives with the other data commands
 
 
 @contact.command("add")
@@ -101,37 +101,20 @@ def contact() -> None:
 @pass_app
 def add(app: AppContext, name: str, as_json: bool, force: bool, **fields: Any) -> None:
     """Add a contact called NAME."""
-    name = name.strip()
-    if not name:
-        raise UsageError("a contact needs a name", hint='e.g. mendcrm contact add "Robert Hale"')
-    emails = clean_emails(fields.pop("emails"))
-    now = app.clock.now()
+    from mendcrm.changes import add_contact
+
     with app.store.transaction() as tx:
-        existing = repository.contacts(tx)
-        clash = find_by_email(existing, emails)
-        if clash is not None:
-            raise UsageError(
-                f"{clash.name} ({clash.id}) already has one of these e-mail addresses",
-                hint=f"edit that contact instead: mendcrm contact edit {clash.id} --email …",
-            )
-        namesake = name_taken(existing, name)
-        if namesake is not None and not force:
-            raise UsageError(
-                f"there is already a contact called {namesake.name} ({namesake.id})",
-                hint="edit that one, or add --force if this is a different person",
-            )
-        stage = fields.pop("stage") or "none"
-        new = Contact(
-            id=new_id(),
-            name=name,
-            emails=emails,
-            aliases=tuple(a.strip() for a in fields.pop("aliases") if a.strip()),
-            affinity=tuple(a.strip() for a in fields.pop("affinity") if a.strip()),
-            stage=stage,
-            stage_since=now if stage != "none" else None,
-            **{k: (v or "").strip() for k, v in fields.items()},
+        new = add_contact(
+            tx,
+            name,
+            now=app.clock.now(),
+            emails=fields.pop("emails"),
+            aliases=fields.pop("aliases"),
+            affinity=fields.pop("affinity"),
+            stage=fields.pop("stage"),
+            force=force,
+            **fields,
         )
-        repository.save(tx, "contacts", new)
     if as_json:
         emit_json(contact_json(new))
     else:
@@ -241,40 +224,21 @@ def show(app: AppContext, query: str, as_json: bool) -> None:
 @pass_app
 def edit(app: AppContext, query: str, new_name: str | None, **fields: Any) -> None:
     """Change a contact. A repeatable option given replaces that whole list."""
+    from mendcrm.changes import edit_contact
+
     with app.store.transaction() as tx:
-        everyone = repository.contacts(tx)
-        person = resolve(everyone, query)
-        changes: dict[str, Any] = {}
-        if new_name is not None and new_name.strip():
-            namesake = name_taken(everyone, new_name, other_than=person.id)
-            if namesake is not None:
-                raise UsageError(
-                    f"there is already a contact called {namesake.name} ({namesake.id})",
-                    hint="choose a name that tells them apart",
-                )
-            changes["name"] = new_name.strip()
-        if fields["emails"]:
-            emails = clean_emails(fields["emails"])
-            clash = find_by_email([c for c in everyone if c.id != person.id], emails)
-            if clash is not None:
-                raise UsageError(
-                    f"{clash.name} ({clash.id}) already has one of these e-mail addresses",
-                    hint="each address belongs to one contact",
-                )
-            changes["emails"] = emails
-        for key in ("aliases", "affinity"):
-            if fields[key]:
-                changes[key] = tuple(v.strip() for v in fields[key] if v.strip())
-        for key in _TEXT_FIELDS:
-            if fields.get(key) is not None:
-                changes[key] = fields[key].strip()
-        if fields["stage"] and fields["stage"] != person.stage:
-            changes["stage"] = fields["stage"]
-            changes["stage_since"] = app.clock.now()
-        if not changes:
-            raise UsageError("nothing to change", hint="see `mendcrm contact edit --help`")
-        repository.save(tx, "contacts", replace(person, **changes))
-    click.echo(f"updated {changes.get('name', person.name)} ({person.id})")
+        edited = edit_contact(
+            tx,
+            query,
+            now=app.clock.now(),
+            name=new_name,
+            emails=fields.pop("emails") or None,
+            aliases=fields.pop("aliases") or None,
+            affinity=fields.pop("affinity") or None,
+            stage=fields.pop("stage"),
+            **fields,
+        )
+    click.echo(f"updated {edited.name} ({edited.id})")
 
 
 @contact.command("flag")
@@ -289,14 +253,10 @@ def edit(app: AppContext, query: str, new_name: str | None, **fields: Any) -> No
 @pass_app
 def flag(app: AppContext, query: str, stage: str) -> None:
     """Flag a contact as someone you are mending things with (or set their stage)."""
+    from mendcrm.changes import set_stage
+
     with app.store.transaction() as tx:
-        person = resolve(repository.contacts(tx), query)
-        if person.stage != stage:
-            repository.save(
-                tx,
-                "contacts",
-                replace(person, stage=check_stage(stage), stage_since=app.clock.now()),
-            )
+        person = set_stage(tx, query, stage, now=app.clock.now())
     state = (
         "flagged" if stage in ("strained", "cordial", "talking", "rebuilding") else "not flagged"
     )
@@ -404,14 +364,13 @@ def log(
     refused: bool,
 ) -> None:
     """Record how an interaction with CONTACT went; the playbook may move their stage."""
-    from mendcrm.recording import record_outcome
+    from mendcrm.changes import log_outcome
 
     when = _parse_when(when_text, app)
     with app.store.transaction() as tx:
-        person = resolve(repository.contacts(tx), query)
-        result = record_outcome(
+        person, result = log_outcome(
             tx,
-            person,
+            query,
             outcome=outcome,
             note=note,
             when=when,

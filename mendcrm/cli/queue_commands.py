@@ -11,8 +11,7 @@ import click
 from mendcrm import repository
 from mendcrm.cli.context import AppContext, pass_app
 from mendcrm.cli.output import days_option, emit_json, json_option, shorten, table
-from mendcrm.errors import NotFoundError, UsageError
-from mendcrm.model import OUTCOMES, Contact, Encounter, QueueItem, replace, to_iso
+from mendcrm.model import OUTCOMES, Contact, Encounter, QueueItem, to_iso
 
 _OPEN = ("pending", "due", "delivered")
 
@@ -74,18 +73,6 @@ def item_json(item: QueueItem, contacts: dict[str, Contact]) -> dict[str, Any]:
     }
 
 
-def _find_item(items: Sequence[QueueItem], query: str) -> QueueItem:
-    exact = [i for i in items if i.id == query or i.encounter_id == query]
-    found = exact or [i for i in items if i.id.startswith(query)]
-    if len(found) == 1:
-        return found[0]
-    if not found:
-        raise NotFoundError(
-            f"no queue item {query!r}", hint="see `mendcrm prep` or `mendcrm followups`"
-        )
-    raise UsageError(f"{query!r} matches {len(found)} items", hint="give more of the id")
-
-
 @click.command()
 @days_option
 @json_option
@@ -143,7 +130,9 @@ def prep(app: AppContext, item_id: str | None, days: int | None, as_json: bool) 
         items = [i for i in repository.queue(view) if i.kind == "prep"]
         over = {e.id for e in repository.encounters(view) if e.occurrence.end <= now}
     if item_id:
-        chosen = [_find_item(items, item_id)]
+        from mendcrm.changes import find_item
+
+        chosen = [find_item(items, item_id)]
     else:
         # A note for an encounter that is over has nothing left to prepare for.
         chosen = [
@@ -237,46 +226,23 @@ def followup() -> None:
 @pass_app
 def done(app: AppContext, item_id: str, outcome: str | None, note: str, refused: bool) -> None:
     """Mark follow-up ID done; with --outcome, log how it went (the stage may move)."""
+    from mendcrm.changes import close_followup
     from mendcrm.cli.contact_commands import describe_recorded
-    from mendcrm.recording import record_outcome
 
-    now = app.clock.now()
-    if refused and outcome is None:
-        outcome = "negative"
     with app.store.transaction() as tx:
-        item = _find_item(
-            [i for i in repository.queue(tx) if i.kind in ("followup", "nudge")], item_id
+        closed = close_followup(
+            tx,
+            item_id,
+            now=app.clock.now(),
+            outcome=outcome,
+            note=note,
+            refused=refused,
+            playbook_path=app.config.playbook,
         )
-        if item.state in ("done", "dismissed"):
-            raise UsageError(f"follow-up {item.id} is already {item.state}")
-        ahead = item.encounter_id is not None and item.state == "pending" and item.due > now
-        if outcome and ahead and not refused:
-            # An outcome for a meeting that has not happened would move the stage on a guess;
-            # a refusal, though, can come before (they call the meeting off).
-            raise UsageError(
-                f"follow-up {item.id} is for a meeting that has not happened yet",
-                hint="log another conversation with `mendcrm log`, or close it without --outcome",
-            )
-        person = repository.contact(tx, item.contact_id)
-        repository.save(tx, "queue", replace(item, state="done", closed_at=now))
-        recorded = None
-        if outcome and person is not None:
-            recorded = record_outcome(
-                tx,
-                person,
-                outcome=outcome,
-                note=note,
-                when=now,
-                now=now,
-                kind="encounter" if item.encounter_id else "check-in",
-                refused=refused,
-                encounter_id=item.encounter_id,
-                playbook_path=app.config.playbook,
-            )
-    if recorded is not None and person is not None:
-        click.echo(describe_recorded(person, recorded))
+    if closed.recorded is not None and closed.person is not None:
+        click.echo(describe_recorded(closed.person, closed.recorded))
     else:
-        click.echo(f"follow-up {item.id} done (log how it went with --outcome next time)")
+        click.echo(f"follow-up {closed.item.id} done (log how it went with --outcome next time)")
 
 
 @followup.command("dismiss")
@@ -284,9 +250,30 @@ def done(app: AppContext, item_id: str, outcome: str | None, note: str, refused:
 @pass_app
 def dismiss(app: AppContext, item_id: str) -> None:
     """Dismiss follow-up (or nudge) ID without logging anything."""
+    from mendcrm.changes import close_followup
+
     with app.store.transaction() as tx:
-        item = _find_item(
-            [i for i in repository.queue(tx) if i.kind in ("followup", "nudge")], item_id
-        )
-        repository.save(tx, "queue", replace(item, state="dismissed", closed_at=app.clock.now()))
-    click.echo(f"follow-up {item.id} dismissed")
+        closed = close_followup(tx, item_id, now=app.clock.now(), dismiss=True)
+    click.echo(f"follow-up {closed.item.id} dismissed")
+
+
+@click.command("snooze")
+@click.argument("item_id", metavar="ID")
+@click.option(
+    "--hours",
+    type=click.IntRange(1, 24 * 60),
+    default=24,
+    show_default=True,
+    help="Put it off by this many hours.",
+)
+@pass_app
+def snooze_command(app: AppContext, item_id: str, hours: int) -> None:
+    """Put off prep note, follow-up or nudge ID (a prep note at most until its meeting)."""
+    from mendcrm.changes import snooze
+    from mendcrm.render import user_zone
+
+    now = app.clock.now()
+    with app.store.transaction() as tx:
+        item = snooze(tx, item_id, until=now + timedelta(hours=hours), now=now)
+    when = item.due.astimezone(user_zone(app.config.me))
+    click.echo(f"{item.kind} {item.id} put off until {when:%a %d %b %H:%M}")

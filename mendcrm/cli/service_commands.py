@@ -38,9 +38,17 @@ def status_data(app: AppContext) -> dict[str, Any]:
     pid = running_daemon_pid(app.store_path)
     health: dict[str, Any] = {}
     plugins: dict[str, Any] = {}
+    removals: list[dict[str, Any]] = []
     if app.store_path.exists():
+        from mendcrm.forgetting import pending_removals
+
         health = read_health(app.store)
         plugins = plugin_health(app.store).get("plugins", {})
+        with app.store.read() as view:
+            removals = [
+                {"since": p.at.isoformat(), "attempts": p.attempts, "last_error": p.last_error}
+                for p in pending_removals(view)
+            ]
     health.pop("id", None)
     return {
         "store": str(app.store_path),
@@ -50,6 +58,7 @@ def status_data(app: AppContext) -> dict[str, Any]:
         },
         "health": health,
         "plugins": plugins,
+        "pending_removals": removals,
     }
 
 
@@ -87,6 +96,13 @@ def status(app: AppContext, as_json: bool) -> None:
         stopped = health.get("stopped_at")
         click.echo("daemon: not running" + (f" (stopped {when(stopped)})" if stopped else ""))
     click.echo(f"store: {data['store']}")
+    for removal in data["pending_removals"]:
+        # No name: the person was forgotten; only that something of theirs is still out there.
+        click.echo(
+            f"a forgotten contact's traces are still being removed (since "
+            f"{when(removal['since'])}, {removal['attempts']} attempts, retried every sync): "
+            f"{removal['last_error'] or 'not tried yet'}"
+        )
     if not health:
         click.echo("no sync has run on this store yet: try `mendcrm sync`")
         return

@@ -25,6 +25,7 @@ from mendcrm.config.model import (
     ProgrammeConfig,
     StoreConfig,
     SyncConfig,
+    UiConfig,
 )
 from mendcrm.config.paths import default_config_path
 from mendcrm.config.schema import (
@@ -190,6 +191,7 @@ def build(raw: dict[str, Any], path: Path) -> Config:
     followup = raw.get("followup", {})
     plugins = raw.get("plugins", {})
     daemon = raw.get("daemon", {})
+    ui = raw.get("ui", {})
     return Config(
         me=MeConfig(
             name=me.get("name", ""),
@@ -252,6 +254,7 @@ def build(raw: dict[str, Any], path: Path) -> Config:
             timeout_seconds=plugins.get("timeout_seconds", PluginsConfig().timeout_seconds),
         ),
         daemon=DaemonConfig(**daemon),
+        ui=UiConfig(**ui),
         source=path,
     )
 

@@ -144,6 +144,15 @@ class DaemonConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class UiConfig:
+    """``[ui]``: whether the daemon serves the local web page too, and where (loopback only)."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 8765
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """The whole configuration. ``source`` is the file it came from (None for defaults)."""
 
@@ -159,6 +168,7 @@ class Config:
     programmes: tuple[ProgrammeConfig, ...] = ()
     plugins: PluginsConfig = PluginsConfig()
     daemon: DaemonConfig = DaemonConfig()
+    ui: UiConfig = UiConfig()
     source: Path | None = None
 
     def account(self, name: str) -> AccountConfig | None:

@@ -195,6 +195,11 @@ SECTIONS: dict[str, dict[str, Key]] = {
         "deliver_interval_seconds": _int(Range(1, 86_400, "seconds (a day)")),
         "max_backoff_minutes": _int(Range(1, 10_080, "minutes (a week)")),
     },
+    "ui": {
+        "enabled": Key((bool,), expect="true or false"),
+        "host": _STR,
+        "port": _int(Range(1, 65_535, "(a TCP port)")),
+    },
 }
 """The single-table sections: ``[name]`` → accepted keys."""
 

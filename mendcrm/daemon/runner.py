@@ -113,6 +113,7 @@ def run_daemon(
             )
         fresh = _Runtime(new)
         runtime.config, runtime.pm, runtime.caller = fresh.config, fresh.pm, fresh.caller
+        serve_page(new)
         return new
 
     def request_stop() -> None:
@@ -121,11 +122,25 @@ def run_daemon(
         daemon.request_stop()
         stop_requests()
 
+    page: Any = None
+
+    def serve_page(cfg: Config) -> None:
+        # Imported only when asked for: a daemon without the page never loads the web stack.
+        nonlocal page
+        if page is None and not cfg.ui.enabled:
+            return
+        if page is None:
+            from mendcrm.web.embedded import EmbeddedPage
+
+            page = EmbeddedPage(store, clock, remembering_password)
+        page.apply(cfg)
+
     daemon = Daemon(config, store, clock=clock, sync=sync, deliver=deliver, reload=reload)
     allow_requests()
     install_handlers(request_stop, daemon.request_reload, lambda: daemon.stop_requested)
     sd_notify("READY=1\nSTATUS=running")
     try:
+        serve_page(config)
         daemon.run()
     except StopNow:
         log.info("stop requested again: abandoned the current step")
@@ -134,6 +149,8 @@ def run_daemon(
     finally:
         allow_requests()
         sd_notify("STOPPING=1")
+        if page is not None:
+            page.stop()
         lock.release()
         clock.close()
     return 0

@@ -17,6 +17,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from mendcrm import repository
 from mendcrm.clock import Clock
@@ -169,12 +170,42 @@ def run_demo(clock: Clock, echo: Echo, *, keep: bool = False, wait: Callable[[],
                     "Another shell may use that config (e.g. `sync`) while this runs; "
                     "the password is in a private file beside it."
                 )
+                page = _serve_page(config, store, clock, password)
+                if page is not None:
+                    echo(f"The page (open it in your browser): {page[1]}")
                 echo("Press Ctrl-C (or send SIGTERM) to stop it and remove the demo folder.")
-                wait()
+                try:
+                    wait()
+                finally:
+                    if page is not None:
+                        page[0].stop()
+            else:
+                echo("\nSee it all on the local page: mendcrm demo --keep (it prints the link)")
             failed = summary.errors
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return 1 if failed else 0
+
+
+def _serve_page(config: Config, store: Store, clock: Clock, password: str) -> Any:
+    """Serve the local page on the demo's store (a free loopback port); return the page and its
+    URL, or None if the web stack is not installed."""
+    import dataclasses
+    import socket
+
+    try:
+        from mendcrm.web.command import page_url
+        from mendcrm.web.embedded import EmbeddedPage
+        from mendcrm.web.security import load_token, token_path
+    except ImportError:
+        return None
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    ui = dataclasses.replace(config.ui, enabled=True, host="127.0.0.1", port=port)
+    page = EmbeddedPage(store, clock, lambda account: password)
+    page.apply(dataclasses.replace(config, ui=ui))
+    return page, page_url("127.0.0.1", port, load_token(token_path(store.path)))
 
 
 __all__ = ["DemoRun", "run_demo"]

@@ -23,9 +23,11 @@ Tables = dict[str, dict[str, dict[str, Any]]]
 
 Migration = Callable[[Tables], Tables]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """The schema this code writes. Version 0 is a file from before the ``meta`` table existed;
-version 2 added the ``dismissals`` table; version 3 masked credentials in stored error text."""
+version 2 added the ``dismissals`` table; version 3 masked credentials in stored error text;
+version 4 added ``stage_history`` (every stage change) and ``removals`` (forgotten contacts whose
+remote traces are still to remove)."""
 
 TABLES: tuple[str, ...] = (
     "contacts",
@@ -35,6 +37,8 @@ TABLES: tuple[str, ...] = (
     "sync_state",
     "meta",
     "dismissals",
+    "stage_history",
+    "removals",
 )
 """The tables every store file holds once written."""
 
@@ -173,6 +177,34 @@ def _scrub_stored_error_text(tables: Tables) -> Tables:
 
     cleaned: Tables = clean_error_texts(tables, scrub_tokens)
     return cleaned
+
+
+@migration(3)
+def _add_stage_history(tables: Tables) -> Tables:
+    """Given version-3 tables, return them with empty ``stage_history`` and ``removals`` tables.
+
+    Each contact's current stage becomes the first entry of its history, dated ``stage_since``
+    when known, so the timeline starts where the store's knowledge starts.
+    """
+    history = dict(tables.get("stage_history", {}))
+    for record in tables.get("contacts", {}).values():
+        stage, since = record.get("stage", "none"), record.get("stage_since")
+        if stage == "none" or not since:
+            continue
+        entry_id = f"{record['id']}:{since}"
+        history.setdefault(
+            entry_id,
+            {
+                "id": entry_id,
+                "contact_id": record["id"],
+                "at": since,
+                "before": None,
+                "after": stage,
+                "by": "migration",
+                "reason": "the stage held when the history began",
+            },
+        )
+    return {**tables, "stage_history": history, "removals": dict(tables.get("removals", {}))}
 
 
 __all__ = [

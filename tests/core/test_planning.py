@@ -289,3 +289,21 @@ def test_cancelled_after_delivery_and_put_back_elsewhere_keeps_the_note() -> Non
     preps = [q for q in memory.items() if q.kind == "prep"]
     assert [(q.id, q.state) for q in preps] == [(prep.id, "delivered")]
     assert preps[0].encounter_id == result.detected[0].id
+
+
+def test_a_snoozed_followup_stays_put_off_when_its_event_moves_or_resyncs() -> None:
+    memory = Memory()
+    memory.sync([meeting()], [ROBERT])
+    follow = by_kind(memory)["followup"]
+    # The user put it off to a day after its planned time (START + 1h + 2h delay).
+    until = START + timedelta(days=1)
+    memory.queue[follow.id] = replace(follow, due=until, snoozed_until=until).to_record()
+    assert memory.sync([meeting()], [ROBERT]).empty
+    assert by_kind(memory)["followup"].due == until
+    # Moved 30 min later: planned START + 3h30 is still before the snooze, which wins.
+    memory.sync([meeting(START + timedelta(minutes=30))], [ROBERT])
+    assert by_kind(memory)["followup"].due == until
+    # Moved two days later: the planned time is after the snooze, so the event's time wins.
+    later = START + timedelta(days=2)
+    memory.sync([meeting(later)], [ROBERT])
+    assert by_kind(memory)["followup"].due == later + timedelta(hours=3)

@@ -63,6 +63,7 @@ def test_demo_report_and_no_process_left(tmp_path: Path) -> None:
     # One full prep note, the follow-ups, and where things were written.
     assert "A prep note, in full" in out and "## How to approach it" in out
     assert "Follow-ups queued" in out
+    assert out.rstrip().endswith("mendcrm demo --keep (it prints the link)")
     assert "calendar annotations (demo): http://127.0.0.1:" in out
     assert "markdown notes:" in out and "Prep - Dana Whitfield.md" in out
     assert "Traceback" not in proc.stderr
@@ -81,6 +82,7 @@ class KeptDemo:
     proc: subprocess.Popen[str]
     url: str
     config: Path
+    page: str = ""
 
 
 def _start_kept_demo(tmp_path: Path, *, ignore_sigint: bool = False) -> KeptDemo:
@@ -107,7 +109,10 @@ def _start_kept_demo(tmp_path: Path, *, ignore_sigint: bool = False) -> KeptDemo
     server = re.search(r"The server keeps running: (http://127\.0\.0\.1:\d+/)", text)
     config = re.search(r"Config: (\S+config\.toml)", text)
     assert server and config, text + proc.stderr.read() if proc.stderr else text
-    return KeptDemo(proc, server.group(1), Path(config.group(1)))
+    page = re.search(
+        r"The page \(open it in your browser\): (http://127\.0\.0\.1:\d+/\?token=\S+)", text
+    )
+    return KeptDemo(proc, server.group(1), Path(config.group(1)), page.group(1) if page else "")
 
 
 def _gone(tmp_path: Path) -> bool:
@@ -141,6 +146,11 @@ def test_demo_keep_serves_until_stopped(
     # The server really is there for a calendar client.
     with urllib.request.urlopen(demo.url, timeout=10) as answer:
         assert answer.status == 200
+    # So is the page, on the demo's store: its link opens Today with the sample encounters.
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+    with opener.open(demo.page, timeout=10) as answer:
+        assert answer.status == 200 and "token" not in answer.url
+        assert "Encounters in the next 14 days" in answer.read().decode()
     demo.proc.send_signal(stop_with)
     # Waits for the process to end (the event); the bound only keeps a hang from blocking CI.
     assert demo.proc.wait(timeout=_GENEROUS) == 0

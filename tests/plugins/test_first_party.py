@@ -266,3 +266,27 @@ def test_export_writes_ics_and_json_atomically_and_only_on_change(
     todos = {str(t["uid"]): t for t in Calendar.from_ical(ics.read_bytes()).walk("VTODO")}
     assert str(todos["q2@mendcrm"]["status"]) == "CANCELLED"
     assert not list(out.glob(".*.tmp"))
+
+
+def test_markdown_forgets_a_contacts_notes_edited_ones_and_updates_too(
+    tmp_path: Path, store: Store, queue_of: Queue
+) -> None:
+    notes = tmp_path / "vault"
+    seed(store, sample_item(1), sample_item(2))
+    config = make_config(("markdown_notes",), {"markdown_notes": {"folder": str(notes)}})
+    pm = make_plugin_manager(config)
+    clock = FrozenClock(NOW)
+    deliver_due(store, config, pm, clock=clock)
+    first = Path(queue_of()["q1"].deliveries["markdown_notes"])
+    other = Path(queue_of()["q2"].deliveries["markdown_notes"])
+    # Edited by the user, then changed: an update is written beside it.
+    first.write_text(first.read_text() + "\nMy own thoughts.\n")
+    update_item(store, "q1", body="## Ana Lima\n\nThird version.\n")
+    deliver_due(store, config, pm, clock=clock)
+    assert len(list(notes.glob("*.md"))) == 3
+    pm.hook.contact_forgotten(contact_id="c-ana", item_ids=["q1"], config=config)
+    assert sorted(p.name for p in notes.glob("*.md")) == [other.name]
+    state = json.loads((notes / ".mendcrm-notes.json").read_text())
+    assert sorted(state) == ["q2"]
+    # Again (a retry): nothing left to do, no error.
+    pm.hook.contact_forgotten(contact_id="c-ana", item_ids=["q1"], config=config)

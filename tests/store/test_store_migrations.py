@@ -179,5 +179,27 @@ def test_a_version_1_store_gains_an_empty_dismissals_table(store_path: Path) -> 
     data = stored(store_path)
     assert data["dismissals"] == {}
     assert data["contacts"] == version_1["contacts"]
-    assert data["meta"]["schema"]["version"] == SCHEMA_VERSION  # 1 → 2 → 3 in one go
+    assert data["meta"]["schema"]["version"] == SCHEMA_VERSION  # 1 → 2 → 3 → 4 in one go
     assert store_path.with_name("store.json.v1.bak").exists()
+
+
+def test_a_version_3_store_starts_each_flagged_contacts_stage_history(store_path: Path) -> None:
+    """Schema 4 added ``stage_history`` and ``removals``: a contact whose stage is known since a
+    date starts the history there; one not being mended (stage none) starts none."""
+    store_path.parent.mkdir(parents=True, exist_ok=True)
+    since = "2026-01-05T09:00:00+00:00"
+    version_3 = {
+        "contacts": {
+            "c1": {"id": "c1", "name": "Ada", "stage": "cordial", "stage_since": since},
+            "c2": {"id": "c2", "name": "Bo", "stage": "none", "stage_since": None},
+        },
+        "meta": {"schema": {"id": "schema", "version": 3}},
+    }
+    store_path.write_text(json.dumps(version_3))
+    with Store(store_path).read() as view:
+        history = view.all("stage_history")
+        assert view.all("removals") == []
+    assert [(h["contact_id"], h["at"], h["before"], h["after"]) for h in history] == [
+        ("c1", since, None, "cordial")
+    ]
+    assert stored(store_path)["meta"]["schema"]["version"] == SCHEMA_VERSION

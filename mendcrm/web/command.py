@@ -1,0 +1,124 @@
+"""``mendcrm ui``: serve the page on loopback and print its URL (with the access token)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from mendcrm.cli.context import AppContext, pass_app
+from mendcrm.errors import UsageError
+
+SERVER_FILE = "ui-server.json"
+"""Beside the store: where the running server says its address, for ``mendcrm ui --url``."""
+
+
+def page_url(host: str, port: int, token: str) -> str:
+    """Given the address and the token, return the URL to open (IPv6 in brackets)."""
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}/?token={token}"
+
+
+def _running(server_file: Path) -> dict[str, object] | None:
+    """Given the server file, return what it says if its process still runs, else None (a
+    server stopped by a signal cannot always remove its file)."""
+    try:
+        where = json.loads(server_file.read_text("utf-8"))
+        os.kill(int(where["pid"]), 0)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return dict(where)
+
+
+def _graphical() -> bool:
+    """Return True if a browser window can be opened (a desktop session, not SSH or a server)."""
+    if sys.platform in ("darwin", "win32"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+@click.command("ui")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port", type=click.IntRange(1, 65535), default=8765, show_default=True, help="Port."
+)
+@click.option("--no-open", is_flag=True, help="Do not open a browser.")
+@click.option("--url", "print_url", is_flag=True, help="Print the running server's URL and exit.")
+@click.option("--rotate-token", is_flag=True, help="Replace the access token (old links stop).")
+@pass_app
+def ui(
+    app: AppContext, host: str, port: int, no_open: bool, print_url: bool, rotate_token: bool
+) -> None:
+    """Serve the local web page; print one line with its URL (it carries the access token)."""
+    from mendcrm.web.security import load_token, refuse_exposed, token_path
+
+    tokens = token_path(app.store_path)
+    server_file = app.store_path.with_name(SERVER_FILE)
+    if print_url:
+        where = _running(server_file)
+        if where is None:
+            raise UsageError(
+                "no page is running for this store", hint="start one with `mendcrm ui`"
+            )
+        click.echo(page_url(str(where["host"]), int(str(where["port"])), load_token(tokens)))
+        return
+    refuse_exposed(host, tls=False)
+    token = load_token(tokens, rotate=rotate_token)
+    serve(
+        app, host, port, token, open_browser=not no_open and _graphical(), server_file=server_file
+    )
+
+
+def serve(
+    app: AppContext,
+    host: str,
+    port: int,
+    token: str,
+    *,
+    open_browser: bool,
+    server_file: Path,
+) -> None:
+    """Given the app context and the address, run the page until interrupted."""
+    import uvicorn
+
+    from mendcrm.files import write_private
+    from mendcrm.secrets import get_password
+    from mendcrm.web.app import Site, guarded
+    from mendcrm.web.security import Sessions, allowed_hosts
+
+    site = Site(
+        config=app.config,
+        store=app.store,
+        clock=app.clock,
+        sessions=Sessions(token=token, port=port),
+        hosts=allowed_hosts(host, port),
+        password_for=get_password,
+    )
+    url = page_url(host, port, token)
+    config = uvicorn.Config(
+        guarded(site),
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,  # the first request's URL carries the token
+        server_header=False,
+        lifespan="off",
+    )
+    server = uvicorn.Server(config)
+    write_private(server_file, json.dumps({"host": host, "port": port, "pid": os.getpid()}))
+    click.echo(f"MendCRM page: {url}", err=False)
+    sys.stdout.flush()
+    if open_browser:
+        import webbrowser
+
+        webbrowser.open(url)
+    try:
+        server.run()
+    finally:
+        server_file.unlink(missing_ok=True)
+
+
+__all__ = ["page_url", "serve", "ui"]
