@@ -33,6 +33,12 @@ from mendcrm.events.window import Span
 from mendcrm.events.zones import zone_name
 from mendcrm.model import Attendee, Occurrence
 
+_LINE_BREAKS = {
+    ord(c): c.encode("unicode_escape").decode("ascii")
+    for c in "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+}
+"""The characters :meth:`str.splitlines` ends a line at → their backslash escapes."""
+
 
 @dataclass(frozen=True, slots=True)
 class ReadContext:
@@ -47,9 +53,14 @@ class ReadContext:
     max_object_bytes: int = 1_000_000
 
     def warning(self, href: str, uid: str | None, what: str) -> str:
-        """Return a one-line warning naming the source, calendar, href and UID."""
+        """Return a one-line warning naming the source, calendar, href and UID.
+
+        One line whatever the object holds: a UID is TEXT (RFC 5545 §3.8.4.7), so ``\\n`` in
+        it is unescaped to a line break; every character :meth:`str.splitlines` breaks at is
+        written as its escape instead."""
         where = self.calendar_name or self.calendar
-        return f"{self.source} ({where}): {href or '-'} UID {uid or '?'}: {what}"
+        line = f"{self.source} ({where}): {href or '-'} UID {uid or '?'}: {what}"
+        return line.translate(_LINE_BREAKS)
 
 
 @dataclass(slots=True)
