@@ -38,13 +38,13 @@ SPAN = Span(datetime(2026, 5, 1, tzinfo=UTC), datetime(2026, 6, 1, tzinfo=UTC))
 ZONE = ZoneInfo("Europe/Berlin")
 CAP = 40
 
-PEAK_BASE = 4 * 1024 * 1024
-"""Fixed part of the per-object allocation bound: 4 MiB.
+PEAK_BASE = 2 * 1024 * 1024
+"""Fixed part of the per-object allocation bound: 2 MiB.
 
 Reading any object builds icalendar's component tree, recurring-ical-events' series and up to
-``CAP`` occurrences; measured on the generated objects (a few hundred octets to a few KB), the
-highest peak was about 1.3 MiB, so 4 MiB leaves room without letting an expansion that keeps
-its candidates (20,000 datetimes are ~2 MiB with their containers) pass unnoticed twice over."""
+``CAP`` occurrences; measured on the generated objects (about 0.1 to 3 KB), the highest peak
+was about 0.3 MiB. A zone or rule expanded past its budget keeps what it generates (160,000
+zone transitions are ~20 MiB), far past this bound."""
 
 PEAK_PER_BYTE = 200
 """Variable part: 200 bytes of allocation per octet of input. icalendar holds each property
@@ -157,6 +157,26 @@ def test_warm_up_caches_before_measuring() -> None:
 @example(
     b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:a\\nb\r\n"
     b"DTSTART:00010101T000000\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+)
+# Found by this test: a RECURRENCE-ID icalendar could not parse raised BrokenCalendarProperty
+# out of read_object (every ``.dt`` now goes through mendcrm.events.values.dt_of).
+@example(
+    b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:a\r\nDTSTART:20260501T000000\r\n"
+    b"RECURRENCE-ID;VALUE=PERIOD:20260501T000000\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+)
+# Found by this test: DTEND before DTSTART makes recurring-ical-events expand from DTEND (year
+# 1), about 10^5 candidates the guard did not count (it counted from DTSTART).
+@example(
+    b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:a\r\nDTSTART:20260501T000000\r\n"
+    b"DTEND:00010501\r\nRRULE:FREQ=YEARLY;BYDAY=MO;BYHOUR=0\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+)
+# Found by this test: a VTIMEZONE rule is expanded by icalendar to 2038 whatever the span,
+# unguarded (FREQ=DAILY from 1601 took 7 s); mendcrm.events.zoneguard now counts it first.
+@example(
+    b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VTIMEZONE\r\nTZID:Custom\r\nBEGIN:DAYLIGHT\r\n"
+    b"DTSTART:16010423T170600\r\nTZOFFSETFROM:+0100\r\nTZOFFSETTO:+0100\r\nRRULE:FREQ=DAILY\r\n"
+    b"END:DAYLIGHT\r\nEND:VTIMEZONE\r\nBEGIN:VEVENT\r\nUID:z\r\n"
+    b"DTSTART;TZID=Custom:20260505T100000\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
 )
 def test_hostile_calendars_never_escape_the_reader_or_its_bounds(data: bytes) -> None:
     check(data)
