@@ -28,6 +28,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import dateutil.rrule
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 
 from mendcrm.events import ReadContext, Span, read_object
@@ -151,6 +152,7 @@ def test_warm_up_caches_before_measuring() -> None:
     )
 
 
+@pytest.mark.filterwarnings("ignore:Using both 'count' and 'until':DeprecationWarning")
 @hostile
 @given(hostile_calendar())
 # Found by this test: a UID is TEXT, so "\n" in it became a line break inside the warning.
