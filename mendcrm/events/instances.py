@@ -28,11 +28,12 @@ from typing import Any
 
 import icalendar
 
+from mendcrm.events.values import dt_of
 from mendcrm.model import to_iso
 
 
 def _value(prop: Any) -> Any:
-    return getattr(prop[0] if isinstance(prop, list) and prop else prop, "dt", None)
+    return dt_of(prop)
 
 
 def _comparable(a: date | datetime, b: date | datetime) -> tuple[datetime, datetime]:

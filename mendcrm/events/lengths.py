@@ -27,6 +27,8 @@ from typing import Any
 
 import icalendar
 
+from mendcrm.events.values import dt_of
+
 _DAY = timedelta(days=1)
 
 
@@ -49,10 +51,7 @@ class Length:
 
 
 def _value(component: icalendar.Component, name: str) -> Any:
-    prop = component.get(name)
-    if isinstance(prop, list):
-        prop = prop[0] if prop else None
-    return getattr(prop, "dt", None)
+    return dt_of(component.get(name))
 
 
 def length_of(component: icalendar.Component) -> Length | None:

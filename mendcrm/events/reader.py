@@ -14,7 +14,7 @@ import itertools
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any, cast
 
 import icalendar
@@ -28,10 +28,18 @@ from mendcrm.events.instances import original_start, rid_text
 from mendcrm.events.lean import lean_text
 from mendcrm.events.lengths import Length, length_of, place, single_end
 from mendcrm.events.octets import decode_calendar
+from mendcrm.events.values import dt_of
 from mendcrm.events.versions import component_version, newest_versions
 from mendcrm.events.window import Span
+from mendcrm.events.zoneguard import zone_rules_problem
 from mendcrm.events.zones import zone_name
 from mendcrm.model import Attendee, Occurrence
+
+_LINE_BREAKS = {
+    ord(c): c.encode("unicode_escape").decode("ascii")
+    for c in "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+}
+"""The characters :meth:`str.splitlines` ends a line at → their backslash escapes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,9 +55,14 @@ class ReadContext:
     max_object_bytes: int = 1_000_000
 
     def warning(self, href: str, uid: str | None, what: str) -> str:
-        """Return a one-line warning naming the source, calendar, href and UID."""
+        """Return a one-line warning naming the source, calendar, href and UID.
+
+        One line whatever the object holds: a UID is TEXT (RFC 5545 §3.8.4.7), so ``\\n`` in
+        it is unescaped to a line break; every character :meth:`str.splitlines` breaks at is
+        written as its escape instead."""
         where = self.calendar_name or self.calendar
-        return f"{self.source} ({where}): {href or '-'} UID {uid or '?'}: {what}"
+        line = f"{self.source} ({where}): {href or '-'} UID {uid or '?'}: {what}"
+        return line.translate(_LINE_BREAKS)
 
 
 @dataclass(slots=True)
@@ -104,6 +117,10 @@ def read_object(
         text = lean_text(text)
         reading.text = text
         if "BEGIN:VTIMEZONE" in text:
+            problem = zone_rules_problem(text)
+            if problem:
+                reading.warnings.append(ctx.warning(href, None, f"{problem}; skipped"))
+                return reading
             forget_custom_zones()
         split = split_descriptive(text)
         tops = icalendar.Calendar.from_ical(split.timing, multiple=True)
@@ -114,14 +131,14 @@ def read_object(
             del reading.warnings[int(bool(decoded.problem)) :]
             events = _vevents(icalendar.Calendar.from_ical(text, multiple=True), reading, ctx, href)
             described = [None] * len(events)
+        details = {id(event): info for event, info in zip(events, described, strict=True)}
+        # A component written twice (same UID and RECURRENCE-ID) keeps only its newer version.
+        events = newest_versions(events, details)
     except Exception as exc:  # icalendar raises many kinds for malformed text
         reading.warnings.append(
             ctx.warning(href, None, f"not valid iCalendar ({_why(exc)}); skipped")
         )
         return reading
-    details = {id(event): info for event, info in zip(events, described, strict=True)}
-    # A component written twice (same UID and RECURRENCE-ID) keeps only its newer version.
-    events = newest_versions(events, details)
     for group in _group_by_uid(events, href):
         uid = group[0][0]
         components = [c for _, c in group]
@@ -263,7 +280,7 @@ def _first(value: Any) -> Any:
 
 
 def _time_value(prop: Any, name: str) -> date | datetime:
-    value = getattr(_first(prop), "dt", None)
+    value = dt_of(prop)
     if not isinstance(value, date):
         raise ValueError(f"{name} is not a date or date-time: {str(prop)[:40]!r}")
     return value
@@ -299,7 +316,7 @@ def _read_series(components: list[icalendar.Component], where: _Where) -> list[O
         if component.get("DTSTART") is None:
             where.warn("recurring event has no DTSTART; skipped")
             return []
-        first = _time_value(component.get("DTSTART"), "DTSTART")
+        first = _expansion_start(component, _time_value(component.get("DTSTART"), "DTSTART"))
         rules = component["RRULE"]
         for rule in rules if isinstance(rules, list) else [rules]:
             problem = rrule_problem(cast(Mapping[str, Any], rule), first, span.end, ctx.zone)
@@ -356,6 +373,22 @@ def _read_series(components: list[icalendar.Component], where: _Where) -> list[O
     return occurrences[:cap]
 
 
+def _expansion_start(component: icalendar.Component, start: date | datetime) -> date | datetime:
+    """Return where recurring-ical-events starts the rule: DTSTART, unless DTEND (or a negative
+    DURATION) lies before it — it then swaps the two and expands from the end, so the guard
+    must count from there too."""
+    end = dt_of(component.get("DTEND"))
+    duration = dt_of(component.get("DURATION"))
+    if not isinstance(end, date) and isinstance(duration, timedelta):
+        try:
+            end = start + duration
+        except OverflowError:
+            return start
+    if isinstance(end, date) and _utc(end, UTC) < _utc(start, UTC):
+        return end
+    return start
+
+
 # -- one occurrence ---------------------------------------------------------------------------
 
 
@@ -378,7 +411,7 @@ def _base(event: icalendar.Component, where: _Where) -> Occurrence | None:
         return None
     tzid: str | None = None
     start_prop = _first(event.get("DTSTART"))
-    value = getattr(start_prop, "dt", None)
+    value = dt_of(start_prop)
     if isinstance(value, datetime):
         written_tzid = getattr(start_prop, "params", {}).get("TZID")
         if value.tzinfo is not None:

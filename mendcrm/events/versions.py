@@ -19,6 +19,7 @@ from typing import Any
 import icalendar
 
 from mendcrm.events.contentlines import Described
+from mendcrm.events.values import dt_of
 
 Version = tuple[int, str, str]
 """(SEQUENCE, DTSTAMP, LAST-MODIFIED); the two times as UTC ``YYYYMMDDTHHMMSSZ`` text, so tuples
@@ -92,7 +93,7 @@ def _recurrence_key(prop: Any) -> str:
     if prop is None:
         return ""
     prop = prop[0] if isinstance(prop, list) and prop else prop
-    value = getattr(prop, "dt", None)
+    value = dt_of(prop)
     if isinstance(value, datetime):
         if value.tzinfo is not None:
             return value.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")

@@ -8,11 +8,9 @@ whose octets changed are parsed again.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -20,8 +18,8 @@ from urllib.parse import urlsplit
 
 from mendcrm.config.model import FeedConfig
 from mendcrm.errors import SourceError
-from mendcrm.events.octets import BOM, unfold_octets
 from mendcrm.sources.calendar import CalendarWork
+from mendcrm.sources.feedsplit import FeedEvent, FeedHeader, line_tzids, split_feed
 from mendcrm.sources.request_bounds import response_limit
 from mendcrm.sources.transport import Transport
 
@@ -44,9 +42,6 @@ serve any client, so one browser-like default costs nothing; CalDAV keeps MendCR
 
 _HTML_START = re.compile(rb"^\s*(<!doctype\s+html|<html[\s>])", re.IGNORECASE)
 
-RECURRENCE_LINE = re.compile(rb"^(RRULE|RDATE|RECURRENCE-ID)[;:]", re.IGNORECASE)
-_DATE_LINE = re.compile(rb"^(DTSTART|DTEND|DURATION)[;:]", re.IGNORECASE)
-
 
 def feed_source(feed: FeedConfig) -> str:
     return f"feed:{feed.name}"
@@ -60,109 +55,6 @@ def feed_location(feed: FeedConfig) -> str:
     if url.lower().startswith("webcal://"):
         url = "https://" + url[len("webcal://") :]
     return url
-
-
-@dataclass(slots=True)
-class FeedEvent:
-    """One UID's VEVENTs cut out of a feed, wrapped as a calendar of its own (raw octets)."""
-
-    key: str
-    data: bytes
-    digest: str
-    recurring: bool
-    last_day: str | None = None
-    """YYYYMMDD of DTEND (or DTSTART) when the event does not recur, for a cheap past check."""
-
-
-@dataclass(slots=True)
-class _Block:
-    lines: list[bytes] = field(default_factory=list)
-    uid: str = ""
-
-
-def split_feed(body: bytes) -> list[FeedEvent] | None:
-    """Given a whole .ics feed as raw octets, return its events grouped by UID, each as a small
-    calendar with the feed's calendar properties and time zones; None if the octets are not
-    shaped like one.
-
-    The feed is unfolded at the octet level first (RFC 5545 §3.1) so a UID split by a fold is
-    whole, but nothing is decoded here: each event's octets go to the reader, which decodes once.
-    """
-    lines = unfold_octets(body.removeprefix(BOM)).splitlines()
-    if not lines or lines[0].strip().upper() != b"BEGIN:VCALENDAR":
-        return None
-    header: list[bytes] = []
-    zones: list[bytes] = []
-    blocks: list[_Block] = []
-    depth = 0
-    current: list[bytes] | None = None
-    kind = b""
-    for line in lines:
-        upper = line[:16].upper()
-        if upper.startswith(b"BEGIN:"):
-            depth += 1
-            if depth == 2:
-                kind = line[6:].strip().upper()
-                current = []
-        if depth == 1 and not upper.startswith((b"BEGIN:VCALENDAR", b"END:VCALENDAR")):
-            header.append(line)
-        elif depth >= 2 and current is not None:
-            current.append(line)
-        if upper.startswith(b"END:"):
-            if depth == 2 and current is not None:
-                if kind == b"VTIMEZONE":
-                    zones.extend(current)
-                elif kind == b"VEVENT":
-                    blocks.append(_Block(current))
-                current = None
-            depth -= 1
-    groups: dict[str, list[_Block]] = {}
-    for block in blocks:
-        raw_uid = next(
-            (ln.split(b":", 1)[1].strip() for ln in block.lines if ln.upper().startswith(b"UID:")),
-            b"",
-        )
-        block.uid = (
-            raw_uid.decode("utf-8", errors="replace")
-            if raw_uid
-            else "no-uid-" + hashlib.sha256(b"\n".join(block.lines)).hexdigest()[:16]
-        )
-        groups.setdefault(block.uid, []).append(block)
-    head = b"BEGIN:VCALENDAR\r\n" + b"".join(ln + b"\r\n" for ln in header)
-    tz_data = b"".join(ln + b"\r\n" for ln in zones)
-    # The zones are part of what each event means (a changed VTIMEZONE moves its times), so
-    # they go into every event's digest along with the calendar's own properties.
-    shared = hashlib.sha256(head + tz_data)
-    events: list[FeedEvent] = []
-    for uid, members in groups.items():
-        unfolded = [ln for b in members for ln in b.lines]
-        body_data = b"".join(ln + b"\r\n" for ln in unfolded)
-        recurring = len(members) > 1 or any(RECURRENCE_LINE.match(ln) for ln in unfolded)
-        hasher = shared.copy()
-        hasher.update(body_data)
-        digest = hasher.hexdigest()[:24]
-        events.append(
-            FeedEvent(
-                key=uid,
-                data=head + tz_data + body_data + b"END:VCALENDAR\r\n",
-                digest=digest,
-                recurring=recurring,
-                last_day=None if recurring else _last_day(unfolded),
-            )
-        )
-    return events
-
-
-def _last_day(lines: list[bytes]) -> str | None:
-    values = {}
-    for line in lines:
-        match = _DATE_LINE.match(line)
-        if match:
-            values[match.group(1).upper()] = line.split(b":", 1)[-1].strip()
-    value = values.get(b"DTEND") or (values.get(b"DTSTART") if b"DURATION" not in values else None)
-    if value and len(value) >= 8 and value[:8].isdigit():
-        return value[:8].decode("ascii")
-    return None
 
 
 def is_web_page(content_type: str, body: bytes) -> bool:
@@ -346,9 +238,11 @@ class FeedSync:
 __all__ = [
     "FEED_USER_AGENT",
     "FeedEvent",
+    "FeedHeader",
     "FeedSync",
     "feed_location",
     "feed_source",
     "is_web_page",
+    "line_tzids",
     "split_feed",
 ]

@@ -8,6 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from mendcrm.cli.main import cli
+from mendcrm.errors import NotFoundError
 from mendcrm.secrets import keyring_set
 from mendcrm.store import Store
 from tests.annotations.helpers import (
@@ -54,10 +55,16 @@ def test_clear_strips_blocks_deletes_items_and_removes_the_calendar(
     )
     keyring_set(account.name, dav_account.password)
 
+    annotated = {p: world.get(p) for p in originals}
     unknown = CliRunner().invoke(
         cli, ["--config", str(config), "annotations", "clear", "--account", "nope"]
     )
-    assert unknown.exit_code != 0
+    # An unknown account is the user's error, not a crash (CliRunner reports any uncaught
+    # exception as exit 1 too): a NotFoundError — exit 1 and one line at the CLI boundary —
+    # that names the accounts there are, raised before anything is touched.
+    assert isinstance(unknown.exception, NotFoundError), unknown.output
+    assert unknown.exception.message == f"no account named 'nope' (accounts: {account.name})"
+    assert {p: world.get(p) for p in originals} == annotated
 
     answer = CliRunner().invoke(
         cli, ["--config", str(config), "annotations", "clear", "--remove-calendar"]

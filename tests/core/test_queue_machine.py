@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from hypothesis import HealthCheck, settings
@@ -28,7 +28,7 @@ from hypothesis.stateful import (
 
 from mendcrm.clock import FrozenClock
 from mendcrm.model import OPEN_QUEUE_STATES, Occurrence, QueueItem, to_iso
-from mendcrm.planning import CLOSED_STATES, HISTORY_WINDOW, followup_due, mark_due, prep_due
+from mendcrm.planning import CLOSED_STATES, HISTORY_WINDOW, mark_due
 from mendcrm.render import user_zone
 from tests.core.builders import CONFIG, T0, Memory, attendee, contact, find, run_plan
 
@@ -38,6 +38,42 @@ PEOPLE = (
     contact("c-kim", "Kim Lee", emails=("kim@initech.example",), stage="talking"),
 )
 ZONE = user_zone(CONFIG.me)
+
+
+def _wall(on: date, hour: int) -> datetime:
+    # 08:00, 19:00 and 21:00 exist exactly once every day in Europe/Berlin (its clocks change
+    # at 02:00 and 03:00), so plain zoneinfo arithmetic is exact here.
+    return datetime.combine(on, time(hour), tzinfo=ZONE).astimezone(UTC)
+
+
+def expected_due(encounter_kind: str, item_kind: str, occurrence: Occurrence) -> datetime:
+    """The due time the defaults give, worked out from the rules as the README states them and
+    not with the functions under test: a prep note 24 h before the start (a conference's at
+    19:00 the evening before, at least a minute before it starts), a follow-up 2 h after the
+    end; a time outside the user's day (08:00-21:00 Europe/Berlin, both ends inside) moves to
+    the previous 21:00 for a prep note, never past the start, and to the next 08:00 for a
+    follow-up."""
+    assert CONFIG.prep.lead == timedelta(hours=24) and CONFIG.followup.delay == timedelta(hours=2)
+    if item_kind != "prep":
+        raw = occurrence.end + timedelta(hours=2)
+        local = raw.astimezone(ZONE)
+        if time(8) <= local.time() <= time(21):
+            return raw
+        on = local.date() if local.time() < time(8) else local.date() + timedelta(days=1)
+        return _wall(on, 8)
+    start = occurrence.start
+    if encounter_kind == "conference":
+        eve = start.astimezone(ZONE).date() - timedelta(days=1)
+        raw = min(_wall(eve, 19), start - timedelta(minutes=1))
+    else:
+        raw = start - timedelta(hours=24)
+    local = raw.astimezone(ZONE)
+    if time(8) <= local.time() <= time(21):
+        due = raw
+    else:
+        on = local.date() if local.time() > time(21) else local.date() - timedelta(days=1)
+        due = _wall(on, 21)
+    return min(due, start)
 
 
 @dataclass
@@ -252,11 +288,7 @@ class QueueMachine(RuleBasedStateMachine):
             assert encounter.contact_id == item.contact_id
             if encounter.occurrence.end > now:
                 assert encounter.id in self.current_ids, "open item of a vanished encounter"
-            expected = (
-                prep_due(encounter, CONFIG, ZONE)
-                if item.kind == "prep"
-                else followup_due(encounter, CONFIG)
-            )
+            expected = expected_due(encounter.kind, item.kind, encounter.occurrence)
             assert item.due == expected, "due time does not follow the event"
             assert item.state == ("due" if item.due <= now else "pending")
         # a single meeting never gets a second note of a kind (none re-created after delivery)

@@ -144,4 +144,12 @@ def test_email_settings_are_validated(table: dict[str, Any], message: str) -> No
 @pytest.mark.parametrize("host", ["localhost", "127.0.0.1", "127.0.0.2", "::1", "mail.localhost"])
 def test_plain_smtp_is_accepted_for_any_loopback_host(host: str) -> None:
     table = {"host": host, "security": "plain", "from": "me@x.example", "to": ["me@x.example"]}
-    make_plugin_manager(make_config(("email",), {"email": table}))  # no ConfigError
+    pm = make_plugin_manager(make_config(("email",), {"email": table}))  # no ConfigError
+    # Accepted means loaded and enabled: the e-mail plugin is registered and answers delivery.
+    assert pm.get_plugin("email") is not None
+    assert [impl.plugin_name for impl in pm.hook.deliver.get_hookimpls()] == ["email"]
+    # The same table naming a host outside loopback is refused (RFC 6890: 127.0.0.0/8, ::1
+    # and *.localhost stay on this machine; anything else may cross a network in the clear).
+    outside = {**table, "host": "mail.example.org"}
+    with pytest.raises(ConfigError, match='security = "plain" is allowed only'):
+        make_plugin_manager(make_config(("email",), {"email": outside}))

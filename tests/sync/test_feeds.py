@@ -101,7 +101,7 @@ def test_split_feed_groups_by_uid_and_keeps_zones_and_calendar_properties() -> N
         zone,
         vevent("s", "20260505T100000Z", None, extra=["RRULE:FREQ=DAILY"]),
         vevent("s", "20260506T120000Z", None, extra=["RECURRENCE-ID:20260506T100000Z"]),
-        vevent("p", "20260505T100000Z", "20260505T110000Z"),
+        vevent("p", "DTSTART;TZID=Custom:20260505T100000", "DTEND;TZID=Custom:20260505T110000"),
         head=["X-WR-TIMEZONE:Europe/Berlin"],
     )
     events = {e.key: e for e in split_feed(text.encode()) or []}
@@ -109,6 +109,9 @@ def test_split_feed_groups_by_uid_and_keeps_zones_and_calendar_properties() -> N
     assert events["s"].recurring and not events["p"].recurring
     assert events["p"].last_day == "20260505"
     assert b"X-WR-TIMEZONE:Europe/Berlin" in events["p"].data and b"TZID:Custom" in events["p"].data
+    # "s" names no TZID, so the zone is not copied into it (it would only cost memory).
+    assert b"X-WR-TIMEZONE:Europe/Berlin" in events["s"].data
+    assert b"TZID:Custom" not in events["s"].data
     assert split_feed(b"not a calendar") is None
 
 
