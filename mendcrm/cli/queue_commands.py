@@ -13,6 +13,7 @@ from mendcrm.cli.context import AppContext, pass_app
 from mendcrm.cli.output import days_option, emit_json, json_option, shorten, table
 from mendcrm.errors import NotFoundError, UsageError
 from mendcrm.model import OUTCOMES, Contact, Encounter, QueueItem, replace, to_iso
+from mendcrm.retention import Retention, prune
 
 _OPEN = ("pending", "due", "delivered")
 
@@ -255,6 +256,7 @@ def done(app: AppContext, item_id: str, outcome: str | None, note: str, refused:
             )
         person = repository.contact(tx, item.contact_id)
         repository.save(tx, "queue", replace(item, state="done", closed_at=now))
+        prune(tx, now=now, retention=Retention.of(app.config))
         recorded = None
         if outcome and person is not None:
             recorded = record_outcome(
@@ -284,5 +286,7 @@ def dismiss(app: AppContext, item_id: str) -> None:
         item = _find_item(
             [i for i in repository.queue(tx) if i.kind in ("followup", "nudge")], item_id
         )
-        repository.save(tx, "queue", replace(item, state="dismissed", closed_at=app.clock.now()))
+        now = app.clock.now()
+        repository.save(tx, "queue", replace(item, state="dismissed", closed_at=now))
+        prune(tx, now=now, retention=Retention.of(app.config))
     click.echo(f"follow-up {item.id} dismissed")
