@@ -25,6 +25,7 @@ from typing import Any, Literal
 from mendcrm import repository
 from mendcrm.errors import NotFoundError, UsageError
 from mendcrm.model import OPEN_QUEUE_STATES, Encounter, from_iso, replace, to_iso
+from mendcrm.retention import DEFAULT as DEFAULT_RETENTION
 from mendcrm.retention import DISMISSALS, Retention, prune
 
 TABLE = DISMISSALS
@@ -166,7 +167,7 @@ def dismiss_encounter(
     *,
     series: bool = False,
     now: datetime,
-    retention: Retention = Retention(),
+    retention: Retention = DEFAULT_RETENTION,
 ) -> DismissResult:
     """Given a store transaction and an encounter id (or unique prefix), dismiss it for good.
 

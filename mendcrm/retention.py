@@ -71,6 +71,9 @@ class Retention:
         return cls(keep_for=timedelta(days=config.store.retention_days))
 
 
+DEFAULT = Retention()
+"""The rule with ``[store]``'s defaults (90 days)."""
+
 KEEP_EVERYTHING = Retention(keep_for=None, drop_unseen=False)
 """No pruning at all: what the store did before retention (a reference for tests)."""
 
@@ -178,4 +181,4 @@ def _holds(
     return False
 
 
-__all__ = ["KEEP_EVERYTHING", "Pruned", "Retention", "prune"]
+__all__ = ["DEFAULT", "KEEP_EVERYTHING", "Pruned", "Retention", "prune"]
