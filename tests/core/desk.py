@@ -75,16 +75,25 @@ class Desk:
 
     def sync(self, occurrences: Sequence[Occurrence]) -> Plan:
         """Run the pass's transaction over these occurrences (what sources would have read)."""
+        return self.sync_counted(occurrences)[0]
+
+    def sync_counted(self, occurrences: Sequence[Occurrence]) -> tuple[Plan, int]:
+        """Like :meth:`sync`; return the plan and how many items became due."""
         result = SyncResult(occurrences=list(occurrences))
-        the_plan, _ = detect_and_plan(
+        return detect_and_plan(
             self.config, self.store, result, now=self.now, retention=self.retention
         )
-        return the_plan
 
     def deliver(self) -> DeliveryReport:
         """Deliver what is due through the real markdown_notes plugin."""
         manager = make_plugin_manager(self.config)
         return deliver_due(self.store, self.config, manager, clock=self.clock)
+
+    def notes(self) -> dict[str, str]:
+        """The markdown notes delivered so far: file name → text."""
+        folder = self.folder / "notes"
+        found = sorted(folder.rglob("*.md")) if folder.exists() else []
+        return {str(f.relative_to(folder)): f.read_text(encoding="utf-8") for f in found}
 
     # -- the commands --------------------------------------------------------------------------
 
