@@ -7,13 +7,14 @@ withdraw or close something (the pass, ``followup done|dismiss``, ``encounter di
 deletes, by these rules:
 
 * **Never deleted**: a queue item that was delivered (``delivered_at`` set, or a plugin's receipt
-  in ``deliveries``: it reached the user) or that is still open (pending, due, delivered);
+  in ``deliveries``: it reached the user) or that is still pending, due or delivered;
   interactions (logged outcomes); dismissals (the user's "not this person", which must keep
   suppressing) and the encounter each names; active encounters; and any encounter a kept item
   or an interaction names.
-* **At once** — what the user never saw: a withdrawn queue item that was never delivered, and a
+* **At once** — what the user never saw: a withdrawn queue item that was never delivered (its
+  meeting was cancelled or moved, or a prep note went unsent until its meeting was over), and a
   withdrawn encounter that nothing kept names (no delivered note, no closed item, no
-  interaction).
+  interaction). Seen again, such a meeting is detected afresh with the same stable ids.
 * **After** ``[store] retention_days`` **counted from** ``closed_at`` — the rest that nobody will
   read again: a follow-up or nudge closed (done or dismissed) without having been delivered,
   unless it still stops a note from being queued again: an item of an encounter that is still
@@ -29,8 +30,8 @@ migration is needed: the rule reads the records as they are. Encounters need no 
 a withdrawn one goes with the last kept record that names it.
 
 What the user sees is the same as without pruning (``upcoming``, ``prep``, ``followups``,
-delivery, annotations), with these deliberate differences: ``followups --all`` and the read API
-no longer list what was pruned; a meeting withdrawn with only closed, undelivered items, and put
+delivery, annotations), with these deliberate differences: ``followups --all``, ``prep ID`` and
+the read API no longer find what was pruned; a meeting withdrawn with only closed, undelivered items, and put
 back more than ``retention_days`` later, is planned as a new meeting; and a dedicated-calendar
 task for a follow-up closed without delivery leaves the calendar when its item expires.
 """
