@@ -31,9 +31,10 @@ a withdrawn one goes with the last kept record that names it.
 
 What the user sees is the same as without pruning (``upcoming``, ``prep``, ``followups``,
 delivery, annotations), with these deliberate differences: ``followups --all``, ``prep ID`` and
-the read API no longer find what was pruned; a meeting withdrawn with only closed, undelivered items, and put
-back more than ``retention_days`` later, is planned as a new meeting; and a dedicated-calendar
-task for a follow-up closed without delivery leaves the calendar when its item expires.
+the read API no longer find what was pruned; a meeting withdrawn with only closed, undelivered
+items, and put back more than ``retention_days`` later, is planned as a new meeting; and a
+dedicated-calendar task for a follow-up closed without delivery leaves the calendar when its
+item expires.
 """
 
 from __future__ import annotations
