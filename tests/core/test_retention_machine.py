@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, rule
@@ -219,12 +220,17 @@ class PrunedMatchesUnpruned(RuleBasedStateMachine):
             assert self.pruned.records() <= self.kept.records()
 
 
+EXAMPLES = int(os.environ.get("RETENTION_EXAMPLES", "25"))
+"""RETENTION_EXAMPLES=200 for a deeper local run; the default keeps the suite quick."""
+
 PrunedMatchesUnpruned.TestCase.settings = settings(
-    # RETENTION_EXAMPLES=200 for a deeper local run; the default keeps the suite quick
-    max_examples=int(os.environ.get("RETENTION_EXAMPLES", "25")),
+    max_examples=EXAMPLES,
     stateful_step_count=30,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
     derandomize=True,
 )
-TestPrunedMatchesUnpruned = PrunedMatchesUnpruned.TestCase
+# About a second per example on a busy machine: a deeper run gets the time it needs.
+TestPrunedMatchesUnpruned = pytest.mark.timeout(max(120, 5 * EXAMPLES))(
+    PrunedMatchesUnpruned.TestCase
+)
