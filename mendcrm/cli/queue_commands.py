@@ -256,7 +256,6 @@ def done(app: AppContext, item_id: str, outcome: str | None, note: str, refused:
             )
         person = repository.contact(tx, item.contact_id)
         repository.save(tx, "queue", replace(item, state="done", closed_at=now))
-        prune(tx, now=now, retention=Retention.of(app.config))
         recorded = None
         if outcome and person is not None:
             recorded = record_outcome(
@@ -271,6 +270,7 @@ def done(app: AppContext, item_id: str, outcome: str | None, note: str, refused:
                 encounter_id=item.encounter_id,
                 playbook_path=app.config.playbook,
             )
+        prune(tx, now=now, retention=Retention.of(app.config))
     if recorded is not None and person is not None:
         click.echo(describe_recorded(person, recorded))
     else:
