@@ -11,10 +11,11 @@ deletes, by these rules:
   interactions (logged outcomes); dismissals (the user's "not this person", which must keep
   suppressing) and the encounter each names; active encounters; and any encounter a kept item
   or an interaction names.
-* **At once** — what the user never saw: a withdrawn queue item that was never delivered (its
-  meeting was cancelled or moved, or a prep note went unsent until its meeting was over), and a
-  withdrawn encounter that nothing kept names (no delivered note, no closed item, no
-  interaction). Seen again, such a meeting is detected afresh with the same stable ids.
+* **At once** — what the user never saw: a withdrawn encounter that nothing kept names (no
+  delivered note, no closed item, no interaction, no dismissal), with its withdrawn, undelivered
+  items; and such an item whose encounter is gone. Seen again, such a meeting is detected
+  afresh with the same stable ids. A withdrawn item of an encounter that stays (an active one,
+  or one a delivered note holds) stays with it: a meeting put back revives it under its id.
 * **After** ``[store] retention_days`` **counted from** ``closed_at`` — the rest that nobody will
   read again: a follow-up or nudge closed (done or dismissed) without having been delivered,
   unless it still stops a note from being queued again: an item of an encounter that is still
@@ -115,41 +116,46 @@ def prune(
     named.discard(None)
     cutoff = None if retention.keep_for is None else now - retention.keep_for
     dropped_items: list[str] = []
-    had_items: set[str] = set()
+    unsent: list[dict[str, Any]] = []
+    expired_from: set[str] = set()
     stamped = 0
     for item in tx.all("queue"):
         encounter_id = item.get("encounter_id")
-        if encounter_id:
-            had_items.add(encounter_id)
         state = item.get("state")
-        if _delivered(item) or state in _KEPT_STATES:
-            verdict = False
+        if _delivered(item) or state not in (*_CLOSED_STATES, "withdrawn"):
+            expired = False  # open, delivered, or a state this version does not know
+        elif state == "withdrawn" and retention.drop_unseen:
+            unsent.append(item)  # decided below, with its encounter
+            continue
         elif state == "withdrawn":
-            verdict = retention.drop_unseen
-        elif state in _CLOSED_STATES:
-            if not item.get("closed_at"):
-                tx.put("queue", {**item, "closed_at": to_iso(now)})
-                stamped += 1
-                verdict = False
-            else:
-                verdict = (
-                    cutoff is not None
-                    and from_iso(item["closed_at"]) <= cutoff
-                    and not _holds(item, encounters, nudges_in_use)
-                )
+            expired = False
+        elif not item.get("closed_at"):
+            tx.put("queue", {**item, "closed_at": to_iso(now)})
+            stamped += 1
+            expired = False
         else:
-            verdict = False  # a state this version does not know: leave it alone
-        if verdict:
+            expired = (
+                cutoff is not None
+                and from_iso(item["closed_at"]) <= cutoff
+                and not _holds(item, encounters, nudges_in_use)
+            )
+        if expired:
             dropped_items.append(item["id"])
             tx.delete("queue", item["id"])
+            expired_from.add(encounter_id or "")
         elif encounter_id:
             named.add(encounter_id)
+    staying = {i for i, r in encounters.items() if r.get("state") != "withdrawn" or i in named}
+    for item in unsent:
+        # A withdrawn item never delivered goes with its encounter when that goes (unseen), and
+        # stays while it stays: a meeting put back revives it under the id it had.
+        if item.get("encounter_id") not in staying:
+            dropped_items.append(item["id"])
+            tx.delete("queue", item["id"])
     dropped_encounters: list[str] = []
-    for encounter_id, record in encounters.items():
-        if record.get("state") != "withdrawn" or encounter_id in named:
-            continue
+    for encounter_id in sorted(set(encounters) - staying):
         # Nothing kept names it: unseen (it never had a kept record) or its last one expired.
-        if retention.drop_unseen or encounter_id in had_items:
+        if retention.drop_unseen or encounter_id in expired_from:
             dropped_encounters.append(encounter_id)
             tx.delete("encounters", encounter_id)
     pruned = Pruned(tuple(dropped_encounters), tuple(dropped_items), stamped)

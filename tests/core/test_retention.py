@@ -118,26 +118,33 @@ def test_a_delivered_note_survives_for_good_and_follows_its_meeting_back(tmp_pat
     [prep] = [i for i in desk.items().values() if i.kind == "prep"]
     assert report.delivered == [prep.id] and len(list((tmp_path / "notes").glob("*.md"))) == 1
     [enc] = desk.encounters().values()
+    [later] = [i for i in desk.items().values() if i.kind == "followup"]
 
     desk.sync([])  # cancelled after its note went out
-    # Delivered history is never deleted: the note, and the encounter it names, stay; the
-    # follow-up nobody saw is gone.
-    assert set(desk.items()) == {prep.id} and desk.items()[prep.id].state == "delivered"
+    # Delivered history is never deleted: the note, and the encounter it names, stay; so does
+    # the follow-up withdrawn with it, as part of that encounter.
+    assert {i.id: i.state for i in desk.items().values()} == {
+        prep.id: "delivered",
+        later.id: "withdrawn",
+    }
     assert desk.encounters()[enc.id].state == "withdrawn"
     for _ in range(12):  # ten years of passes, far past any retention
         desk.advance(timedelta(days=300))
         desk.sync([])
-    assert set(desk.items()) == {prep.id} and set(desk.encounters()) == {enc.id}
+    assert set(desk.items()) == {prep.id, later.id} and set(desk.encounters()) == {enc.id}
 
     # Put back at another time: the delivered note follows it (planning pairs it with the
-    # withdrawn encounter that holds it) and a new follow-up is queued; no second prep note.
+    # withdrawn encounter that holds it) and the follow-up comes back under its id.
     back = desk.now + 2 * DAY
     again = desk.sync([meeting("soon", back)])
     [new] = [e for e in desk.encounters().values() if e.state == "active"]
     assert again.detected == (new,) and new.occurrence.start == back
     kinds = {i.kind: i for i in desk.items().values() if i.encounter_id == new.id}
-    assert set(kinds) == {"prep", "followup"} and kinds["prep"].id == prep.id
-    assert kinds["prep"].state == "delivered" and kinds["followup"].state == "pending"
+    assert {k: (i.id, i.state) for k, i in kinds.items()} == {
+        "prep": (prep.id, "delivered"),
+        "followup": (later.id, "pending"),
+    }
+    assert desk.encounters() == {new.id: new}  # the old encounter, now empty, is gone
 
 
 def test_a_plugin_receipt_counts_as_delivered(tmp_path: Path) -> None:
@@ -150,10 +157,10 @@ def test_a_plugin_receipt_counts_as_delivered(tmp_path: Path) -> None:
             "queue", replace(prep, state="due", deliveries={"markdown_notes": "a.md"}).to_record()
         )
     desk.sync([])
-    assert set(desk.items()) == {prep.id} and desk.items()[prep.id].state == "withdrawn"
+    assert desk.items()[prep.id].state == "withdrawn"
     desk.advance(timedelta(days=1000))
     desk.sync([])
-    assert set(desk.items()) == {prep.id} and set(desk.encounters()) == {prep.encounter_id}
+    assert prep.id in desk.items() and set(desk.encounters()) == {prep.encounter_id}
 
 
 def test_an_outcome_keeps_its_encounter_for_good(tmp_path: Path) -> None:
@@ -169,10 +176,10 @@ def test_an_outcome_keeps_its_encounter_for_good(tmp_path: Path) -> None:
     [logged] = desk.table("interactions")
     assert logged["encounter_id"] == enc.id
     # The follow-up closed without being delivered goes after retention_days; the encounter the
-    # outcome names stays, with the outcome.
+    # outcome names stays, with the outcome (and its prep note, withdrawn unsent).
     desk.advance(timedelta(days=90))
     desk.sync([])
-    assert desk.items() == {}
+    assert [(i.kind, i.state) for i in desk.items().values()] == [("prep", "withdrawn")]
     assert set(desk.encounters()) == {enc.id} and desk.table("interactions") == [logged]
 
 
@@ -189,12 +196,13 @@ def test_a_closed_undelivered_follow_up_goes_retention_days_after_it_closed(
     desk.sync([])  # then the meeting was cancelled
     [enc] = desk.encounters().values()
     assert enc.state == "withdrawn"
-    assert set(desk.items()) == {item.id}  # the prep note, never seen, went at once
     assert desk.items()[item.id].closed_at == closed
+    kept = set(desk.items())
+    assert len(kept) == 2  # and the prep note, withdrawn unsent, with the encounter it held
     # Kept until retention_days after it closed (the clock of the test, not of the machine) …
     desk.clock.advance(closed + timedelta(days=days) - desk.now - timedelta(seconds=1))
     desk.sync([])
-    assert set(desk.items()) == {item.id} and set(desk.encounters()) == {enc.id}
+    assert set(desk.items()) == kept and set(desk.encounters()) == {enc.id}
     # … and gone at that moment, with the withdrawn encounter it alone held.
     desk.advance(timedelta(seconds=1))
     desk.sync([])
@@ -275,17 +283,20 @@ def test_a_dismissed_series_stays_dismissed_after_its_instances_leave_the_store(
     plan = desk.sync(weekly(desk.now))
     named = min(plan.detected, key=lambda e: e.occurrence.start)
     desk.run(encounter, "dismiss", named.id, "--series")
-    # The one named stays beside its dismissal; its siblings, never seen, left the store.
+    # The one named stays beside its dismissal (with its notes, withdrawn); its siblings, never
+    # seen, left the store with theirs.
     assert {e.id: (e.state, e.withdrawn_reason) for e in desk.encounters().values()} == {
         named.id: ("withdrawn", REASON_DISMISSED)
     }
-    assert desk.items() == {} and len(desk.table("dismissals")) == 1
+    notes = {i.id: (i.encounter_id, i.state) for i in desk.items().values()}
+    assert set(notes.values()) == {(named.id, "withdrawn")} and len(notes) == 2
+    assert len(desk.table("dismissals")) == 1
     # Passes for two months: old instances seen again, new ones entering; nothing comes back.
     for _ in range(60):
         desk.advance(DAY)
         again = desk.sync(weekly(desk.now, weeks=14))
         assert again.detected == () and again.changed == ()
-    assert desk.json(upcoming) == [] and desk.items() == {}
+    assert desk.json(upcoming) == [] and set(desk.items()) == set(notes)
     assert set(desk.encounters()) == {named.id} and len(desk.table("dismissals")) == 1
 
 
@@ -297,20 +308,26 @@ def test_encounter_dismiss_and_followup_commands_apply_retention_in_their_write(
     plan = desk.sync([a, b])
     ids = {e.occurrence.uid: e.id for e in plan.detected}
     desk.run(encounter, "dismiss", ids["a"])
-    # The dismissed encounter stays with its dismissal; its notes, never seen, are gone at once.
-    assert {i.encounter_id for i in desk.items().values()} == {ids["b"]}
+    # The dismissed encounter stays with its dismissal, and its notes with it.
+    a_notes = {i.id for i in desk.items().values() if i.encounter_id == ids["a"]}
+    assert len(a_notes) == 2
     # A follow-up closed and withdrawn more than retention_days ago goes with the next command
     # that closes anything, not only with the next sync.
-    [b_followup] = [i for i in desk.items().values() if i.kind == "followup"]
+    [b_followup] = [
+        i for i in desk.items().values() if i.kind == "followup" and i.encounter_id == ids["b"]
+    ]
     desk.run(followup, "dismiss", b_followup.id)
     desk.sync([])  # b is cancelled too
-    assert set(desk.items()) == {b_followup.id}
+    assert {i.id for i in desk.items().values() if i.encounter_id == ids["b"]} == {
+        b_followup.id,
+        queue_id("prep", ids["b"]),
+    }
     desk.advance(timedelta(days=8))
     quiet = QueueItem(id="n-1", kind="nudge", contact_id=ROBERT.id, due=desk.now, state="due")
     with desk.store.transaction() as tx:
         tx.put("queue", quiet.to_record())
     desk.run(followup, "done", "n-1")
-    assert set(desk.items()) == {"n-1"}
+    assert set(desk.items()) == {"n-1", *a_notes}
     assert set(desk.encounters()) == {ids["a"]}
 
 
