@@ -74,8 +74,9 @@ def test_five_hundred_churning_passes_in_a_day_keep_the_store_within_twice_what_
         desk.advance(step)
         desk.sync(churn(k, desk.now))
         # 15 encounters, each with a prep note and a follow-up, are alive: 45 records. Without
-        # retention every pass left 12 withdrawn encounters and 12 withdrawn items behind
-        # (9 moved, 6 cancelled-and-re-added with their 12 items): 24 dead records a pass.
+        # retention every pass left 15 withdrawn encounters (9 moved, 6 cancelled) and the 12
+        # withdrawn items of the cancelled ones behind: 27 dead records a pass, 13,518 records
+        # (14.3 MB) after the 500 passes, against 45 records (52 KB) with it.
         records, live = desk.census()
         assert records <= 2 * live, f"pass {k}: {records} records, {live} alive"
     assert (desk.records(), desk.live()) == (45, 45)
