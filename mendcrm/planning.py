@@ -226,7 +226,9 @@ def plan(
     for encounter in current.values():
         previous = stored.get(encounter.id)
         if (
-            previous is None
+            # A move onto an id withdrawn earlier is a move all the same, whether or not that
+            # withdrawn record is still stored (mendcrm.retention may have let it go).
+            (previous is None or previous.state == "withdrawn")
             and encounter.id in moved_from
             and moved_from[encounter.id].state == "active"
         ):
