@@ -20,7 +20,7 @@ from mendcrm.config import load_config
 from mendcrm.dismissals import REASON_DISMISSED
 from mendcrm.model import Occurrence, QueueItem, replace, to_iso
 from mendcrm.planning import nudge_id, queue_id
-from mendcrm.retention import KEEP_EVERYTHING
+from mendcrm.retention import KEEP_EVERYTHING, Retention
 from tests.core.builders import T0, attendee, contact, occurrence
 from tests.core.desk import Desk
 
@@ -351,3 +351,21 @@ def test_queue_ids_of_a_pruned_meeting_are_the_same_when_it_comes_back(tmp_path:
     assert desk.records() == 0
     again = desk.sync([a])
     assert [e.id for e in again.detected] == [enc.id] and set(desk.items()) == before
+
+
+@pytest.mark.parametrize("retention", [None, KEEP_EVERYTHING], ids=["pruned", "kept"])
+def test_a_move_back_onto_a_withdrawn_id_is_a_move_whether_or_not_that_record_is_kept(
+    tmp_path: Path, retention: Retention | None
+) -> None:
+    # A single event's encounter id follows its start: moved from A to B and back to A, it
+    # lands on the id withdrawn ("moved") by the first move. Pruned or not, the pass reports the
+    # same thing to plugins and `mendcrm sync`: a move from B, not an encounter seen afresh.
+    desk = Desk(tmp_path, [ROBERT], retention=retention)
+    at_a, at_b = T0 + 2 * DAY, T0 + 3 * DAY
+    [first] = desk.sync([meeting("m", at_a)]).detected
+    [(second, old)] = desk.sync([meeting("m", at_b)]).changed
+    assert old.id == first.id
+    back = desk.sync([meeting("m", at_a)])
+    assert back.detected == ()
+    assert [(new.id, prev.id) for new, prev in back.changed] == [(first.id, second.id)]
+    assert [e.id for e in back.withdrawn] == [second.id]
