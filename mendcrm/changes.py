@@ -20,6 +20,7 @@ from mendcrm.contacts import check_stage, clean_emails, find_by_email, name_take
 from mendcrm.errors import NotFoundError, UsageError
 from mendcrm.model import OUTCOMES, Contact, QueueItem, from_iso, replace
 from mendcrm.recording import Recorded, record_outcome
+from mendcrm.retention import Retention, prune
 from mendcrm.stages import HISTORY, StageStep, set_stage_in, stage_history
 
 TEXT_FIELDS: tuple[str, ...] = (
@@ -230,11 +231,30 @@ def close_followup(
     note: str = "",
     refused: bool = False,
     playbook_path: Path | None = None,
+    retention: Retention | None = None,
 ) -> Closed:
     """Given a transaction and a follow-up (or nudge) id, mark it done (logging ``outcome`` if
     given: the stage may move) or, with ``dismiss``, dismissed. A refusal without an outcome
-    counts as negative. Raise NotFoundError/UsageError if the id names no follow-up or several,
-    if it is closed already, or if an outcome is given for a meeting that has not happened."""
+    counts as negative. With ``retention``, what the store no longer needs goes in the same
+    write (:func:`mendcrm.retention.prune`). Raise NotFoundError/UsageError if the id names no
+    follow-up or several, if it is closed already, or if an outcome is given for a meeting that
+    has not happened."""
+    closed = _close(tx, item_id, now, dismiss, outcome, note, refused, playbook_path)
+    if retention is not None:
+        prune(tx, now=now, retention=retention)
+    return closed
+
+
+def _close(
+    tx: repository.Writable,
+    item_id: str,
+    now: datetime,
+    dismiss: bool,
+    outcome: str | None,
+    note: str,
+    refused: bool,
+    playbook_path: Path | None,
+) -> Closed:
     if refused and outcome is None:
         outcome = "negative"
     if outcome is not None:

@@ -25,8 +25,10 @@ from typing import Any, Literal
 from mendcrm import repository
 from mendcrm.errors import NotFoundError, UsageError
 from mendcrm.model import OPEN_QUEUE_STATES, Encounter, from_iso, replace, to_iso
+from mendcrm.retention import DEFAULT as DEFAULT_RETENTION
+from mendcrm.retention import DISMISSALS, Retention, prune
 
-TABLE = "dismissals"
+TABLE = DISMISSALS
 REASON_DISMISSED = "you said it is not this person (mendcrm encounter dismiss)"
 
 Scope = Literal["encounter", "series"]
@@ -160,14 +162,21 @@ class DismissResult:
 
 
 def dismiss_encounter(
-    tx: repository.Writable, query: str, *, series: bool = False, now: datetime
+    tx: repository.Writable,
+    query: str,
+    *,
+    series: bool = False,
+    now: datetime,
+    retention: Retention = DEFAULT_RETENTION,
 ) -> DismissResult:
     """Given a store transaction and an encounter id (or unique prefix), dismiss it for good.
 
     Record the dismissal, withdraw the encounter (with ``series``, every stored encounter of its
-    series with that contact) and withdraw their open prep notes and follow-ups. Later passes
-    never detect it again (see :class:`Dismissals`). Raise NotFoundError / UsageError if the id
-    names no encounter or several.
+    series with that contact) and withdraw their open prep notes and follow-ups; then apply
+    ``retention`` (:func:`mendcrm.retention.prune`; pass the config's: what was withdrawn unseen
+    goes at once, the dismissed encounter itself stays with its dismissal). Later passes never
+    detect it again (see :class:`Dismissals`). Raise NotFoundError / UsageError if the id names
+    no encounter or several.
     """
     encounter = find_encounter(repository.encounters(tx), query)
     occ = encounter.occurrence
@@ -208,6 +217,7 @@ def dismiss_encounter(
         if i.encounter_id in gone and i.state in OPEN_QUEUE_STATES
     ]
     repository.save(tx, "queue", *items)
+    prune(tx, now=now, retention=retention)
     return DismissResult(dismissal, encounter, withdrawn, already)
 
 

@@ -18,6 +18,7 @@ from mendcrm.addresses import mail_address, user_addresses
 from mendcrm.clock import Clock
 from mendcrm.config.model import AccountConfig, Config
 from mendcrm.model import Contact, Encounter, QueueItem, replace
+from mendcrm.retention import Retention, prune
 from mendcrm.secrets import get_password
 from mendcrm.store import Store
 
@@ -180,12 +181,15 @@ def detect_and_plan(
     now: datetime,
     plugin_manager: pluggy.PluginManager | None = None,
     warnings: list[str] | None = None,
+    retention: Retention | None = None,
 ) -> tuple[Plan, int]:
     """Given a sync result, detect encounters, plan the queue and commit it with the sync state.
 
     Return the plan and how many items became due; append to ``warnings`` what the user should
     know. Everything is read and written inside one transaction, so a concurrent
-    ``mendcrm log`` is never lost.
+    ``mendcrm log`` is never lost; what the pass withdrew unseen, and what closed longer ago than
+    ``retention`` allows (default: the config's ``[store] retention_days``), leaves the store in
+    that transaction (:mod:`mendcrm.retention`).
     """
     from mendcrm.copies import keep_known_ids, one_copy_each
     from mendcrm.detection import ContactIndex, detect
@@ -254,6 +258,12 @@ def detect_and_plan(
         repository.save(tx, "queue", *the_plan.queue)
         newly_due = mark_due(repository.queue(tx), now)
         repository.save(tx, "queue", *newly_due)
+        prune(
+            tx,
+            now=now,
+            retention=retention or Retention.of(config),
+            nudges_in_use=the_plan.nudges_in_use,
+        )
     return the_plan, len(newly_due)
 
 

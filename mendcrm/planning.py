@@ -82,6 +82,9 @@ class Plan:
     encounter is paired with the old one it replaces."""
     withdrawn: tuple[Encounter, ...] = ()
     """Encounters withdrawn this pass; each carries its ``withdrawn_reason``."""
+    nudges_in_use: frozenset[str] = frozenset()
+    """Ids of each contact's nudge for the current quiet period, whatever its state: a closed
+    one is what stops that period's nudge from being queued again (:mod:`mendcrm.retention`)."""
 
     @property
     def empty(self) -> bool:
@@ -133,6 +136,7 @@ class _Work:
     items: dict[str, QueueItem]
     original_items: Mapping[str, QueueItem]
     out_encounters: dict[str, Encounter] = field(default_factory=dict)
+    nudges_in_use: set[str] = field(default_factory=set)
 
     @property
     def day(self) -> UserDay:
@@ -222,7 +226,9 @@ def plan(
     for encounter in current.values():
         previous = stored.get(encounter.id)
         if (
-            previous is None
+            # A move onto an id withdrawn earlier is a move all the same, whether or not that
+            # withdrawn record is still stored (mendcrm.retention may have let it go).
+            (previous is None or previous.state == "withdrawn")
             and encounter.id in moved_from
             and moved_from[encounter.id].state == "active"
         ):
@@ -275,6 +281,7 @@ def plan(
         detected=tuple(detected_now),
         changed=tuple(changed),
         withdrawn=tuple(withdrawn),
+        nudges_in_use=frozenset(work.nudges_in_use),
     )
 
 
@@ -468,6 +475,8 @@ def _plan_nudges(work: _Work, meeting_soon: Mapping[str, datetime]) -> None:
         elapsed = max(1, min(_MAX_PERIODS, (work.now - anchor) // cadence))
         period_ids = {nudge_id(contact, anchor, k) for k in range(1, elapsed + 1)}
         _retire(work, existing, period_ids)
+        current = nudge_id(contact, anchor, elapsed)
+        work.nudges_in_use.add(current)
         outstanding = [
             work.items[i.id]
             for i in existing
@@ -480,7 +489,6 @@ def _plan_nudges(work: _Work, meeting_soon: Mapping[str, datetime]) -> None:
                 if item.state in OPEN_QUEUE_STATES:
                     work.put(replace(item, state="withdrawn"))
             continue
-        current = nudge_id(contact, anchor, elapsed)
         if outstanding:
             item = outstanding[0]
         elif current in work.items:

@@ -25,9 +25,16 @@ def encounter() -> None:
 def dismiss(app: AppContext, encounter_id: str, series: bool) -> None:
     """Say encounter ID is not this person: withdraw it (and its notes) for good."""
     from mendcrm.dismissals import dismiss_encounter
+    from mendcrm.retention import Retention
 
     with app.store.transaction() as tx:
-        result = dismiss_encounter(tx, encounter_id, series=series, now=app.clock.now())
+        result = dismiss_encounter(
+            tx,
+            encounter_id,
+            series=series,
+            now=app.clock.now(),
+            retention=Retention.of(app.config),
+        )
     what = "every instance of the series of" if series else "encounter"
     summary = result.encounter.occurrence.summary or result.encounter.occurrence.uid
     click.echo(

@@ -12,6 +12,7 @@ from mendcrm import repository
 from mendcrm.cli.context import AppContext, pass_app
 from mendcrm.cli.output import days_option, emit_json, json_option, shorten, table
 from mendcrm.model import OUTCOMES, Contact, Encounter, QueueItem, to_iso
+from mendcrm.retention import Retention
 
 _OPEN = ("pending", "due", "delivered")
 
@@ -238,6 +239,7 @@ def done(app: AppContext, item_id: str, outcome: str | None, note: str, refused:
             note=note,
             refused=refused,
             playbook_path=app.config.playbook,
+            retention=Retention.of(app.config),
         )
     if closed.recorded is not None and closed.person is not None:
         click.echo(describe_recorded(closed.person, closed.recorded))
@@ -253,7 +255,9 @@ def dismiss(app: AppContext, item_id: str) -> None:
     from mendcrm.changes import close_followup
 
     with app.store.transaction() as tx:
-        closed = close_followup(tx, item_id, now=app.clock.now(), dismiss=True)
+        closed = close_followup(
+            tx, item_id, now=app.clock.now(), dismiss=True, retention=Retention.of(app.config)
+        )
     click.echo(f"follow-up {closed.item.id} dismissed")
 
 

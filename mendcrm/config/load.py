@@ -202,7 +202,10 @@ def build(raw: dict[str, Any], path: Path) -> Config:
             else MeConfig().day_starts,
             day_ends=parse_clock(me["day_ends"]) if "day_ends" in me else MeConfig().day_ends,
         ),
-        store=StoreConfig(path=_path(raw.get("store", {}).get("path"), base)),
+        store=StoreConfig(
+            path=_path(raw.get("store", {}).get("path"), base),
+            retention_days=raw.get("store", {}).get("retention_days", StoreConfig().retention_days),
+        ),
         sync=SyncConfig(**sync),
         detection=DetectionConfig(
             conference_keywords=tuple(

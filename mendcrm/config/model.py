@@ -45,6 +45,9 @@ class MeConfig:
 class StoreConfig:
     path: Path | None = None
     """None means ``<user data dir>/mendcrm/store.json``."""
+    retention_days: int = 90
+    """Closed records nobody will read again leave the store this many days after they closed
+    (see :mod:`mendcrm.retention`)."""
 
 
 @dataclass(frozen=True, slots=True)

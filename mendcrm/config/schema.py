@@ -163,7 +163,10 @@ SECTIONS: dict[str, dict[str, Key]] = {
         "day_starts": Key((str,), _clock, expect='a time such as "08:00"'),
         "day_ends": Key((str,), _clock, expect='a time such as "21:00"'),
     },
-    "store": {"path": _PATH},
+    "store": {
+        "path": _PATH,
+        "retention_days": _int(Range(1, 36_500, "days (a hundred years)")),
+    },
     "sync": {
         "lookahead_days": _int(Range(1, 730, "days")),
         "interval_minutes": _int(Range(1, 10_080, "minutes (a week)")),

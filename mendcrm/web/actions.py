@@ -21,6 +21,7 @@ from starlette.routing import Route
 from mendcrm import changes
 from mendcrm.dismissals import dismiss_encounter
 from mendcrm.errors import MendError
+from mendcrm.retention import Retention
 from mendcrm.web.app import Site
 from mendcrm.web.pages import site_of
 
@@ -83,6 +84,7 @@ def _done(site: Site, request: Request, form: dict[str, str]) -> tuple[str, str]
             outcome=form.get("outcome") or None,
             note=form.get("note", ""),
             playbook_path=site.config.playbook,
+            retention=Retention.of(site.config),
         )
     return form.get("back") or "/", f"{closed.item.kind} done"
 
@@ -90,7 +92,11 @@ def _done(site: Site, request: Request, form: dict[str, str]) -> tuple[str, str]
 def _dismiss(site: Site, request: Request, form: dict[str, str]) -> tuple[str, str]:
     with site.store.transaction() as tx:
         closed = changes.close_followup(
-            tx, request.path_params["item_id"], now=site.clock.now(), dismiss=True
+            tx,
+            request.path_params["item_id"],
+            now=site.clock.now(),
+            dismiss=True,
+            retention=Retention.of(site.config),
         )
     return form.get("back") or "/", f"{closed.item.kind} dismissed"
 

@@ -70,6 +70,8 @@ def _write(tmp_path: Path, body: str) -> Path:
         ('[prep]\nlead = "91d"\n', "prep.lead"),
         ('[followup]\ndelay = "1e9s"\n', "followup.delay"),
         ("[prep]\nconference_evening_hour = 24\n", "prep.conference_evening_hour"),
+        ("[store]\nretention_days = 0\n", "store.retention_days"),
+        ("[store]\nretention_days = 99999999999\n", "store.retention_days"),
         (
             '[[accounts]]\nname = "w"\nurl = "https://dav.example.org/"\ntimeout_seconds = inf\n',
             "accounts[0].timeout_seconds",
@@ -92,6 +94,8 @@ def test_out_of_range_is_one_config_error(tmp_path: Path, body: str, key: str) -
         "[sync]\nlookahead_days = 730\ntimeout_seconds = 0.5\n",
         '[prep]\nlead = "90d"\n[followup]\ndelay = "1.5d"\n',
         "[prep]\nconference_evening_hour = 0\n",
+        "[store]\nretention_days = 1\n",
+        "[store]\nretention_days = 36500\n",
     ],
 )
 def test_the_edges_of_each_range_are_accepted(tmp_path: Path, body: str) -> None:
