@@ -59,17 +59,25 @@ _TIME_PARTS = {
 
 
 def nesting_problem(text: str) -> str | None:
-    """Given raw iCalendar text, return why its component nesting is unacceptable, or None."""
-    depth = deepest = 0
+    """Given raw iCalendar text, return why its component nesting is unacceptable (deeper than
+    :data:`MAX_NESTING`, or a component never closed), or None.
+
+    RFC 5545 §3.4 and §3.6 delimit every component by BEGIN and END. icalendar drops a component
+    whose END never comes, with everything in it, and says nothing: a calendar object cut off
+    before its ``END:VCALENDAR`` (a truncated download) would lose its events silently.
+    """
+    open_names: list[str] = []
     for line in physical_lines(text):
         head = line[:6].upper()
         if head == "BEGIN:":
-            depth += 1
-            deepest = max(deepest, depth)
-            if deepest > MAX_NESTING:
+            open_names.append(line[6:].strip().upper())
+            if len(open_names) > MAX_NESTING:
                 return f"components nested deeper than {MAX_NESTING} levels"
-        elif head[:4] == "END:":
-            depth -= 1
+        elif head[:4] == "END:" and open_names:
+            open_names.pop()
+    if open_names:
+        name = open_names[0] if open_names[0].isprintable() else repr(open_names[0])
+        return f"BEGIN:{name} is never closed (no END:{name}; the object looks cut off)"
     return None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -249,6 +250,33 @@ def test_oversized_and_deeply_nested_objects_are_refused_with_a_warning() -> Non
     nested = "BEGIN:VCALENDAR\n" + "BEGIN:X-A\n" * 50 + "END:X-A\n" * 50 + "END:VCALENDAR\n"
     reading = read_object(nested.encode(), SPAN, ctx(), href="/n.ics")
     assert reading.occurrences == [] and "nested deeper" in reading.warnings[0]
+
+
+@pytest.mark.parametrize(
+    ("cut", "unclosed"),
+    [
+        # A download cut off after a whole VEVENT: the event is sound, the object is not.
+        (lambda text: text.removesuffix("END:VCALENDAR\n"), "VCALENDAR"),
+        # Cut inside the VEVENT: its END and the calendar's are both missing.
+        (lambda text: text[: text.index("END:VEVENT")], "VCALENDAR"),
+        # A bare VEVENT (as CalDAV fragments are sometimes written) without its END.
+        (lambda text: text[text.index("BEGIN:VEVENT") : text.index("END:VEVENT")], "VEVENT"),
+    ],
+)
+def test_an_object_cut_off_before_its_end_is_said_not_dropped_silently(
+    cut: Callable[[str], str], unclosed: str
+) -> None:
+    # RFC 5545 §3.4/§3.6: every component ends with END. icalendar drops an unclosed
+    # component with all it holds and raises nothing, so without the check the event below
+    # would vanish with no warning at all.
+    whole = event("c1", "20260505T100000Z", "20260505T110000Z")
+    assert len(read_object(whole.encode(), SPAN, ctx(), href="/c1.ics").occurrences) == 1
+    text = cut(whole)
+    reading = read_object(text.encode(), SPAN, ctx(), href="/c1.ics")
+    assert reading.occurrences == []
+    assert len(reading.warnings) == 1
+    assert f"BEGIN:{unclosed} is never closed" in reading.warnings[0]
+    assert "/c1.ics" in reading.warnings[0]
 
 
 def test_malformed_input_gives_warnings_never_exceptions() -> None:
