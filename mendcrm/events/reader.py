@@ -311,11 +311,19 @@ def _length(event: icalendar.Component, where: _Where) -> Length:
 def _read_series(components: list[icalendar.Component], where: _Where) -> list[Occurrence]:
     ctx, span = where.ctx, where.span
     for component in components:
+        # Every component of a series needs its DTSTART (RFC 5545 §3.6.1), an RDATE-only master
+        # or an override as much as a rule's master: the expansion fails on any without one.
+        if component.get("DTSTART") is None:
+            rid = component.get("RECURRENCE-ID")
+            if rid is None:
+                where.warn("recurring event has no DTSTART; skipped")
+            else:
+                value = dt_of(_first(rid))
+                what = rid_text(value) if isinstance(value, date) else "?"
+                where.warn(f"its override for RECURRENCE-ID {what} has no DTSTART; series skipped")
+            return []
         if "RECURRENCE-ID" in component or "RRULE" not in component:
             continue
-        if component.get("DTSTART") is None:
-            where.warn("recurring event has no DTSTART; skipped")
-            return []
         first = _expansion_start(component, _time_value(component.get("DTSTART"), "DTSTART"))
         rules = component["RRULE"]
         for rule in rules if isinstance(rules, list) else [rules]:

@@ -279,6 +279,33 @@ def test_an_object_cut_off_before_its_end_is_said_not_dropped_silently(
     assert "/c1.ics" in reading.warnings[0]
 
 
+@pytest.mark.parametrize(
+    ("lines", "said"),
+    [
+        # RDATE gives instances but no DTSTART to count them from (RFC 5545 §3.6.1, §3.8.5.2).
+        (["RDATE:20260505T100000Z,20260506T100000Z"], "recurring event has no DTSTART"),
+        (["RDATE;VALUE=DATE:20260505"], "recurring event has no DTSTART"),
+        # A lone override with no DTSTART: it moves its instance to no time at all; the
+        # warning names the instance.
+        (
+            ["RECURRENCE-ID:20260505T100000Z"],
+            "its override for RECURRENCE-ID 2026-05-05T10:00:00",
+        ),
+    ],
+)
+def test_a_series_component_without_dtstart_is_named_not_a_key_error(
+    lines: list[str], said: str
+) -> None:
+    # §3.6.1 requires DTSTART in every VEVENT of an object without METHOD; the reader used to
+    # pass these to the expansion and report its KeyError('DTSTART').
+    text = calendar("BEGIN:VEVENT\nUID:r1\n" + "\n".join(lines) + "\nEND:VEVENT\n")
+    reading = read_object(text.encode(), SPAN, ctx(), href="/r1.ics")
+    assert reading.occurrences == []
+    assert len(reading.warnings) == 1
+    assert said in reading.warnings[0] and "UID r1" in reading.warnings[0]
+    assert "KeyError" not in reading.warnings[0]
+
+
 def test_malformed_input_gives_warnings_never_exceptions() -> None:
     for text in [
         b"",
