@@ -6,10 +6,9 @@ sub-component's DTSTART to the rule's UNTIL or, with neither UNTIL nor COUNT, to
 from 1601 is 160,000 transitions (7 s); ``FREQ=SECONDLY`` would never finish. Real zones change
 once or twice a year: Outlook writes ``FREQ=YEARLY;BYDAY=-1SU;BYMONTH=10`` from 1601.
 
-Counted like :func:`mendcrm.events.guards.rrule_candidates` (periods × candidates per period,
-plus the days examined at a hundredth), with one refinement: a candidate day must pass every
-date part given, so a period has at most the fewest days any one part allows (BYMONTH=10: 31
-days a year; BYDAY=-1SU: 53). Outlook's rule from 1601 counts 439 × (3.66 + 31) ≈ 15,200.
+Counted by the one rule counter, :func:`mendcrm.events.guards.count_candidates` (periods ×
+candidates per period, plus the days examined at a hundredth). Outlook's rule from 1601 counts
+439 × (3.66 + 31) ≈ 15,200.
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ import re
 from datetime import UTC, datetime
 
 from mendcrm.events.contentlines import physical_lines
+from mendcrm.events.guards import PERIOD_SECONDS, count_candidates
 
 ZONE_RULE_BUDGET = 100_000
 """Counted candidates all the VTIMEZONE rules of one object may cost together.
@@ -35,33 +35,6 @@ _LAST = datetime(9999, 12, 31, tzinfo=UTC)
 _UNBOUNDED = 10**18
 """The count of a rule that never advances (INTERVAL below 1)."""
 
-_PERIOD_SECONDS = {
-    "SECONDLY": 1,
-    "MINUTELY": 60,
-    "HOURLY": 3600,
-    "DAILY": 86_400,
-    "WEEKLY": 604_800,
-    "MONTHLY": 2_629_746,
-    "YEARLY": 31_556_952,
-}
-_DAYS_SCANNED = {"YEARLY": 366, "MONTHLY": 31, "WEEKLY": 7}
-_TIME_PARTS = {
-    "YEARLY": ("BYHOUR", "BYMINUTE", "BYSECOND"),
-    "MONTHLY": ("BYHOUR", "BYMINUTE", "BYSECOND"),
-    "WEEKLY": ("BYHOUR", "BYMINUTE", "BYSECOND"),
-    "DAILY": ("BYHOUR", "BYMINUTE", "BYSECOND"),
-    "HOURLY": ("BYMINUTE", "BYSECOND"),
-    "MINUTELY": ("BYSECOND",),
-    "SECONDLY": (),
-}
-# Days a period can hold that pass one date part with n values (RFC 5545 §3.3.10), by FREQ.
-_PER_VALUE = {
-    "BYMONTH": {"YEARLY": 31},
-    "BYWEEKNO": {"YEARLY": 7},
-    "BYYEARDAY": {"YEARLY": 1},
-    "BYMONTHDAY": {"YEARLY": 12, "MONTHLY": 1},
-    "BYDAY": {"YEARLY": 53, "MONTHLY": 5, "WEEKLY": 1},
-}
 _DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2}))?Z?$")
 
 
@@ -93,7 +66,7 @@ def zone_rule_candidates(value: str, dtstart: str) -> int | None:
     rule = _parse_rule(value)
     freq = (rule.get("FREQ") or [""])[0].upper()
     first = _parse_date(dtstart)
-    if freq not in _PERIOD_SECONDS or first is None:
+    if freq not in PERIOD_SECONDS or first is None:
         return None
     try:
         interval = int((rule.get("INTERVAL") or ["1"])[0])
@@ -106,15 +79,9 @@ def zone_rule_candidates(value: str, dtstart: str) -> int | None:
     seconds = (end - first).total_seconds()
     if seconds <= 0:
         return 0
-    periods = math.ceil(seconds / (_PERIOD_SECONDS[freq] * interval)) + 1
-    scanned = _DAYS_SCANNED.get(freq, 1)
-    # Without a date part, the one candidate day is DTSTART's (RFC 5545 §3.3.10).
-    days = scanned if any(part in rule for part in _PER_VALUE) else 1
-    for part, per_freq in _PER_VALUE.items():
-        if part in rule and freq in per_freq:
-            days = min(days, per_freq[freq] * len(rule[part]))
-    times = math.prod(max(1, len(rule.get(p, ()))) for p in _TIME_PARTS[freq])
-    return math.ceil(periods * (scanned * 0.01 + days * times))
+    return count_candidates(
+        freq, interval, seconds, {part: len(vals) for part, vals in rule.items()}
+    )
 
 
 def zone_rules_problem(text: str, budget: int = ZONE_RULE_BUDGET) -> str | None:

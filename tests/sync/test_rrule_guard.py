@@ -45,9 +45,13 @@ def utc(*args: int) -> datetime:
         # 28 days from DTSTART to the end: 29 periods, one candidate and one day examined
         # (weight 0.01) each: ceil(29 × 1.01) = 30.
         ({"FREQ": ["DAILY"]}, utc(2026, 6, 1), 30),
-        # 4 weeks: 5 periods; a date part makes all 7 days candidates, 7 examined:
-        # ceil(5 × (7 + 0.07)) = 36.
-        ({"FREQ": ["WEEKLY"], "BYDAY": ["MO", "WE"]}, utc(2026, 6, 1), 36),
+        # 4 weeks: 5 periods; BYDAY=MO,WE lets 2 days a week be candidates, 7 are examined:
+        # ceil(5 × (2 + 0.07)) = 11.
+        ({"FREQ": ["WEEKLY"], "BYDAY": ["MO", "WE"]}, utc(2026, 6, 1), 11),
+        # A year's candidate days are the fewest any one date part allows: BYMONTH=6 holds 31,
+        # BYMONTHDAY=1,15 holds 2 × 12 = 24, so 24; June 1 to 29 is 2 periods:
+        # ceil(2 × (24 + 3.66)) = 56.
+        ({"FREQ": ["YEARLY"], "BYMONTH": [6], "BYMONTHDAY": [1, 15]}, utc(2026, 6, 1), 56),
         # INTERVAL=2 halves the periods: ceil(28 / 2) + 1 = 15 periods: ceil(15 × 1.01) = 16.
         ({"FREQ": ["DAILY"], "INTERVAL": [2]}, utc(2026, 6, 1), 16),
         # UNTIL ten minutes after DTSTART bounds a SECONDLY rule: 601 periods × 1.01 → 608.
