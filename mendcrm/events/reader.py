@@ -12,7 +12,7 @@ import dataclasses
 import hashlib
 import itertools
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any, cast
@@ -21,8 +21,8 @@ import icalendar
 import recurring_ical_events
 import x_wr_timezone
 
-from mendcrm.addresses import address_key, address_problem, is_mine
-from mendcrm.events.contentlines import Described, split_descriptive, split_list, unescape_text
+from mendcrm.events.contentlines import Described, split_descriptive
+from mendcrm.events.descriptive import categories_of, my_partstat_of, people_of, text_of
 from mendcrm.events.guards import nesting_problem, rrule_problem
 from mendcrm.events.instances import original_start, rid_text
 from mendcrm.events.lean import lean_text
@@ -33,7 +33,7 @@ from mendcrm.events.versions import component_version, newest_versions
 from mendcrm.events.window import Span
 from mendcrm.events.zoneguard import zone_rules_problem
 from mendcrm.events.zones import zone_name
-from mendcrm.model import Attendee, Occurrence
+from mendcrm.model import Occurrence
 
 _LINE_BREAKS = {
     ord(c): c.encode("unicode_escape").decode("ascii")
@@ -430,7 +430,7 @@ def _base(event: icalendar.Component, where: _Where) -> Occurrence | None:
             where.warn(f"unknown TZID {written_tzid!r}; read in your own time zone")
     info = where.details.get(id(event))
     source: Described | icalendar.Component = info if info is not None else event
-    organizer, attendees = _people(source, where.warn)
+    organizer, attendees = people_of(source, where.warn)
     ctx = where.ctx
     return Occurrence(
         source=ctx.source,
@@ -441,13 +441,13 @@ def _base(event: icalendar.Component, where: _Where) -> Occurrence | None:
         uid=where.uid,
         start=_EPOCH,
         end=_EPOCH,
-        summary=_text(source, "SUMMARY"),
-        description=_text(source, "DESCRIPTION"),
-        location=_text(source, "LOCATION"),
-        categories=_categories(source),
+        summary=text_of(source, "SUMMARY"),
+        description=text_of(source, "DESCRIPTION"),
+        location=text_of(source, "LOCATION"),
+        categories=categories_of(source),
         organizer=organizer,
         attendees=attendees,
-        my_partstat=_my_partstat(source, ctx.my_emails),
+        my_partstat=my_partstat_of(source, ctx.my_emails),
         status=status,
         tzid=tzid,
         version=component_version(event, info),
@@ -477,109 +477,6 @@ def _timed(
         all_day=all_day,
         tzid=None if all_day else base.tzid,
     )
-
-
-# -- descriptive properties: from the text cut out before parsing, else from icalendar --------
-
-
-def _text(source: Described | icalendar.Component, name: str) -> str:
-    if isinstance(source, Described):
-        return "\n".join(unescape_text(v).strip() for _, v in source.props.get(name, ()))
-    values = _as_list(source.get(name))
-    return "\n".join(str(v).strip() for v in values)
-
-
-def _categories(source: Described | icalendar.Component) -> tuple[str, ...]:
-    raw: list[str] = []
-    if isinstance(source, Described):
-        for _, value in source.props.get("CATEGORIES", ()):
-            raw.extend(split_list(value))
-    else:
-        for item in _as_list(source.get("CATEGORIES")):
-            cats = getattr(item, "cats", None)
-            raw.extend(str(c) for c in (cats if cats is not None else str(item).split(",")))
-    names: list[str] = []
-    for name in (r.strip() for r in raw):
-        if name and name not in names:
-            names.append(name)
-    return tuple(names)
-
-
-def _raw_people(
-    source: Described | icalendar.Component,
-) -> tuple[list[tuple[str, Mapping[str, Any]]], list[tuple[str, Mapping[str, Any]]]]:
-    """Return the ORGANIZER and ATTENDEE (value, parameters) pairs as written."""
-    organizers: list[tuple[str, Mapping[str, Any]]]
-    attendees: list[tuple[str, Mapping[str, Any]]]
-    if isinstance(source, Described):
-        organizers = [(v, p) for p, v in source.props.get("ORGANIZER", ())]
-        attendees = [(v, p) for p, v in source.props.get("ATTENDEE", ())]
-    else:
-        organizers = [(str(v), getattr(v, "params", {})) for v in _as_list(source.get("ORGANIZER"))]
-        attendees = [(str(v), getattr(v, "params", {})) for v in _as_list(source.get("ATTENDEE"))]
-    return organizers, attendees
-
-
-def _people(
-    source: Described | icalendar.Component, warn: Callable[[str], None] | None = None
-) -> tuple[Attendee | None, tuple[Attendee, ...]]:
-    organizers, attendees = _raw_people(source)
-    if warn is not None:
-        # A person whose address cannot be read is never matched by it: say so, once.
-        for name, entries in (("ORGANIZER", organizers[:1]), ("ATTENDEE", attendees)):
-            for value, params in entries:
-                problem = address_problem(value, params)
-                if problem:
-                    cn = str(params.get("CN", "")).strip()
-                    who = f"{name} {cn!r}" if cn else name
-                    warn(f"{who}: {problem}; read as an unknown person")
-    organizer = None
-    if organizers:
-        value, params = organizers[0]
-        organizer = _address(value, params, default_partstat="ACCEPTED", default_role="CHAIR")
-    people = tuple(a for a in (_address(v, p) for v, p in attendees) if a is not None)
-    return organizer, people
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return list(value) if isinstance(value, list) else [value]
-
-
-def _address(
-    value: str,
-    params: Mapping[str, Any],
-    default_partstat: str = "NEEDS-ACTION",
-    default_role: str = "REQ-PARTICIPANT",
-) -> Attendee | None:
-    # The mail address the entry stands for (EMAIL parameter, mailto: in any form), else the
-    # value's own identity (a principal path, urn:uuid:...), which never matches a contact's
-    # address but still tells the user's own entry and "someone else" apart.
-    email = address_key(value, params)
-    if not email:
-        return None
-    return Attendee(
-        email=email,
-        cn=str(params.get("CN", "")).strip(),
-        partstat=str(params.get("PARTSTAT", default_partstat)).strip().upper() or default_partstat,
-        role=str(params.get("ROLE", default_role)).strip().upper() or default_role,
-    )
-
-
-def _my_partstat(source: Described | icalendar.Component, mine: frozenset[str]) -> str | None:
-    """Return the user's PARTSTAT on the event: from their ATTENDEE entry (known by its EMAIL
-    parameter or its value, see mendcrm.addresses), else ACCEPTED if they organise it."""
-    if not mine:
-        return None
-    organizers, attendees = _raw_people(source)
-    for value, params in attendees:
-        if is_mine(value, params, mine):
-            partstat = str(params.get("PARTSTAT", "")).strip().upper()
-            return partstat or "NEEDS-ACTION"
-    if organizers and is_mine(organizers[0][0], organizers[0][1], mine):
-        return "ACCEPTED"
-    return None
 
 
 __all__ = ["ObjectReading", "ReadContext", "read_object"]

@@ -25,7 +25,7 @@ import pytest
 from mendcrm.addresses import user_addresses
 from mendcrm.config.model import DetectionConfig, FeedConfig
 from mendcrm.detection import ContactIndex, detect
-from mendcrm.events.reader import _people
+from mendcrm.events.descriptive import people_of
 from mendcrm.model import Contact, Occurrence
 from mendcrm.sources import SyncResult
 from tests.fixtures.servers import DavAccount, FeedServer
@@ -183,10 +183,10 @@ def test_icalendar_fallback_reads_addresses_the_same_way() -> None:
     # must come out the same from that path.
     text = calendar(_block("apple-organizer", 4), _block("urn-attendee", 5))
     events = icalendar.Calendar.from_ical(text).walk("VEVENT")
-    organizer, _ = _people(events[0])
+    organizer, _ = people_of(events[0])
     assert organizer is not None and organizer.email == "robert.hale@example.org"
     assert organizer.cn == "Rob H."
-    _, attendees = _people(events[1])
+    _, attendees = people_of(events[1])
     assert [a.email for a in attendees] == ["robert.hale@example.org"]
 
 
