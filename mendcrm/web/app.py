@@ -7,6 +7,7 @@ change it through :mod:`mendcrm.changes`, the functions the CLI uses, in the sto
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
@@ -157,9 +158,10 @@ class Guard:
         client = request.client.host if request.client else ""
         wait = sessions.wait_for(client)
         if wait > 0:
-            answer = self._login_form(csrf, f"Too many wrong passwords: wait {wait:.0f} s.", 429)
-            answer.headers["Retry-After"] = str(max(1, round(wait)))
-            return answer
+            seconds = math.ceil(wait)
+            busy = self._login_form(csrf, f"Too many wrong passwords: wait {seconds} s.", 429)
+            busy.headers["Retry-After"] = str(seconds)  # RFC 9110 §10.2.3: whole seconds
+            return busy
         form = await request.form()
         given, password = form.get("csrf"), form.get("password")
         try:

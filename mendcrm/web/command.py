@@ -42,9 +42,9 @@ def _graphical() -> bool:
 
 
 @click.group("ui", invoke_without_command=True)
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--host", default=None, help="Address to listen on (default: [ui] host, 127.0.0.1).")
 @click.option(
-    "--port", type=click.IntRange(1, 65535), default=8765, show_default=True, help="Port."
+    "--port", type=click.IntRange(1, 65535), default=None, help="Port (default: [ui] port, 8765)."
 )
 @click.option("--no-open", is_flag=True, help="Do not open a browser.")
 @click.option("--url", "print_url", is_flag=True, help="Print the running server's URL and exit.")
@@ -52,8 +52,8 @@ def _graphical() -> bool:
 @click.pass_context
 def ui(
     ctx: click.Context,
-    host: str,
-    port: int,
+    host: str | None,
+    port: int | None,
     no_open: bool,
     print_url: bool,
     rotate_token: bool,
@@ -66,6 +66,8 @@ def ui(
 
     app = ctx.find_object(AppContext)
     assert app is not None  # the main group always makes it
+    host = host or app.config.ui.host
+    port = port or app.config.ui.port
 
     tokens = token_path(app.store_path)
     server_file = app.store_path.with_name(SERVER_FILE)
