@@ -37,11 +37,12 @@ def readme_commands() -> list[str]:
 
 
 def _resolve(words: list[str]) -> tuple[click.Command, list[str]]:
-    """Walk the command tree as click would; return the final command and the rest of the words."""
+    """Walk the command tree as click would (a "[" starts a synopsis's options, not a
+    subcommand); return the final command and the rest of the words."""
     command: click.Command = cli
     ctx = click.Context(cli)
     rest = list(words)
-    while isinstance(command, click.Group) and rest and not rest[0].startswith("-"):
+    while isinstance(command, click.Group) and rest and not rest[0].startswith(("-", "[")):
         sub = command.get_command(ctx, rest[0])
         assert sub is not None, f"README names a command that does not exist: {rest[0]!r}"
         command, rest = sub, rest[1:]

@@ -257,7 +257,12 @@ def build(raw: dict[str, Any], path: Path) -> Config:
             timeout_seconds=plugins.get("timeout_seconds", PluginsConfig().timeout_seconds),
         ),
         daemon=DaemonConfig(**daemon),
-        ui=UiConfig(**ui),
+        ui=UiConfig(
+            **{k: v for k, v in ui.items() if k in ("enabled", "host", "port")},
+            tls_cert=_path(ui.get("tls_cert"), base),
+            tls_key=_path(ui.get("tls_key"), base),
+            allowed_hosts=tuple(h.strip() for h in ui.get("allowed_hosts", [])),
+        ),
         source=path,
     )
 
@@ -334,6 +339,17 @@ def check_logic(config: Config, path: Path) -> None:
             raise ConfigError(
                 f"{path}: programme {programme.name!r}: url {programme.url!r} must be https://",
                 hint="plain http is allowed only for localhost",
+            )
+    if (config.ui.tls_cert is None) != (config.ui.tls_key is None):
+        raise ConfigError(
+            f"{path}: [ui] needs both tls_cert and tls_key, or neither",
+            hint="give the certificate and its private key as two PEM files",
+        )
+    for label, file in (("ui.tls_cert", config.ui.tls_cert), ("ui.tls_key", config.ui.tls_key)):
+        if file is not None and not file.is_file():
+            raise ConfigError(
+                f"{path}: `{label}` names {file}, which does not exist",
+                hint="point it at a PEM file (certificate, or its private key)",
             )
     for label, file in (
         ("playbook.path", config.playbook),

@@ -148,11 +148,16 @@ class DaemonConfig:
 
 @dataclass(frozen=True, slots=True)
 class UiConfig:
-    """``[ui]``: whether the daemon serves the local web page too, and where (loopback only)."""
+    """``[ui]``: whether the daemon serves the local web page too, and where. Off loopback it
+    needs TLS (``tls_cert``/``tls_key``, PEM files) or a TLS-terminating proxy whose Host names
+    are ``allowed_hosts``, plus a password in the keyring (``mendcrm ui set-password``)."""
 
     enabled: bool = False
     host: str = "127.0.0.1"
     port: int = 8765
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    allowed_hosts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

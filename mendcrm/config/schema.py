@@ -202,6 +202,9 @@ SECTIONS: dict[str, dict[str, Key]] = {
         "enabled": Key((bool,), expect="true or false"),
         "host": _STR,
         "port": _int(Range(1, 65_535, "(a TCP port)")),
+        "tls_cert": _PATH,
+        "tls_key": _PATH,
+        "allowed_hosts": _STRS,
     },
 }
 """The single-table sections: ``[name]`` → accepted keys."""

@@ -2,5 +2,6 @@
 
 Its own package: nothing of the web stack (Starlette, uvicorn, markdown-it) is imported by any
 other command. ``mendcrm ui`` (:mod:`mendcrm.web.command`) serves it on loopback behind the
-guard of :mod:`mendcrm.web.security`; every change goes through :mod:`mendcrm.changes`.
+guard of :mod:`mendcrm.web.security` (off loopback only with TLS and a password, see
+:mod:`mendcrm.web.exposed`); every change goes through :mod:`mendcrm.changes`.
 """

@@ -7,6 +7,7 @@ change it through :mod:`mendcrm.changes`, the functions the CLI uses, in the sto
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
@@ -102,22 +103,28 @@ class Guard:
         host = request.headers.get("host", "")
         if host not in self.site.hosts:
             return PlainTextResponse("unknown host", status_code=403)
+        secure = sessions.secure or request.url.scheme == "https"
         token = request.query_params.get("token")
         if token is not None:
             if not sessions.token_ok(token):
                 return PlainTextResponse("wrong or old token", status_code=401)
+            if sessions.password is not None:  # off loopback: the password is still to come
+                answer = RedirectResponse("/login", status_code=303)
+                _cookie(answer, sessions.login_cookie, sessions.start_login(), secure)
+                return answer
             rest = [(k, v) for k, v in parse_qsl(request.url.query) if k != "token"]
             target = request.url.path + ("?" + urlencode(rest) if rest else "")
             answer = RedirectResponse(target, status_code=303)
-            answer.set_cookie(
-                sessions.cookie,
-                sessions.start(),
-                httponly=True,
-                samesite="strict",
-                secure=request.url.scheme == "https",
-                path="/",
-            )
+            _cookie(answer, sessions.cookie, sessions.start(), secure)
             return answer
+        if request.url.path == "/login" and sessions.password is not None:
+            return await self._login(request, secure)
+        if (
+            request.url.path.startswith("/static/")
+            and request.method == "GET"
+            and sessions.login_csrf_of(request.cookies.get(sessions.login_cookie))
+        ):
+            return None  # the login form's style sheet
         session = request.cookies.get(sessions.cookie)
         if sessions.csrf_of(session) is None:
             return PlainTextResponse(
@@ -132,6 +139,54 @@ class Guard:
             if not sessions.csrf_ok(session, given if isinstance(given, str) else None):
                 return PlainTextResponse("missing or wrong form token", status_code=403)
         return None
+
+    async def _login(self, request: Request, secure: bool) -> Response:
+        """The login form (GET) and its answer (POST): only a started login (the token was
+        right) sees it; a client that failed too often waits; the right password starts the
+        session and ends the login."""
+        sessions = self.site.sessions
+        login = request.cookies.get(sessions.login_cookie)
+        csrf = sessions.login_csrf_of(login)
+        if csrf is None:
+            return PlainTextResponse(
+                "open the page with the link `mendcrm ui --url` prints", status_code=401
+            )
+        if request.method == "GET":
+            return self._login_form(csrf, "", 200)
+        if request.method != "POST":
+            return PlainTextResponse("method not allowed", status_code=405)
+        client = request.client.host if request.client else ""
+        wait = sessions.wait_for(client)
+        if wait > 0:
+            seconds = math.ceil(wait)
+            busy = self._login_form(csrf, f"Too many wrong passwords: wait {seconds} s.", 429)
+            busy.headers["Retry-After"] = str(seconds)  # RFC 9110 §10.2.3: whole seconds
+            return busy
+        form = await request.form()
+        given, password = form.get("csrf"), form.get("password")
+        try:
+            session = sessions.log_in(
+                login,
+                given if isinstance(given, str) else None,
+                password if isinstance(password, str) else "",
+                client,
+            )
+        except PermissionError as exc:
+            if str(exc) == "wrong password":
+                return self._login_form(csrf, "Wrong password.", 401)
+            return PlainTextResponse("missing or wrong form token", status_code=403)
+        answer = RedirectResponse("/", status_code=303)
+        _cookie(answer, sessions.cookie, session, secure)
+        answer.delete_cookie(sessions.login_cookie, path="/")
+        return answer
+
+    def _login_form(self, csrf: str, message: str, status: int) -> HTMLResponse:
+        text = self.site.templates.get_template("login.html").render(csrf=csrf, message=message)
+        return HTMLResponse(text, status_code=status)
+
+
+def _cookie(response: Response, name: str, value: str, secure: bool) -> None:
+    response.set_cookie(name, value, httponly=True, samesite="strict", secure=secure, path="/")
 
 
 def _with_headers(response: Response) -> Response:

@@ -9,17 +9,18 @@ from pathlib import Path
 
 import click
 
-from mendcrm.cli.context import AppContext, pass_app
+from mendcrm.cli.context import AppContext
 from mendcrm.errors import UsageError
 
 SERVER_FILE = "ui-server.json"
 """Beside the store: where the running server says its address, for ``mendcrm ui --url``."""
 
 
-def page_url(host: str, port: int, token: str) -> str:
-    """Given the address and the token, return the URL to open (IPv6 in brackets)."""
+def page_url(host: str, port: int, token: str, *, tls: bool = False) -> str:
+    """Given the address, the token and whether the server speaks TLS, return the URL to open
+    (IPv6 in brackets)."""
     shown = f"[{host}]" if ":" in host else host
-    return f"http://{shown}:{port}/?token={token}"
+    return f"{'https' if tls else 'http'}://{shown}:{port}/?token={token}"
 
 
 def _running(server_file: Path) -> dict[str, object] | None:
@@ -40,20 +41,33 @@ def _graphical() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
-@click.command("ui")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.group("ui", invoke_without_command=True)
+@click.option("--host", default=None, help="Address to listen on (default: [ui] host, 127.0.0.1).")
 @click.option(
-    "--port", type=click.IntRange(1, 65535), default=8765, show_default=True, help="Port."
+    "--port", type=click.IntRange(1, 65535), default=None, help="Port (default: [ui] port, 8765)."
 )
 @click.option("--no-open", is_flag=True, help="Do not open a browser.")
 @click.option("--url", "print_url", is_flag=True, help="Print the running server's URL and exit.")
 @click.option("--rotate-token", is_flag=True, help="Replace the access token (old links stop).")
-@pass_app
+@click.pass_context
 def ui(
-    app: AppContext, host: str, port: int, no_open: bool, print_url: bool, rotate_token: bool
+    ctx: click.Context,
+    host: str | None,
+    port: int | None,
+    no_open: bool,
+    print_url: bool,
+    rotate_token: bool,
 ) -> None:
     """Serve the local web page; print one line with its URL (it carries the access token)."""
-    from mendcrm.web.security import load_token, refuse_exposed, token_path
+    if ctx.invoked_subcommand is not None:
+        return
+    from mendcrm.web.exposed import read_password, refuse_exposed
+    from mendcrm.web.security import load_token, token_path
+
+    app = ctx.find_object(AppContext)
+    assert app is not None  # the main group always makes it
+    host = host or app.config.ui.host
+    port = port or app.config.ui.port
 
     tokens = token_path(app.store_path)
     server_file = app.store_path.with_name(SERVER_FILE)
@@ -63,9 +77,16 @@ def ui(
             raise UsageError(
                 "no page is running for this store", hint="start one with `mendcrm ui`"
             )
-        click.echo(page_url(str(where["host"]), int(str(where["port"])), load_token(tokens)))
+        click.echo(
+            page_url(
+                str(where["host"]),
+                int(str(where["port"])),
+                load_token(tokens),
+                tls=bool(where.get("tls")),
+            )
+        )
         return
-    refuse_exposed(host, tls=False)
+    refuse_exposed(host, app.config.ui, read_password())
     token = load_token(tokens, rotate=rotate_token)
     serve(
         app, host, port, token, open_browser=not no_open and _graphical(), server_file=server_file
@@ -87,17 +108,19 @@ def serve(
     from mendcrm.files import write_private
     from mendcrm.secrets import get_password
     from mendcrm.web.app import Site, guarded
-    from mendcrm.web.security import Sessions, allowed_hosts
+    from mendcrm.web.exposed import page_hosts, page_sessions, tls_options, uses_tls
 
+    ui_config = app.config.ui
     site = Site(
         config=app.config,
         store=app.store,
         clock=app.clock,
-        sessions=Sessions(token=token, port=port),
-        hosts=allowed_hosts(host, port),
+        sessions=page_sessions(host, port, ui_config, token),
+        hosts=page_hosts(host, port, ui_config),
         password_for=get_password,
     )
-    url = page_url(host, port, token)
+    tls = uses_tls(ui_config)
+    url = page_url(host, port, token, tls=tls)
     config = uvicorn.Config(
         guarded(site),
         host=host,
@@ -106,9 +129,11 @@ def serve(
         access_log=False,  # the first request's URL carries the token
         server_header=False,
         lifespan="off",
+        **tls_options(ui_config),
     )
     server = uvicorn.Server(config)
-    write_private(server_file, json.dumps({"host": host, "port": port, "pid": os.getpid()}))
+    where = {"host": host, "port": port, "pid": os.getpid(), "tls": tls}
+    write_private(server_file, json.dumps(where))
     click.echo(f"MendCRM page: {url}", err=False)
     sys.stdout.flush()
     if open_browser:
@@ -121,4 +146,28 @@ def serve(
         server_file.unlink(missing_ok=True)
 
 
-__all__ = ["page_url", "serve", "ui"]
+@ui.command("set-password")
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from standard input (for scripts)."
+)
+def set_password(password_stdin: bool) -> None:
+    """Set the password the page asks for when served off loopback (kept in the keyring)."""
+    from mendcrm.secrets import keyring_set
+    from mendcrm.web.exposed import PASSWORD_ENTRY
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt(
+            "Page password", hide_input=True, confirmation_prompt=True, err=True
+        )
+    if len(password) < 8:
+        raise UsageError(
+            "the page password is too short (fewer than 8 characters)",
+            hint="choose a longer one: it guards your notes from the network",
+        )
+    keyring_set(PASSWORD_ENTRY, password)
+    click.echo("The page password is set; it is asked for when the page is served off loopback.")
+
+
+__all__ = ["page_url", "serve", "set_password", "ui"]

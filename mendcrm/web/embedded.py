@@ -40,7 +40,8 @@ class EmbeddedPage:
         from mendcrm.errors import MendError
 
         wanted = (config.ui.host, config.ui.port) if config.ui.enabled else None
-        if wanted == self._where and self._site is not None:
+        same_ui = self._site is not None and self._site.config.ui == config.ui
+        if wanted == self._where and self._site is not None and same_ui:
             self._site.config = config  # same place: the page works on the new config
             return
         self.stop()
@@ -57,22 +58,24 @@ class EmbeddedPage:
         from mendcrm.files import write_private
         from mendcrm.web.app import Site, guarded
         from mendcrm.web.command import SERVER_FILE
-        from mendcrm.web.security import (
-            Sessions,
-            allowed_hosts,
-            load_token,
+        from mendcrm.web.exposed import (
+            page_hosts,
+            page_sessions,
+            read_password,
             refuse_exposed,
-            token_path,
+            tls_options,
+            uses_tls,
         )
+        from mendcrm.web.security import load_token, token_path
 
-        refuse_exposed(host, tls=False)
+        refuse_exposed(host, config.ui, read_password())
         token = load_token(token_path(self.store.path))
         self._site = Site(
             config=config,
             store=self.store,
             clock=self.clock,
-            sessions=Sessions(token=token, port=port),
-            hosts=allowed_hosts(host, port),
+            sessions=page_sessions(host, port, config.ui, token),
+            hosts=page_hosts(host, port, config.ui),
             password_for=self.password_for,
         )
         server = uvicorn.Server(
@@ -84,6 +87,7 @@ class EmbeddedPage:
                 access_log=False,  # the first request's URL carries the token
                 server_header=False,
                 lifespan="off",
+                **tls_options(config.ui),
             )
         )
         thread = threading.Thread(target=server.run, name="mendcrm-page", daemon=True)
@@ -97,7 +101,7 @@ class EmbeddedPage:
             self._site = None
             return
         self._server, self._thread, self._where = server, thread, (host, port)
-        where = {"host": host, "port": port, "pid": os.getpid()}
+        where = {"host": host, "port": port, "pid": os.getpid(), "tls": uses_tls(config.ui)}
         write_private(self.store.path.with_name(SERVER_FILE), json.dumps(where))
         log.info("serving the page on %s:%d (its link: mendcrm ui --url)", host, port)
 

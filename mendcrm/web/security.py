@@ -9,6 +9,9 @@ The page holds notes about people, so every request is checked before anything e
   browsers do not isolate cookies by port) and a redirect to the same URL without it, so the
   token leaves the address bar and the history. Without a valid session: 401.
 * **CSRF**: every POST carries the session's CSRF token in a form field; without it: 403.
+* **Password** (off loopback only, see :mod:`mendcrm.web.exposed`): the token opens a login
+  form instead of a session; the password (constant-time compare, a per-client back-off after
+  a few failures) then starts the same session.
 * **Headers**: a strict Content-Security-Policy (only this origin's script and style files, no
   inline ones, nothing from another origin), no referrer, no caching, no framing.
 """
@@ -19,7 +22,8 @@ import hmac
 import ipaddress
 import os
 import secrets
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -93,18 +97,38 @@ def cookie_name(port: int) -> str:
     return f"mendcrm_session_{port}"
 
 
+FREE_FAILURES = 3
+"""Wrong passwords a client may send before it must wait."""
+MAX_WAIT = 300.0
+"""The longest wait (seconds) the back-off asks for."""
+
+
 @dataclass
 class Sessions:
     """The page's sessions: session id → CSRF token, in memory (a restart asks for the token
-    again). The only state the page holds of its own."""
+    again). The only state the page holds of its own.
+
+    With ``password`` set (off loopback), a valid token starts a *login* (id → CSRF token of
+    the login form) and only the password turns it into a session; ``secure`` marks the
+    cookies ``Secure`` (behind a TLS proxy the server itself sees plain http). ``now`` is a
+    monotonic clock in seconds (injected in tests)."""
 
     token: str
     port: int
+    password: str | None = None
+    secure: bool = False
+    now: Callable[[], float] = time.monotonic
     _csrf: dict[str, str] = field(default_factory=dict)
+    _logins: dict[str, str] = field(default_factory=dict)
+    _failures: dict[str, tuple[int, float]] = field(default_factory=dict)
 
     @property
     def cookie(self) -> str:
         return cookie_name(self.port)
+
+    @property
+    def login_cookie(self) -> str:
+        return f"{cookie_name(self.port)}_login"
 
     def token_ok(self, given: str | None) -> bool:
         """Given a token from a URL, return True if it is the access token (constant time)."""
@@ -125,29 +149,54 @@ class Sessions:
         wanted = self.csrf_of(session)
         return bool(wanted and given) and hmac.compare_digest(str(given), str(wanted))
 
+    def start_login(self) -> str:
+        """Start a login (the token was right, the password is still to come); return its id."""
+        if len(self._logins) > 1000:  # only token holders get here; bound it all the same
+            self._logins.clear()
+        login = secrets.token_urlsafe(32)
+        self._logins[login] = secrets.token_urlsafe(32)
+        return login
 
-def refuse_exposed(host: str, *, tls: bool) -> None:
-    """Given the address to listen on and whether TLS is set up, raise UsageError if the page
-    would be reachable from other machines without TLS and a password."""
-    if is_loopback(host):
-        return
-    if not tls:
-        raise UsageError(
-            f"refusing to serve the page on {host}: other machines could reach it without TLS",
-            hint="keep the default --host 127.0.0.1, or reach it through an SSH tunnel "
-            "(ssh -L 8765:127.0.0.1:8765 HOST); serving off loopback with TLS and a password "
-            "is not available yet",
-        )
+    def login_csrf_of(self, login: str | None) -> str | None:
+        """Given a login id from its cookie, return the login form's CSRF token, or None."""
+        return self._logins.get(login or "")
+
+    def wait_for(self, client: str) -> float:
+        """Given a client's address, return how many seconds it must wait before trying a
+        password again (0 if it may try now)."""
+        count, last = self._failures.get(client, (0, 0.0))
+        if count < FREE_FAILURES:
+            return 0.0
+        wait = min(2.0 ** (count - FREE_FAILURES), MAX_WAIT)
+        return max(0.0, last + wait - self.now())
+
+    def log_in(self, login: str | None, csrf: str | None, password: str, client: str) -> str:
+        """Given a login id, the form's CSRF token, the password typed and the client's
+        address, return the new session's id; raise PermissionError if the CSRF token or the
+        password is wrong (a wrong password counts towards the client's back-off)."""
+        wanted_csrf = self.login_csrf_of(login)
+        if not (wanted_csrf and csrf and hmac.compare_digest(csrf, wanted_csrf)):
+            raise PermissionError("missing or wrong form token")
+        expected = (self.password or "").encode()
+        # Constant time, and never equal when no password is set.
+        if not (self.password and hmac.compare_digest(password.encode(), expected)):
+            count, _ = self._failures.get(client, (0, 0.0))
+            self._failures[client] = (count + 1, self.now())
+            raise PermissionError("wrong password")
+        self._failures.pop(client, None)
+        self._logins.pop(login or "", None)
+        return self.start()
 
 
 __all__ = [
     "CSP",
+    "FREE_FAILURES",
     "HEADERS",
+    "MAX_WAIT",
     "Sessions",
     "allowed_hosts",
     "cookie_name",
     "is_loopback",
     "load_token",
-    "refuse_exposed",
     "token_path",
 ]

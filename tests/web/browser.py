@@ -88,9 +88,11 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
 
-def start_server(config: Path, store: Path, env: dict[str, str], timeout: float = 20) -> Server:
-    """Start ``mendcrm ui --no-open`` on a free port; return once it printed its URL and
-    answers. Raise AssertionError with its output if it does not."""
+def start_server(
+    config: Path, store: Path, env: dict[str, str], timeout: float = 20, args: tuple[str, ...] = ()
+) -> Server:
+    """Start ``mendcrm ui --no-open [args]`` on a free port; return once it printed its URL and
+    answers on 127.0.0.1. Raise AssertionError with its output if it does not."""
     port = free_port()
     process = subprocess.Popen(
         [
@@ -103,6 +105,7 @@ def start_server(config: Path, store: Path, env: dict[str, str], timeout: float 
             "--no-open",
             "--port",
             str(port),
+            *args,
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from mendcrm.config.model import UiConfig
 from mendcrm.errors import UsageError
-from mendcrm.web.security import CSP, is_loopback, load_token, refuse_exposed
+from mendcrm.web.exposed import refuse_exposed
+from mendcrm.web.security import CSP, is_loopback, load_token
 from tests.web.conftest import HOST, PORT, TOKEN, Page, signed_in
 
 GET_ROUTES = [
@@ -179,10 +181,10 @@ def test_the_token_file_is_private_and_rotates(tmp_path: Path) -> None:
 def test_off_loopback_without_tls_is_refused(host: str, loopback: bool) -> None:
     assert is_loopback(host) is loopback
     if loopback:
-        refuse_exposed(host, tls=False)
+        refuse_exposed(host, UiConfig(), None)
     else:
-        with pytest.raises(UsageError, match="without TLS"):
-            refuse_exposed(host, tls=False)
+        with pytest.raises(UsageError, match="without TLS and a password"):
+            refuse_exposed(host, UiConfig(), None)
 
 
 def test_other_commands_import_nothing_of_the_web_stack(tmp_path: Path) -> None:
