@@ -86,7 +86,7 @@ def ui(
             )
         )
         return
-    refuse_exposed(host, app.config.ui, read_password())
+    refuse_exposed(host, app.config.ui, read_password(host))
     token = load_token(tokens, rotate=rotate_token)
     serve(
         app, host, port, token, open_browser=not no_open and _graphical(), server_file=server_file

@@ -68,7 +68,7 @@ class EmbeddedPage:
         )
         from mendcrm.web.security import load_token, token_path
 
-        refuse_exposed(host, config.ui, read_password())
+        refuse_exposed(host, config.ui, read_password(host))
         token = load_token(token_path(self.store.path))
         self._site = Site(
             config=config,

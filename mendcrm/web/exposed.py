@@ -23,9 +23,12 @@ PASSWORD_ENTRY = "mendcrm-ui-page"
 """The page password's keyring entry (service ``mendcrm``), apart from the accounts' entries."""
 
 
-def read_password() -> str | None:
+def read_password(host: str = "") -> str | None:
     """Return the page password from the keyring, or None if none is set (or the keyring cannot
-    be read: ``mendcrm ui set-password`` then says why)."""
+    be read: ``mendcrm ui set-password`` then says why). Given a loopback ``host``, return None
+    without touching the keyring: the page asks for no password there."""
+    if host and is_loopback(host):
+        return None
     from mendcrm.secrets import keyring_get
 
     try:
@@ -85,7 +88,7 @@ def page_sessions(host: str, port: int, ui: UiConfig, token: str) -> Sessions:
     off loopback they ask for the password and (TLS or proxy) their cookies are ``Secure``."""
     if is_loopback(host):
         return Sessions(token=token, port=port)
-    return Sessions(token=token, port=port, password=read_password(), secure=True)
+    return Sessions(token=token, port=port, password=read_password(host), secure=True)
 
 
 __all__ = [
