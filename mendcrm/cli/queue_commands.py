@@ -83,7 +83,7 @@ def upcoming(app: AppContext, days: int | None, as_json: bool) -> None:
     now = app.clock.now()
     until = now + timedelta(days=days or app.config.sync.lookahead_days)
     # Only what is shown is decoded: the store holds far more encounters and items than that.
-    with app.store.read() as view:
+    with app.store.read(only=("encounters", "queue", "contacts")) as view:
         ahead = repository.encounters_between(view, now, until)
         queue = repository.queue_of_encounters(view, {e.id for e in ahead})
         wanted = {e.contact_id for e in ahead} | {o for e in ahead for o in e.others}
@@ -126,7 +126,7 @@ def prep(app: AppContext, item_id: str | None, days: int | None, as_json: bool) 
     """Due and upcoming prep notes, rendered (one in full with ID)."""
     now = app.clock.now()
     until = now + timedelta(days=days or app.config.sync.lookahead_days)
-    with app.store.read() as view:
+    with app.store.read(only=("contacts", "queue", "encounters")) as view:
         contacts = {c.id: c for c in repository.contacts(view)}
         items = [i for i in repository.queue(view) if i.kind == "prep"]
         over = {e.id for e in repository.encounters(view) if e.occurrence.end <= now}
