@@ -82,6 +82,24 @@ def queue(view: Readable) -> list[QueueItem]:
     return sorted(found, key=lambda q: (q.due, q.id))
 
 
+def queue_of_kind(view: Readable, kind: str) -> list[QueueItem]:
+    """Given a store view and a kind (``prep``, ``followup``, ``nudge``, …), return the queue
+    items of that kind, by due time; the others are skipped before they are decoded."""
+    found = [QueueItem.from_record(r) for r in view.all("queue") if r.get("kind") == kind]
+    return sorted(found, key=lambda q: (q.due, q.id))
+
+
+def encounters_over(view: Readable, encounter_ids: Collection[str], now: datetime) -> set[str]:
+    """Given a store view, encounter ids and the time, return those of the ids whose occurrence
+    ended at or before ``now``, reading only those records and only their end."""
+    over = set()
+    for encounter_id in encounter_ids:
+        record = view.get("encounters", encounter_id)
+        if record is not None and from_iso((record.get("occurrence") or {})["end"]) <= now:
+            over.add(encounter_id)
+    return over
+
+
 def queue_item(view: Readable, item_id: str) -> QueueItem | None:
     """Given a store view and an id, return that queue item, or None."""
     record = view.get("queue", item_id)
@@ -98,9 +116,11 @@ __all__ = [
     "contacts",
     "encounters",
     "encounters_between",
+    "encounters_over",
     "interactions",
     "queue",
     "queue_item",
     "queue_of_encounters",
+    "queue_of_kind",
     "save",
 ]
