@@ -30,9 +30,11 @@ The rules, strongest first (each encounter records the strongest one that matche
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -372,6 +374,25 @@ def _match_text(
                 )
 
 
+@contextmanager
+def _cycles_collected_after() -> Iterator[None]:
+    """Pause the cyclic garbage collector for the block, restoring it after.
+
+    Detection allocates tens of thousands of small acyclic objects (matches, encounters) over
+    a large live heap, which set off full collections that found nothing to collect: about a
+    fifth of detection's time on 10,000 occurrences. Reference counting still frees everything
+    at once; only cycle detection waits until the block ends.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def detect(
     occurrences: Iterable[Occurrence],
     index: ContactIndex,
@@ -395,34 +416,35 @@ def detect(
     if not index.contacts:
         return found
     scan = _Scanner(index)
-    for occurrence in occurrences:
-        if occurrence.status.upper() == "CANCELLED":
-            continue
-        if _my_partstat(occurrence, my_emails, scan) == "DECLINED":
-            continue
-        conference = _is_conference(occurrence, keywords)
-        best: dict[str, _Best] = {}
-        _match_people(occurrence, index, scan, my_emails, best)
-        _match_text(occurrence, scan, conference, best)
-        kept = sorted(
-            cid for cid, b in best.items() if b.match.confidence >= settings.min_confidence
-        )
-        if not kept:
-            continue
-        kind = "conference" if conference else "meeting"
-        base = _id_base(occurrence)
-        for i, cid in enumerate(kept):
-            found.append(
-                Encounter(
-                    id=_id_for(base, cid),
-                    contact_id=cid,
-                    kind=kind,
-                    match=best[cid].match,
-                    occurrence=occurrence,
-                    contact_declined=best[cid].declined,
-                    others=tuple(kept[:i] + kept[i + 1 :]),
-                )
+    with _cycles_collected_after():
+        for occurrence in occurrences:
+            if occurrence.status.upper() == "CANCELLED":
+                continue
+            if _my_partstat(occurrence, my_emails, scan) == "DECLINED":
+                continue
+            conference = _is_conference(occurrence, keywords)
+            best: dict[str, _Best] = {}
+            _match_people(occurrence, index, scan, my_emails, best)
+            _match_text(occurrence, scan, conference, best)
+            kept = sorted(
+                cid for cid, b in best.items() if b.match.confidence >= settings.min_confidence
             )
+            if not kept:
+                continue
+            kind = "conference" if conference else "meeting"
+            base = _id_base(occurrence)
+            for i, cid in enumerate(kept):
+                found.append(
+                    Encounter(
+                        id=_id_for(base, cid),
+                        contact_id=cid,
+                        kind=kind,
+                        match=best[cid].match,
+                        occurrence=occurrence,
+                        contact_declined=best[cid].declined,
+                        others=tuple(kept[:i] + kept[i + 1 :]),
+                    )
+                )
     return found
 
 
