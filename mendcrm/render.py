@@ -23,15 +23,16 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
-from typing import Any
-
-import jinja2
+from typing import TYPE_CHECKING, Any
 
 from mendcrm.config.model import Config, MeConfig
 from mendcrm.errors import ConfigError
 from mendcrm.events import zones
 from mendcrm.model import Contact, Encounter, Interaction, QueueItem
 from mendcrm.playbook import Playbook
+
+if TYPE_CHECKING:  # Jinja2 is imported by the first template load: `upcoming` needs none
+    import jinja2
 
 SectionsHook = Callable[[QueueItem, Contact, Encounter | None], Sequence[str]]
 """Extra Markdown sections for a note (the lead wires this to the ``prep_note_sections`` hook)."""
@@ -167,6 +168,8 @@ def _environment() -> jinja2.Environment:
     new environment was built per pass. Jinja2 caches the built-in templates in this
     environment and, with ``auto_reload``, recompiles one whose file changed.
     """
+    import jinja2
+
     return jinja2.Environment(
         loader=jinja2.PackageLoader("mendcrm", "templates"),
         autoescape=False,  # Markdown for the user, not HTML
@@ -204,6 +207,8 @@ def _load(path: Path | None, default: str, key: str) -> jinja2.Template:
 
     Raise :class:`ConfigError` naming ``key`` if the file cannot be read or does not parse.
     """
+    import jinja2
+
     try:
         if path is None:
             return _environment().get_template(default)
