@@ -122,6 +122,14 @@ class _Reader:
         """Given a table, return copies of all its records in stored order."""
         return _detached(list(self._tables.get(_known(table), {}).values()))
 
+    def select(self, table: str, keep: Callable[[Record], bool]) -> list[Record]:
+        """Given a table and a test, return copies of the records it keeps, in stored order.
+
+        ``keep`` sees each stored record itself, uncopied, and must not change it: a command
+        that shows a few of many records copies only those.
+        """
+        return _detached([r for r in self._tables.get(_known(table), {}).values() if keep(r)])
+
 
 class ReadView(_Reader):
     """A consistent, read-only snapshot of the store (see :meth:`Store.read`)."""
@@ -143,6 +151,9 @@ class ReadView(_Reader):
 
     def all(self, table: str) -> list[Record]:
         return super().all(self._readable(table))
+
+    def select(self, table: str, keep: Callable[[Record], bool]) -> list[Record]:
+        return super().select(self._readable(table), keep)
 
     def table(self, name: str) -> StoreTable:
         """Given a table name, return its TinyDB table for queries; changes through it raise."""
@@ -180,6 +191,10 @@ class Transaction(_Reader):
     def all(self, table: str) -> list[Record]:
         self._check_open()
         return super().all(table)
+
+    def select(self, table: str, keep: Callable[[Record], bool]) -> list[Record]:
+        self._check_open()
+        return super().select(table, keep)
 
     def put(self, table: str, record: Mapping[str, Any]) -> None:
         """Given a table and a record with a string ``"id"``, insert it or replace the stored one.

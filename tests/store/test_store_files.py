@@ -440,3 +440,19 @@ def test_a_view_of_some_tables_on_an_older_store_upgrades_it_first(store_path: P
         assert view.get("contacts", "c1") is not None
     with Store(store_path).read(only=("meta",)) as view:
         assert view.get("meta", "schema") == {"id": "schema", "version": SCHEMA_VERSION}
+
+
+def test_select_copies_only_the_kept_records_and_they_are_the_callers(store_path: Path) -> None:
+    store = Store(store_path)
+    with store.transaction() as tx:
+        tx.put_many("queue", [{"id": f"q{i}", "kind": ("prep", "nudge")[i % 2]} for i in range(4)])
+        kept_in_tx = tx.select("queue", lambda r: r["kind"] == "nudge")
+        assert [r["id"] for r in kept_in_tx] == ["q1", "q3"]
+    for only in (None, ("queue",)):
+        with store.read(only=only) as view:
+            kept = view.select("queue", lambda r: r["kind"] == "prep")
+            assert kept == [{"id": "q0", "kind": "prep"}, {"id": "q2", "kind": "prep"}]
+            kept[0]["kind"] = "changed by the caller"  # a copy: the snapshot is untouched
+            assert view.get("queue", "q0") == {"id": "q0", "kind": "prep"}
+    with store.read(only=("contacts",)) as view, pytest.raises(ValueError, match="holds only"):
+        view.select("queue", lambda r: True)
