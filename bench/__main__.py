@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.tables import Table
+from bench.targets import Targets
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ("sync", "scale", "detection", "store", "startup", "daemon")
@@ -99,8 +100,10 @@ def machine() -> list[str]:
     ]
 
 
-def run(args: argparse.Namespace, emit: Callable[[str], None]) -> None:
-    """Run the chosen scenarios, emitting each table as soon as it is measured."""
+def run(args: argparse.Namespace, emit: Callable[[str], None]) -> Targets:
+    """Run the chosen scenarios, emitting each table as soon as it is measured; return the
+    issue's targets with this run's figures."""
+    targets = Targets()
     plan = QUICK if args.quick else FULL
     period = args.period if args.period is not None else plan.period
     chosen = args.only or list(SCENARIOS)
@@ -137,16 +140,21 @@ def run(args: argparse.Namespace, emit: Callable[[str], None]) -> None:
 
             if "sync" in chosen:
                 for kind in ("radicale", "xandikos"):
-                    show(sync_table(sync_at(kind, plan.sync_events, plan.sync_repeats)))
+                    figures = sync_at(kind, plan.sync_events, plan.sync_repeats)
+                    targets.add_sync(figures)
+                    show(sync_table(figures))
             if "scale" in chosen:
                 results = [sync_at("radicale", n, plan.scale_repeats) for n in plan.scale_sizes]
+                targets.add_scale(results)
                 show(scale_table(results))
         if "detection" in chosen:
             from bench.detection_scenario import detection_table, run_detection
 
             log("detection")
             occurrences, contacts, sample = plan.detection
-            show(detection_table(run_detection(occurrences, contacts, sample, seed)))
+            found = run_detection(occurrences, contacts, sample, seed)
+            targets.add_detection(found)
+            show(detection_table(found))
         if "store" in chosen:
             from bench.store_scenario import run_store, store_tables
 
@@ -158,13 +166,18 @@ def run(args: argparse.Namespace, emit: Callable[[str], None]) -> None:
         if "startup" in chosen:
             from bench.startup_scenario import run_startup, startup_table
 
-            show(startup_table(run_startup(seed=seed, folder=folder, runs=plan.startup_runs,
-                                           log=log)))  # fmt: skip
+            started = run_startup(seed=seed, folder=folder, runs=plan.startup_runs, log=log)
+            targets.add_startup(started.walls)
+            show(startup_table(started))
         if "daemon" in chosen:
             from bench.daemon_scenario import daemon_table, run_daemon
 
-            show(daemon_table(run_daemon(events=plan.daemon_events, seed=seed, folder=folder,
-                                         period=period, log=log)))  # fmt: skip
+            daemon = run_daemon(
+                events=plan.daemon_events, seed=seed, folder=folder, period=period, log=log
+            )
+            targets.add_daemon(daemon)
+            show(daemon_table(daemon))
+    return targets
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -189,7 +202,8 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(text)
 
     emit("\n".join(["MendCRM bench" + (" (--quick)" if args.quick else ""), *machine()]) + "\n")
-    run(args, emit)
+    targets = run(args, emit)
+    emit(targets.table().render() + "\n")
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     emit(f"total {time.perf_counter() - started:.0f} s; load average at the end: {load}")
     if args.save is not None:

@@ -26,6 +26,7 @@ COMMANDS: dict[str, list[str]] = {
     "mendcrm --help": ["--help"],
     "mendcrm upcoming": ["upcoming"],
     "mendcrm contact list": ["contact", "list"],
+    "mendcrm prep": ["prep"],
 }
 HEAVY = ("caldav", "niquests", "requests", "urllib3", "lxml", "icalendar", "recurring_ical_events")
 """The network and calendar stack: a command that only reads the store must not import these."""

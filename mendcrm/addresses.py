@@ -36,6 +36,11 @@ from urllib.parse import unquote, urlsplit
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
 _DOMAIN = re.compile(r"^(\[[^\[\]\s]+\]|[^\s@\[\]()<>,;:\\\"/]+)$")
 _LOCAL_BAD = re.compile(r"[\s<>,;\\]")
+# A lower-case addr-spec with no quotes, brackets, spaces or escapes, bare or after "mailto:"
+# in any case: most values and every stored identity. It is its own mail address (the general
+# reading below returns it unchanged), so it skips that reading.
+_PLAIN = re.compile(r"(?:[Mm][Aa][Ii][Ll][Tt][Oo]:)?([a-z0-9._+\-]+@[a-z0-9.\-]+)")
+_UNREADABLE = re.compile("[\x00-\x1f\ufffd]")  # control characters, or a broken %-escape
 
 
 def mail_address(value: str, params: Mapping[str, Any] | None = None) -> str | None:
@@ -46,6 +51,9 @@ def mail_address(value: str, params: Mapping[str, Any] | None = None) -> str | N
     ``mailto:`` value (any case, percent-encoded per RFC 6068, ``?hfields`` dropped) or a bare
     addr-spec. Never raises: anything unreadable is None.
     """
+    plain = _PLAIN.fullmatch(value) if not params else None
+    if plain:
+        return plain.group(1)
     email = _param(params, "EMAIL")
     if email:
         found = _mail_of(email)
@@ -176,7 +184,7 @@ def _addr_spec(text: str) -> str | None:
     quoted = len(local) >= 2 and local[0] == local[-1] == '"'
     if not quoted and ("@" in local or '"' in local or _LOCAL_BAD.search(local)):
         return None  # several addresses, a display name or a broken value: not one mailbox
-    if "\ufffd" in text or any(ord(c) < 32 for c in text):
+    if _UNREADABLE.search(text):
         return None
     return text.lower()
 

@@ -151,6 +151,9 @@ class _TablesView:
     def all(self, table: str) -> list[dict[str, Any]]:
         return list(self.tables.get(table, {}).values())
 
+    def select(self, table: str, keep: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
+        return [r for r in self.tables.get(table, {}).values() if keep(r)]
+
     def put(self, table: str, record: dict[str, Any]) -> None:
         self.tables.setdefault(table, {})[record["id"]] = record
 

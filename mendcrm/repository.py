@@ -7,7 +7,7 @@ defined once. They take a transaction or a read view (both have ``get`` / ``all`
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -17,6 +17,9 @@ from mendcrm.model import Contact, Encounter, Interaction, QueueItem, from_iso
 class Readable(Protocol):
     def get(self, table: str, record_id: str) -> dict[str, Any] | None: ...
     def all(self, table: str) -> list[dict[str, Any]]: ...
+    def select(
+        self, table: str, keep: Callable[[dict[str, Any]], bool]
+    ) -> list[dict[str, Any]]: ...
 
 
 class Writable(Readable, Protocol):
@@ -58,21 +61,21 @@ def encounters_between(view: Readable, start: datetime, end: datetime) -> list[E
     Records outside the span are skipped before they are decoded: the store keeps many more
     encounters than a command shows, and decoding them all is most of a read command's time.
     """
-    found = []
-    for record in view.all("encounters"):
+
+    def within(record: dict[str, Any]) -> bool:
         occurrence = record.get("occurrence") or {}
         if record.get("state", "active") != "active":
-            continue
-        if from_iso(occurrence["end"]) < start or from_iso(occurrence["start"]) > end:
-            continue
-        found.append(Encounter.from_record(record))
+            return False
+        return not (from_iso(occurrence["end"]) < start or from_iso(occurrence["start"]) > end)
+
+    found = [Encounter.from_record(r) for r in view.select("encounters", within)]
     return sorted(found, key=lambda e: (e.occurrence.start, e.id))
 
 
 def queue_of_encounters(view: Readable, encounter_ids: Collection[str]) -> list[QueueItem]:
     """Given a store view and encounter ids, return their queue items, by due time."""
-    records = view.all("queue")
-    found = [QueueItem.from_record(r) for r in records if r.get("encounter_id") in encounter_ids]
+    records = view.select("queue", lambda r: r.get("encounter_id") in encounter_ids)
+    found = [QueueItem.from_record(r) for r in records]
     return sorted(found, key=lambda q: (q.due, q.id))
 
 
@@ -80,6 +83,26 @@ def queue(view: Readable) -> list[QueueItem]:
     """Given a store view, return every queue item, by due time."""
     found = [QueueItem.from_record(r) for r in view.all("queue")]
     return sorted(found, key=lambda q: (q.due, q.id))
+
+
+def queue_of_kind(view: Readable, kind: str) -> list[QueueItem]:
+    """Given a store view and a kind (``prep``, ``followup``, ``nudge``, …), return the queue
+    items of that kind, by due time; the others are skipped before they are decoded."""
+    found = [
+        QueueItem.from_record(r) for r in view.select("queue", lambda r: r.get("kind") == kind)
+    ]
+    return sorted(found, key=lambda q: (q.due, q.id))
+
+
+def encounters_over(view: Readable, encounter_ids: Collection[str], now: datetime) -> set[str]:
+    """Given a store view, encounter ids and the time, return those of the ids whose occurrence
+    ended at or before ``now``, reading only those records and only their end."""
+    over = set()
+    for encounter_id in encounter_ids:
+        record = view.get("encounters", encounter_id)
+        if record is not None and from_iso((record.get("occurrence") or {})["end"]) <= now:
+            over.add(encounter_id)
+    return over
 
 
 def queue_item(view: Readable, item_id: str) -> QueueItem | None:
@@ -98,9 +121,11 @@ __all__ = [
     "contacts",
     "encounters",
     "encounters_between",
+    "encounters_over",
     "interactions",
     "queue",
     "queue_item",
     "queue_of_encounters",
+    "queue_of_kind",
     "save",
 ]

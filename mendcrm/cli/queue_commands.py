@@ -83,7 +83,7 @@ def upcoming(app: AppContext, days: int | None, as_json: bool) -> None:
     now = app.clock.now()
     until = now + timedelta(days=days or app.config.sync.lookahead_days)
     # Only what is shown is decoded: the store holds far more encounters and items than that.
-    with app.store.read() as view:
+    with app.store.read(only=("encounters", "queue", "contacts")) as view:
         ahead = repository.encounters_between(view, now, until)
         queue = repository.queue_of_encounters(view, {e.id for e in ahead})
         wanted = {e.contact_id for e in ahead} | {o for e in ahead for o in e.others}
@@ -126,21 +126,25 @@ def prep(app: AppContext, item_id: str | None, days: int | None, as_json: bool) 
     """Due and upcoming prep notes, rendered (one in full with ID)."""
     now = app.clock.now()
     until = now + timedelta(days=days or app.config.sync.lookahead_days)
-    with app.store.read() as view:
-        contacts = {c.id: c for c in repository.contacts(view)}
-        items = [i for i in repository.queue(view) if i.kind == "prep"]
-        over = {e.id for e in repository.encounters(view) if e.occurrence.end <= now}
-    if item_id:
-        from mendcrm.changes import find_item
+    # Only what is shown is decoded: the prep items, the encounters they prepare for (their end
+    # alone) and the contacts they name.
+    with app.store.read(only=("contacts", "queue", "encounters")) as view:
+        items = repository.queue_of_kind(view, "prep")
+        if item_id:
+            from mendcrm.changes import find_item
 
-        chosen = [find_item(items, item_id)]
-    else:
-        # A note for an encounter that is over has nothing left to prepare for.
-        chosen = [
-            i for i in items if i.state in _OPEN and i.due <= until and i.encounter_id not in over
-        ]
-        # Due first (most urgent on top), then what is coming.
-        chosen.sort(key=lambda i: (i.state not in ("due", "delivered"), i.due))
+            chosen = [find_item(items, item_id)]
+        else:
+            candidates = [i for i in items if i.state in _OPEN and i.due <= until]
+            # A note for an encounter that is over has nothing left to prepare for.
+            over = repository.encounters_over(
+                view, {i.encounter_id for i in candidates if i.encounter_id}, now
+            )
+            chosen = [i for i in candidates if i.encounter_id not in over]
+            # Due first (most urgent on top), then what is coming.
+            chosen.sort(key=lambda i: (i.state not in ("due", "delivered"), i.due))
+        named = (repository.contact(view, cid) for cid in sorted({i.contact_id for i in chosen}))
+        contacts = {c.id: c for c in named if c is not None}
     if as_json:
         emit_json([item_json(i, contacts) for i in chosen])
         return

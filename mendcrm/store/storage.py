@@ -145,6 +145,57 @@ class StoreFile:
         self._remember(snapshot, fd)
         return snapshot
 
+    def load_only(self, names: frozenset[str]) -> Snapshot:
+        """Given table names, return the version on disk with only those tables decoded (those
+        of them the file holds), for a read that touches no others.
+
+        The whole file is still read and its layout checked; a table outside ``names`` is not
+        decoded, so its damage is not noticed here (the next full load reports it). The result
+        is never cached nor a base to commit on (its ``signature`` is None). A file not in the
+        one-table-per-line layout is loaded whole. Raise StoreError as :meth:`load` does.
+        """
+        try:
+            current = Signature.of(os.stat(self.path))
+        except FileNotFoundError:
+            return EMPTY
+        except OSError as exc:
+            raise self._unreadable(exc.strerror or str(exc)) from exc
+        cached = self._cache
+        if cached.signature == current:
+            return cached
+        try:
+            fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return EMPTY
+        except OSError as exc:
+            raise self._unreadable(exc.strerror or str(exc)) from exc
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise self._unreadable("it is not a regular file")
+            raw = _read_all(fd)
+        except OSError as exc:
+            raise self._unreadable(exc.strerror or str(exc)) from exc
+        finally:
+            os.close(fd)
+        split = _split_tables(raw)
+        if split is None:
+            return Snapshot(self._parse(raw, Signature.of(st), EMPTY).tables)
+        tables: Tables = {}
+        for name, fragment in split:
+            if name not in names:
+                continue
+            known = cached.tables.get(name)
+            if known is not None and cached.fragments.get(name) == fragment:
+                tables[name] = known
+                continue
+            try:
+                value = json.loads(fragment)
+            except ValueError:
+                return Snapshot(self._parse_whole(raw))  # reports the damage with its position
+            tables[name] = self._checked_table(name, value)
+        return Snapshot(tables)
+
     def _parse(self, raw: bytes, signature: Signature, previous: Snapshot) -> Snapshot:
         if not raw.strip():
             return Snapshot({}, {}, signature)

@@ -122,17 +122,42 @@ class _Reader:
         """Given a table, return copies of all its records in stored order."""
         return _detached(list(self._tables.get(_known(table), {}).values()))
 
+    def select(self, table: str, keep: Callable[[Record], bool]) -> list[Record]:
+        """Given a table and a test, return copies of the records it keeps, in stored order.
+
+        ``keep`` sees each stored record itself, uncopied, and must not change it: a command
+        that shows a few of many records copies only those.
+        """
+        return _detached([r for r in self._tables.get(_known(table), {}).values() if keep(r)])
+
 
 class ReadView(_Reader):
     """A consistent, read-only snapshot of the store (see :meth:`Store.read`)."""
 
-    def __init__(self, snapshot: Snapshot) -> None:
+    def __init__(self, snapshot: Snapshot, only: frozenset[str] | None = None) -> None:
         self._tables = snapshot.tables
         self._storage = SnapshotStorage(snapshot.tables)
+        self._only = only
+
+    def _readable(self, table: str) -> str:
+        name = _known(table)
+        if self._only is not None and name not in self._only:
+            # A view opened for some tables must not pass another off as empty.
+            raise ValueError(f"this read view holds only {', '.join(sorted(self._only))}")
+        return name
+
+    def get(self, table: str, record_id: str) -> Record | None:
+        return super().get(self._readable(table), record_id)
+
+    def all(self, table: str) -> list[Record]:
+        return super().all(self._readable(table))
+
+    def select(self, table: str, keep: Callable[[Record], bool]) -> list[Record]:
+        return super().select(self._readable(table), keep)
 
     def table(self, name: str) -> StoreTable:
         """Given a table name, return its TinyDB table for queries; changes through it raise."""
-        return ReadOnlyTable(self._storage, _known(name))
+        return ReadOnlyTable(self._storage, self._readable(name))
 
 
 class Transaction(_Reader):
@@ -166,6 +191,10 @@ class Transaction(_Reader):
     def all(self, table: str) -> list[Record]:
         self._check_open()
         return super().all(table)
+
+    def select(self, table: str, keep: Callable[[Record], bool]) -> list[Record]:
+        self._check_open()
+        return super().select(table, keep)
 
     def put(self, table: str, record: Mapping[str, Any]) -> None:
         """Given a table and a record with a string ``"id"``, insert it or replace the stored one.
@@ -298,11 +327,24 @@ class Store:
                 self._tx_thread = None
 
     @contextmanager
-    def read(self) -> Iterator[ReadView]:
+    def read(self, only: Iterable[str] | None = None) -> Iterator[ReadView]:
         """Yield a read-only view of the current version, without taking the lock.
 
+        Given ``only`` (table names), decode just those tables: a command that shows contacts
+        need not decode ten thousand interactions; the view refuses other tables (ValueError).
         Raise StoreError if the file cannot be read or was written by a newer MendCRM.
         """
+        if only is not None:
+            wanted = frozenset(_known(name) for name in only)
+            snapshot = self._file.load_only(wanted | {"meta"})
+            try:
+                current = migrations.schema_version(snapshot.tables)
+            except ValueError:
+                current = -1  # the full load below reports it
+            # No meta table (a new, an empty or a version-0 file): the full load decides.
+            if "meta" in snapshot.tables and current == migrations.SCHEMA_VERSION:
+                yield ReadView(snapshot, wanted)
+                return
         yield ReadView(self._current(locked=False))
 
     def refresh_backup(self) -> None:

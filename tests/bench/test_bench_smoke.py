@@ -37,3 +37,26 @@ def test_smallest_sync_scenario_runs_every_contender(tmp_path: Path) -> None:
     text = sync_table(figures).render()
     assert "target: first pass faster than vdirsyncer" in text or not have_vdirsyncer
     assert "target: no-change re-sync, one request per calendar: MET" in text
+
+
+def test_targets_table_lists_every_target_and_judges_what_was_measured() -> None:
+    from bench.targets import NOT_MEASURED, TARGETS, Targets
+
+    targets = Targets()
+    # help 0.1 s; upcoming 0.2 s is 2.0× (within 2.5×), contact list 0.3 s is 3.0× (over).
+    targets.add_startup(
+        {
+            ("mendcrm --help", "full"): 0.1,
+            ("mendcrm upcoming", "full"): 0.2,
+            ("mendcrm upcoming", "empty"): 9.0,  # the empty store is not the target's
+            ("mendcrm contact list", "full"): 0.3,
+        }
+    )
+    targets.add("detection", "build + detect", 0.25)
+    text = targets.table().render()
+    rows = {t.key: line for t in TARGETS for line in text.splitlines() if t.what in line}
+    assert set(rows) == {t.key for t in TARGETS}  # every target has its row
+    assert "2.00× (upcoming)" in rows["reads"] and "3.00× (contact list)" in rows["reads"]
+    assert rows["reads"].endswith("MISSED")
+    assert rows["detection"].endswith("MET") and "0.250 s" in rows["detection"]
+    assert NOT_MEASURED in rows["one-change"] and NOT_MEASURED in rows["first-floor"]

@@ -228,3 +228,27 @@ def test_a_broken_address_is_named(value: str, params: dict[str, str], problem: 
 )
 def test_valid_addresses_are_no_problem(value: str, params: dict[str, str]) -> None:
     assert address_problem(value, params) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        # Plain lower-case values take the short road; each must read as the general one does.
+        ("robert@acme.example", "robert@acme.example"),
+        ("MAILTO:robert@acme.example", "robert@acme.example"),  # RFC 3986 §3.1: any case
+        ("mailto:ann.lee+cal@x.example", "ann.lee+cal@x.example"),
+        # Not plain: upper case, escapes, header fields, a display name, two "@".
+        ("mailto:Robert@Acme.example", "robert@acme.example"),
+        ("mailto:robert%2Ehale@example.org", "robert.hale@example.org"),  # RFC 6068 §2
+        ("mailto:robert@acme.example?subject=hi", "robert@acme.example"),
+        ("robert%2Ehale@example.org", "robert%2ehale@example.org"),  # a bare addr-spec: literal
+        ("Robert <robert@acme.example>", None),
+        ("mailto:a@b@acme.example", None),
+        ("mailto:", None),
+    ],
+)
+def test_plain_addresses_read_as_the_general_reading_does(value: str, expected: str | None) -> None:
+    from mendcrm.addresses import _mail_of
+
+    assert mail_address(value) == expected
+    assert _mail_of(value) == expected  # the general reading, without the short road

@@ -202,3 +202,40 @@ def test_plugin_sections_are_appended() -> None:
     renderer = Renderer(PLAYBOOK, ZoneInfo("UTC"), sections=lambda i, c, e: ["## Extra\n\nHi"])
     enc = encounter_for()
     assert renderer.render(item("prep", enc), ROBERT, enc).endswith("## Extra\n\nHi\n")
+
+
+def test_compiled_templates_are_reused_yet_every_change_takes_effect(tmp_path: Path) -> None:
+    # Templates are compiled once per process (a pass used to spend half its time recompiling
+    # them); each pass builds a new Renderer from the config, and what it renders must follow
+    # the template file's current text, the configured path and the configured zone.
+    prep = tmp_path / "prep.j2"
+    enc = encounter_for()
+
+    def pass_renders(zone: str = "UTC", path: Path = prep) -> str:
+        config = Config(me=MeConfig(timezone=zone), prep=PrepConfig(template=path))
+        return Renderer.from_config(config, PLAYBOOK).render(item("prep", enc), ROBERT, enc)
+
+    prep.write_text("ONE {{ contact.name }}\n", "utf-8")
+    assert pass_renders() == "ONE Robert Hale\n"
+    # The same size and, on a coarse clock, the same mtime: the text itself is the key.
+    prep.write_text("TWO {{ contact.name }}\n", "utf-8")
+    assert pass_renders() == "TWO Robert Hale\n"
+    other = tmp_path / "other.j2"
+    other.write_text("OTHER {{ item_id }}\n", "utf-8")
+    assert pass_renders(path=other) == "OTHER q-prep\n"
+    assert pass_renders() == "TWO Robert Hale\n"
+    # 08:00 UTC is 17:00 in Tokyo (UTC+9, no DST): the zone is the config's, not the cache's.
+    prep.write_text("{{ event.when }}\n", "utf-8")
+    assert pass_renders() == "Wednesday 5 March 2025, 08:00–09:00 (UTC)\n"
+    assert pass_renders("Asia/Tokyo") == "Wednesday 5 March 2025, 17:00–18:00 (Asia/Tokyo)\n"
+    # An edit that breaks the template is reported on the next pass, not hidden by the cache.
+    prep.write_text("{% if %}\n", "utf-8")
+    with pytest.raises(ConfigError, match=r"\[prep\] template: .*prep.j2 line 1"):
+        pass_renders()
+
+
+def test_built_in_templates_are_compiled_once_per_process() -> None:
+    first = Renderer.from_config(Config(), PLAYBOOK)
+    second = Renderer.from_config(Config(me=MeConfig(timezone="Asia/Tokyo")), PLAYBOOK)
+    for kind in ("prep", "followup", "nudge"):
+        assert first._templates[kind] is second._templates[kind], kind

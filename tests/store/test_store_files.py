@@ -386,3 +386,73 @@ def test_only_changed_tables_are_parsed_again(store_path: Path) -> None:
     # Unchanged tables are shared with the previous version rather than parsed again.
     assert second._tables["contacts"] is first._tables["contacts"]
     assert second._tables["sync_state"] is not first._tables["sync_state"]
+
+
+# -- read views of some tables ------------------------------------------------------------------
+
+
+def test_a_view_of_some_tables_decodes_only_those_and_refuses_the_others(store_path: Path) -> None:
+    writer = Store(store_path)
+    with writer.transaction() as tx:
+        tx.put_many("contacts", [{"id": f"c{i}", "name": f"N{i}"} for i in range(3)])
+        tx.put("interactions", {"id": "i1", "contact_id": "c1"})
+        tx.put("queue", {"id": "q1", "contact_id": "c2"})
+    reader = Store(store_path)  # a fresh process: nothing cached
+    with reader.read(only=("contacts", "queue")) as view:
+        assert [r["id"] for r in view.all("contacts")] == ["c0", "c1", "c2"]
+        assert view.get("queue", "q1") == {"id": "q1", "contact_id": "c2"}
+        assert view.table("contacts").get(doc_id="c1") == {"id": "c1", "name": "N1"}
+        assert set(view._tables) == {"contacts", "queue", "meta"}  # interactions not decoded
+        for refused in (
+            lambda: view.all("interactions"),
+            lambda: view.get("interactions", "i1"),
+            lambda: view.table("encounters"),
+        ):
+            with pytest.raises(ValueError, match="holds only contacts, queue"):
+                refused()
+    with reader.read() as full:  # the whole view is unchanged by the partial one
+        assert full.get("interactions", "i1") == {"id": "i1", "contact_id": "c1"}
+
+
+def test_a_view_of_some_tables_follows_other_writers_and_damage_in_its_tables(
+    store_path: Path,
+) -> None:
+    reader = Store(store_path)
+    put_counter(reader, 1)
+    with reader.read(only=("sync_state",)) as view:
+        assert view.get("sync_state", "counter") == {"id": "counter", "value": 1}
+    run_in_child(lambda: put_counter(Store(store_path), 2))
+    with reader.read(only=("sync_state",)) as view:
+        assert view.get("sync_state", "counter") == {"id": "counter", "value": 2}
+    # Damage inside a table the view decodes is refused as a whole read refuses it.
+    raw = store_path.read_bytes()
+    start = raw.index(b'"sync_state":')
+    store_path.write_bytes(raw[: start + 14] + b"{oops" + raw[start + 14 :])
+    with pytest.raises(StoreError, match="damaged"), Store(store_path).read(only=("sync_state",)):
+        pass
+
+
+def test_a_view_of_some_tables_on_an_older_store_upgrades_it_first(store_path: Path) -> None:
+    # A file from before the meta table (version 0): the view must not read it as current.
+    store_path.parent.mkdir()
+    store_path.write_text(json.dumps({"contacts": {"c1": {"id": "c1", "name": "Ada"}}}))
+    with Store(store_path).read(only=("contacts",)) as view:
+        assert view.get("contacts", "c1") is not None
+    with Store(store_path).read(only=("meta",)) as view:
+        assert view.get("meta", "schema") == {"id": "schema", "version": SCHEMA_VERSION}
+
+
+def test_select_copies_only_the_kept_records_and_they_are_the_callers(store_path: Path) -> None:
+    store = Store(store_path)
+    with store.transaction() as tx:
+        tx.put_many("queue", [{"id": f"q{i}", "kind": ("prep", "nudge")[i % 2]} for i in range(4)])
+        kept_in_tx = tx.select("queue", lambda r: r["kind"] == "nudge")
+        assert [r["id"] for r in kept_in_tx] == ["q1", "q3"]
+    for only in (None, ("queue",)):
+        with store.read(only=only) as view:
+            kept = view.select("queue", lambda r: r["kind"] == "prep")
+            assert kept == [{"id": "q0", "kind": "prep"}, {"id": "q2", "kind": "prep"}]
+            kept[0]["kind"] = "changed by the caller"  # a copy: the snapshot is untouched
+            assert view.get("queue", "q0") == {"id": "q0", "kind": "prep"}
+    with store.read(only=("contacts",)) as view, pytest.raises(ValueError, match="holds only"):
+        view.select("queue", lambda r: True)

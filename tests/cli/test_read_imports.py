@@ -1,0 +1,79 @@
+"""Read commands import only what they use: start-up is most of their time on a small store."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mendcrm import repository
+from mendcrm.model import QueueItem
+from mendcrm.store import Store
+from tests.core.builders import T0, attendee, contact, find, occurrence
+
+REPO = Path(__file__).resolve().parents[2]
+PROBE = """
+import sys
+import time_machine
+from mendcrm.cli.main import main
+with time_machine.travel("2025-03-03T08:00:00+00:00", tick=False):  # the builders' T0
+    try:
+        main(sys.argv[1:])
+    except SystemExit:
+        pass
+heavy = ("jinja2", "caldav", "niquests", "icalendar", "recurring_ical_events")
+print("LOADED:" + ",".join(sorted(m for m in heavy if m in sys.modules)))
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        # upcoming and contact list print summaries: no template, so no Jinja2 (20 ms).
+        (["upcoming"], ""),
+        (["upcoming", "--json"], ""),
+        (["contact", "list"], ""),
+    ],
+)
+def test_read_commands_import_no_template_or_calendar_stack(
+    tmp_path: Path, args: list[str], expected: str
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(f'[store]\npath = "{tmp_path / "store.json"}"\n')
+    # One encounter two days ahead, with its prep note: upcoming has something to print.
+    robert = contact(emails=("robert@acme.example",))
+    [met] = find(occurrence(attendees=(attendee("robert@acme.example"),)), [robert])
+    item = QueueItem(id="q1", kind="prep", contact_id=robert.id, due=T0, encounter_id=met.id)
+    with Store(tmp_path / "store.json").transaction() as tx:
+        repository.save(tx, "contacts", robert)
+        repository.save(tx, "encounters", met)
+        repository.save(tx, "queue", item)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "HOME": str(tmp_path),
+        "XDG_CONFIG_HOME": str(tmp_path / ".config"),
+        "XDG_DATA_HOME": str(tmp_path / ".local"),
+        "XDG_STATE_HOME": str(tmp_path / ".state"),
+        "MENDCRM_CONFIG": str(config),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *args], env=env, capture_output=True, text=True, timeout=60
+    )
+    [loaded] = [line for line in done.stdout.splitlines() if line.startswith("LOADED:")]
+    assert loaded == "LOADED:" + expected, done.stderr
+    assert "Robert Hale" in done.stdout  # the encounter was shown
+
+
+def test_the_probe_sees_jinja2_where_a_template_is_rendered(tmp_path: Path) -> None:
+    # The same probe on a command that renders (the built-in templates, via `prep ID`'s
+    # renderer): Jinja2 is then loaded, so the probe can tell.
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    code = "import sys; from mendcrm.render import Renderer; from mendcrm.playbook import "
+    code += "load_playbook; from datetime import UTC; Renderer(load_playbook(None), UTC); "
+    code += "print('LOADED:' + ('jinja2' if 'jinja2' in sys.modules else ''))"
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert done.stdout.strip() == "LOADED:jinja2", done.stderr
