@@ -115,30 +115,12 @@ class StoreFile:
         A missing or empty file is an empty store. Raise StoreError if the file cannot be read
         or is not a store.
         """
+        opened = self._open_changed()
+        if isinstance(opened, Snapshot):
+            return opened
+        fd, st, raw = opened
         try:
-            current = Signature.of(os.stat(self.path))
-        except FileNotFoundError:
-            return EMPTY
-        except OSError as exc:
-            raise self._unreadable(exc.strerror or str(exc)) from exc
-        cached = self._cache
-        if cached.signature == current:
-            return cached
-        try:
-            fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
-        except FileNotFoundError:
-            return EMPTY
-        except OSError as exc:
-            raise self._unreadable(exc.strerror or str(exc)) from exc
-        try:
-            st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode):
-                raise self._unreadable("it is not a regular file")
-            raw = _read_all(fd)
-            snapshot = self._parse(raw, Signature.of(st), cached)
-        except OSError as exc:
-            os.close(fd)
-            raise self._unreadable(exc.strerror or str(exc)) from exc
+            snapshot = self._parse(raw, Signature.of(st), self._cache)
         except BaseException:
             os.close(fd)
             raise
@@ -154,30 +136,12 @@ class StoreFile:
         is never cached nor a base to commit on (its ``signature`` is None). A file not in the
         one-table-per-line layout is loaded whole. Raise StoreError as :meth:`load` does.
         """
-        try:
-            current = Signature.of(os.stat(self.path))
-        except FileNotFoundError:
-            return EMPTY
-        except OSError as exc:
-            raise self._unreadable(exc.strerror or str(exc)) from exc
+        opened = self._open_changed()
+        if isinstance(opened, Snapshot):
+            return opened
+        fd, st, raw = opened
+        os.close(fd)
         cached = self._cache
-        if cached.signature == current:
-            return cached
-        try:
-            fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
-        except FileNotFoundError:
-            return EMPTY
-        except OSError as exc:
-            raise self._unreadable(exc.strerror or str(exc)) from exc
-        try:
-            st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode):
-                raise self._unreadable("it is not a regular file")
-            raw = _read_all(fd)
-        except OSError as exc:
-            raise self._unreadable(exc.strerror or str(exc)) from exc
-        finally:
-            os.close(fd)
         split = _split_tables(raw)
         if split is None:
             return Snapshot(self._parse(raw, Signature.of(st), EMPTY).tables)
@@ -195,6 +159,36 @@ class StoreFile:
                 return Snapshot(self._parse_whole(raw))  # reports the damage with its position
             tables[name] = self._checked_table(name, value)
         return Snapshot(tables)
+
+    def _open_changed(self) -> Snapshot | tuple[int, os.stat_result, bytes]:
+        """Return the cached snapshot if the file is unchanged (the empty store if it is
+        missing), else an open descriptor on it, its stat and its bytes (the caller closes or
+        keeps the descriptor). Raise StoreError if it cannot be read or is not a regular file."""
+        try:
+            current = Signature.of(os.stat(self.path))
+        except FileNotFoundError:
+            return EMPTY
+        except OSError as exc:
+            raise self._unreadable(exc.strerror or str(exc)) from exc
+        if self._cache.signature == current:
+            return self._cache
+        try:
+            fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return EMPTY
+        except OSError as exc:
+            raise self._unreadable(exc.strerror or str(exc)) from exc
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise self._unreadable("it is not a regular file")
+            return fd, st, _read_all(fd)
+        except OSError as exc:
+            os.close(fd)
+            raise self._unreadable(exc.strerror or str(exc)) from exc
+        except BaseException:
+            os.close(fd)
+            raise
 
     def _parse(self, raw: bytes, signature: Signature, previous: Snapshot) -> Snapshot:
         if not raw.strip():

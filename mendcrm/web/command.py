@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sys
 from pathlib import Path
 
@@ -132,6 +133,9 @@ def serve(
         **tls_options(ui_config),
     )
     server = uvicorn.Server(config)
+    # Listen before the URL is printed or the browser opened, so whoever reads that line (a
+    # person, a browser, a script) finds the page answering.
+    listening = _listen(host, port)
     where = {"host": host, "port": port, "pid": os.getpid(), "tls": tls}
     write_private(server_file, json.dumps(where))
     click.echo(f"MendCRM page: {url}", err=False)
@@ -141,9 +145,23 @@ def serve(
 
         webbrowser.open(url)
     try:
-        server.run()
+        server.run(sockets=[listening])
     finally:
         server_file.unlink(missing_ok=True)
+        listening.close()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """Given the address and port to serve on, return a socket listening there; raise
+    UsageError naming them if it cannot be had (in use, no such address)."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        return socket.create_server((host, port), family=family, backlog=128)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot listen on {host}:{port} ({exc.strerror or exc})",
+            hint="choose another --port, or stop what already listens there",
+        ) from None
 
 
 @ui.command("set-password")

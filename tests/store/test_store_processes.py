@@ -76,7 +76,26 @@ CHECKPOINT = 25
 """Every this many increments a writer waits until the reader has read the file afresh."""
 
 
-def increment(path: Path, times: int, go: Event, reads: Synchronized[int]) -> None:
+class ReadCount:
+    """The reader's count of whole reads, shared across processes; writers wait on it."""
+
+    def __init__(self) -> None:
+        self.value: Synchronized[int] = fork.Value("q", 0)
+        self.changed = fork.Condition()
+
+    def bump(self) -> None:
+        with self.changed:
+            self.value.value += 1
+            self.changed.notify_all()
+
+    def wait_for(self, target: int) -> None:
+        """Return once ``target`` reads have completed (an event; the bound keeps a dead reader
+        from hanging the writer, and the test's own assertions then fail)."""
+        with self.changed:
+            self.changed.wait_for(lambda: self.value.value >= target, timeout=120)
+
+
+def increment(path: Path, times: int, go: Event, reads: ReadCount) -> None:
     store = Store(path)
     go.wait()
     for done in range(1, times + 1):
@@ -88,13 +107,11 @@ def increment(path: Path, times: int, go: Event, reads: Synchronized[int]) -> No
             # Wait for a whole read that began after this commit (two completions: the one in
             # progress may have begun before it). The reader then saw this writer's latest
             # value or a newer one, whatever the scheduler did: see the test's assertion.
-            start = reads.value
-            while reads.value < start + 2:
-                time.sleep(0.0005)
+            reads.wait_for(reads.value.value + 2)
 
 
 def watch(
-    path: Path, go: Event, stop: Event, results: Connection, reads: Synchronized[int]
+    path: Path, go: Event, stop: Event, results: Connection, reads: ReadCount
 ) -> None:
     """Parse the raw file and read through the store until told to stop, counting each read in
     ``reads``; report what was seen."""
@@ -110,14 +127,14 @@ def watch(
             parsed += 1
         except (ValueError, AssertionError, KeyError, TypeError):
             torn += 1
-            reads.value += 1
+            reads.bump()
             continue
         try:
             with store.read() as view:
                 doc = view.get("sync_state", "counter")
         except StoreError:
             torn += 1
-            reads.value += 1
+            reads.bump()
             continue
         value = doc["value"] if doc else -1
         # What the store shows can only be as new or newer than the file we parsed just before.
@@ -125,7 +142,7 @@ def watch(
             went_back += 1
         last = value
         seen.add(value)
-        reads.value += 1
+        reads.bump()
     results.send({"parsed": parsed, "torn": torn, "went_back": went_back, "distinct": len(seen)})
 
 
@@ -135,7 +152,7 @@ def test_four_processes_increment_to_exactly_1000_while_a_reader_never_sees_a_to
     seed_store(store_path, contacts=50)
     go, stop = fork.Event(), fork.Event()
     receive, send = fork.Pipe(duplex=False)
-    reads = fork.Value("q", 0)  # only the reader adds to it; the writers look
+    reads = ReadCount()  # only the reader adds to it; the writers wait on it
     reader = fork.Process(target=watch, args=(store_path, go, stop, send, reads))
     writers = [
         fork.Process(target=increment, args=(store_path, INCREMENTS, go, reads))
