@@ -3,12 +3,13 @@
 Figures these tests establish (asserted, and printed with ``pytest -s``): 4 processes × 250
 read-modify-write increments end at exactly 1,000 while a reader parses the file throughout;
 a writer SIGKILLed 200 times at random moments always leaves the old or the new version. The
-same kill harness run on stock TinyDB's storage (which rewrites in place) does find damaged
-files: a control showing the harness can fail.
+harness's check, run on stock TinyDB's storage (which rewrites in place) killed part-way through
+its write, finds every such file damaged: a control showing the check can fail.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import multiprocessing
 import os
@@ -33,7 +34,7 @@ from .conftest import counter, temp_files
 WRITERS = 4
 INCREMENTS = 250
 KILLS = 200
-CONTROL_KILLS = 80
+CONTROL_KILLS = 20
 SEED = 20_251_123
 
 fork = multiprocessing.get_context("fork")
@@ -110,9 +111,7 @@ def increment(path: Path, times: int, go: Event, reads: ReadCount) -> None:
             reads.wait_for(reads.value.value + 2)
 
 
-def watch(
-    path: Path, go: Event, stop: Event, results: Connection, reads: ReadCount
-) -> None:
+def watch(path: Path, go: Event, stop: Event, results: Connection, reads: ReadCount) -> None:
     """Parse the raw file and read through the store until told to stop, counting each read in
     ``reads``; report what was seen."""
     store = Store(path)
@@ -202,18 +201,38 @@ def write_through_the_store(path: Path, progress: int) -> None:
         os.write(progress, b"C%d\n" % value)
 
 
-def write_in_place_like_stock_tinydb(path: Path, progress: int) -> None:
-    """The control: the same increments through stock TinyDB's JSONStorage (in place)."""
+def write_in_place_like_stock_tinydb(path: Path, progress: int, cut: float) -> None:
+    """The control: one increment through stock TinyDB's JSONStorage, which rewrites in place.
+
+    Its file handle is wrapped so the write stops part-way and says "H": between the first byte
+    that differs from the file on disk and the last (a ``cut`` fraction of that span), which is
+    where a kill during an in-place rewrite lands. The harness kills it there.
+    """
+    before = path.read_text()
     with TinyDB(path) as db:
-        while True:
-            data = db.storage.read()
-            assert data is not None
-            value = data["sync_state"]["counter"]["value"] + 1
-            os.write(progress, b"W%d\n" % value)
-            data["contacts"]["c-marker"] = marker(value)
-            data["sync_state"]["counter"] = {"id": "counter", "value": value}
-            db.storage.write(data)
-            os.write(progress, b"C%d\n" % value)
+        storage: Any = db.storage
+        handle = storage._handle
+
+        class StopsPartWay:
+            def __getattr__(self, name: str) -> Any:
+                return getattr(handle, name)
+
+            def write(self, text: str) -> None:
+                first = next(
+                    (i for i, (a, b) in enumerate(zip(text, before, strict=False)) if a != b),
+                    min(len(text), len(before)),
+                )
+                handle.write(text[: first + int((len(text) - first) * cut)])
+                handle.flush()
+                os.write(progress, b"H\n")
+                signal.pause()  # until the harness's SIGKILL
+
+        storage._handle = StopsPartWay()
+        data = storage.read()
+        value = data["sync_state"]["counter"]["value"] + 1
+        data["contacts"]["c-marker"] = marker(value)
+        data["sync_state"]["counter"] = {"id": "counter", "value": value}
+        storage.write(data)
 
 
 @dataclass
@@ -316,20 +335,35 @@ def test_a_writer_killed_at_random_moments_leaves_the_old_or_the_new_version(
 
 
 def test_the_kill_harness_catches_a_writer_that_rewrites_in_place(store_path: Path) -> None:
-    """Run the same harness on stock TinyDB's storage: it must find damaged files there."""
+    """The harness's check finds the file a writer killed mid-rewrite leaves behind.
+
+    Stock TinyDB's storage rewrites the file in place; each control writer is killed while its
+    rewrite is part-way through (at a random point after it began changing bytes), so every
+    round must be found damaged: the check of the real writer above can fail.
+    """
     seed_store(store_path, contacts=600)
+    with TinyDB(store_path) as db:  # in TinyDB's own layout, so bytes differ only where data does
+        db.storage.write(db.storage.read())
     good = store_path.read_bytes()
+    rng = random.Random(SEED)
     damaged = 0
-    rounds = killed_writers(
-        store_path, write_in_place_like_stock_tinydb, CONTROL_KILLS, random.Random(SEED)
-    )
-    for _ in rounds:
-        raw = store_path.read_bytes()
+    for _ in range(CONTROL_KILLS):
+        cut = rng.uniform(0.01, 0.99)
+        pid, progress = start_writer(
+            store_path, functools.partial(write_in_place_like_stock_tinydb, cut=cut)
+        )
+        said = b""
+        while b"H" not in said:
+            chunk = os.read(progress, 64)
+            assert chunk, "the control writer ended before its write"
+            said += chunk
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        os.close(progress)
         try:
-            consistent_value(json.loads(raw))
-            good = raw
+            consistent_value(json.loads(store_path.read_bytes()))
         except (ValueError, AssertionError, KeyError, TypeError):
             damaged += 1
-            store_path.write_bytes(good)  # so the next writer can start
+        store_path.write_bytes(good)  # so the next writer starts from a whole file
     print(f"\ncontrol: {damaged} of {CONTROL_KILLS} kills left stock TinyDB's file damaged")
-    assert damaged >= 1
+    assert damaged == CONTROL_KILLS
