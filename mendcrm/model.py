@@ -8,6 +8,7 @@ passes these objects between stages; nothing here does I/O.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -40,6 +41,8 @@ QueueState = Literal["pending", "due", "delivered", "done", "dismissed", "withdr
 QUEUE_STATES: tuple[str, ...] = ("pending", "due", "delivered", "done", "dismissed", "withdrawn")
 OPEN_QUEUE_STATES: frozenset[str] = frozenset({"pending", "due"})
 """Items in these states may still move with their event or be withdrawn."""
+CLOSED_QUEUE_STATES: frozenset[str] = frozenset({"delivered", "done", "dismissed"})
+"""Items in these states are history: never deleted by planning, never re-created, never moved."""
 
 EncounterKind = Literal["meeting", "conference"]
 
@@ -315,12 +318,18 @@ class QueueItem(_Record):
     after it when the event moves."""
 
 
+def queue_id(*parts: str) -> str:
+    """Given the parts that identify a queue item, return its stable id (12 hex digits)."""
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:12]
+
+
 def replace(record: _R, **changes: Any) -> _R:
     """Return a copy of a record with some fields changed (a typed ``dataclasses.replace``)."""
     return dataclasses.replace(record, **changes)  # type: ignore[type-var]
 
 
 __all__ = [
+    "CLOSED_QUEUE_STATES",
     "FLAGGED_STAGES",
     "OPEN_QUEUE_STATES",
     "OUTCOMES",
@@ -337,6 +346,7 @@ __all__ = [
     "Talk",
     "from_iso",
     "normalize_email",
+    "queue_id",
     "replace",
     "to_iso",
 ]

@@ -17,8 +17,7 @@ from mendcrm import repository
 from mendcrm.addresses import mail_address, user_addresses
 from mendcrm.clock import Clock
 from mendcrm.config.model import AccountConfig, Config
-from mendcrm.model import Contact, Encounter, QueueItem, replace
-from mendcrm.retention import Retention, prune
+from mendcrm.model import Contact, Encounter, replace
 from mendcrm.secrets import get_password
 from mendcrm.store import Store
 
@@ -146,6 +145,12 @@ def sync_pass(
     return summary
 
 
+from mendcrm.planning_stage import (  # noqa: E402 - the middle stage, in its own module
+    detect_and_plan,
+    is_annotation_state,
+)
+
+
 def fetch(
     config: Config,
     store: Store,
@@ -159,9 +164,9 @@ def fetch(
     """Given the config and store, return the sources' occurrences and new state (no writes)."""
     from mendcrm.sources import sync_sources
 
-    with store.read() as view:
+    with store.read(only=["sync_state"]) as view:
         # Annotation documents share the table but belong to the actions stage.
-        state = {d["id"]: d for d in view.all("sync_state") if not _is_annotation_state(d["id"])}
+        state = {d["id"]: d for d in view.all("sync_state") if not is_annotation_state(d["id"])}
     return sync_sources(
         config,
         state,
@@ -171,143 +176,6 @@ def fetch(
         only=only,
         force=force,
     )
-
-
-def detect_and_plan(
-    config: Config,
-    store: Store,
-    sync: SyncResult,
-    *,
-    now: datetime,
-    plugin_manager: pluggy.PluginManager | None = None,
-    warnings: list[str] | None = None,
-    retention: Retention | None = None,
-) -> tuple[Plan, int]:
-    """Given a sync result, detect encounters, plan the queue and commit it with the sync state.
-
-    Return the plan and how many items became due; append to ``warnings`` what the user should
-    know. Everything is read and written inside one transaction, so a concurrent
-    ``mendcrm log`` is never lost; what the pass withdrew unseen, and what closed longer ago than
-    ``retention`` allows (default: the config's ``[store] retention_days``), leaves the store in
-    that transaction (:mod:`mendcrm.retention`).
-    """
-    from mendcrm.copies import keep_known_ids, one_copy_each
-    from mendcrm.detection import ContactIndex, detect
-    from mendcrm.dismissals import Dismissals
-    from mendcrm.planning import mark_due, plan
-    from mendcrm.playbook import load_playbook
-    from mendcrm.render import Renderer
-
-    playbook = load_playbook(config.playbook)
-    renderer = Renderer.from_config(
-        config, playbook, sections=_sections_hook(plugin_manager, config)
-    )
-    with store.transaction() as tx:
-        contacts = repository.contacts(tx)
-        index = ContactIndex.build(c for c in contacts if c.flagged)
-        # A meeting seen through several calendars or objects is detected once, keeping its id.
-        annotating = {f"account:{a.name}" for a in config.accounts if a.annotate != "off"}
-        occurrences = one_copy_each(sync.occurrences, annotating=annotating)
-        mine = user_addresses(config.me.emails, sync.state)
-        found = detect(occurrences, index, me=config.me, settings=config.detection, mine=mine)
-        programmes = None
-        if config.programmes:
-            from mendcrm.programmes.encounters import programme_encounters
-
-            programmes = programme_encounters(
-                config, sync.state, occurrences, found, index.contacts, index.names
-            )
-            found = programmes.encounters
-        stored = repository.encounters(tx)
-        detected = keep_known_ids(found, stored)
-        held = hold_departed_sources(tx, config, stored, now, warnings)
-        stored_queue = repository.queue(tx)
-        the_plan = plan(
-            detected=detected,
-            stored_encounters=stored,
-            stored_queue=stored_queue,
-            contacts=contacts,
-            interactions=repository.interactions(tx),
-            failed_sources=sync.failed_sources | held,
-            now=now,
-            config=config,
-            playbook=playbook,
-            renderer=renderer,
-            dismissals=Dismissals.load(tx),
-        )
-        if programmes is not None or any(i.kind == "heads-up" for i in stored_queue):
-            from mendcrm.programmes.heads_up import with_heads_ups
-
-            the_plan = with_heads_ups(
-                the_plan,
-                programmes,
-                stored,
-                detected,
-                stored_queue,
-                contacts,
-                held=sync.failed_sources | held,
-                now=now,
-                zone=renderer.zone,
-            )
-        for key in sync.stale_keys:
-            doc = tx.get("sync_state", key) or {}
-            if not _is_annotation_state(key) and doc.get("source") not in held:
-                tx.delete("sync_state", key)
-        tx.put_many("sync_state", sync.state.values())
-        repository.save(tx, "encounters", *the_plan.encounters)
-        repository.save(tx, "queue", *the_plan.queue)
-        newly_due = mark_due(repository.queue(tx), now)
-        repository.save(tx, "queue", *newly_due)
-        prune(
-            tx,
-            now=now,
-            retention=retention or Retention.of(config),
-            nudges_in_use=the_plan.nudges_in_use,
-        )
-    return the_plan, len(newly_due)
-
-
-DEPARTED_ID = "departed_sources"
-
-
-def hold_departed_sources(
-    tx: repository.Writable,
-    config: Config,
-    encounters: list[Encounter],
-    now: datetime,
-    warnings: list[str] | None,
-) -> set[str]:
-    """Given the stored encounters, return the sources to hold back this pass, and warn.
-
-    A source that has upcoming encounters but is no longer in the config may be a typo or a
-    rename: the first pass that notices keeps its encounters and state (and says so); the next
-    one lets them go. Putting the source back cancels the countdown.
-    """
-    configured = {f"account:{a.name}" for a in config.accounts}
-    configured |= {f"feed:{f.name}" for f in config.feeds}
-    configured |= {f"programme:{p.name}" for p in config.programmes}
-    upcoming = [e for e in encounters if e.state == "active" and e.occurrence.end >= now]
-    active = {e.occurrence.source for e in upcoming}
-    record = dict(tx.get("meta", DEPARTED_ID) or {"id": DEPARTED_ID})
-    noticed: dict[str, str] = {
-        s: when for s, when in record.get("sources", {}).items() if s not in configured
-    }
-    held: set[str] = set()
-    for source in sorted(active - configured):
-        if source in noticed:
-            continue  # warned last pass: withdraw now
-        noticed[source] = now.isoformat()
-        held.add(source)
-        count = sum(1 for e in upcoming if e.occurrence.source == source)
-        if warnings is not None:
-            warnings.append(
-                f"{source} is no longer in the config: its {count} encounter(s) are kept for "
-                "now and withdrawn at the next sync (put it back to keep them)"
-            )
-    noticed = {s: w for s, w in noticed.items() if s in active}
-    if noticed != record.get("sources", {}):
-        tx.put("meta", {"id": DEPARTED_ID, "sources": noticed})
-    return held
 
 
 def annotate(
@@ -385,37 +253,6 @@ def announce(
     ]
     for hook, kwargs in calls:
         call_each(plugin_manager, hook, **kwargs)  # logs a failing plugin by name, never raises
-
-
-def _is_annotation_state(doc_id: str) -> bool:
-    from mendcrm.annotations import STATE_PREFIX
-
-    return doc_id.startswith(STATE_PREFIX)
-
-
-def _sections_hook(plugin_manager: pluggy.PluginManager | None, config: Config) -> Any:
-    """Given the plugin manager, return a callable collecting extra prep-note sections, or None."""
-    if plugin_manager is None:
-        return None
-    from mendcrm.plugins import call_each
-
-    def sections(
-        item: QueueItem, contact: Contact | None, encounter: Encounter | None
-    ) -> list[str]:
-        found: list[str] = []
-        for outcome in call_each(
-            plugin_manager,
-            "prep_note_sections",
-            item=item,
-            contact=contact,
-            encounter=encounter,
-            config=config,
-        ):
-            if outcome.value:
-                found.extend(outcome.value if isinstance(outcome.value, list) else [outcome.value])
-        return found
-
-    return sections
 
 
 __all__ = ["PassSummary", "annotate", "announce", "detect_and_plan", "fetch", "sync_pass"]

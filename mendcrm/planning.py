@@ -27,7 +27,6 @@ The rules, in the order :func:`plan` applies them:
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,36 +34,31 @@ from datetime import datetime, timedelta
 
 from mendcrm.config.model import Config
 from mendcrm.dismissals import REASON_DISMISSED, Dismissals
-from mendcrm.due_times import UserDay, due_time, followup_due, prep_due
+from mendcrm.due_times import UserDay, followup_due, prep_due
 from mendcrm.model import (
+    CLOSED_QUEUE_STATES,
     OPEN_QUEUE_STATES,
     Contact,
     Encounter,
     Interaction,
     QueueItem,
+    queue_id,
     replace,
-    to_iso,
 )
+from mendcrm.nudges import nudge_id, plan_nudges, quiet_since
 from mendcrm.playbook import Playbook
 from mendcrm.render import Renderer
 
-CLOSED_STATES: frozenset[str] = frozenset({"delivered", "done", "dismissed"})
+CLOSED_STATES = CLOSED_QUEUE_STATES
 """Items in these states are history: never deleted, never re-created, never moved."""
 
 HISTORY_WINDOW = timedelta(days=1)
 """The sync window reaches this far back (events stage: now − 1 day); an encounter that ended
 earlier has simply aged out of view, which says nothing about a move."""
 
-_MAX_PERIODS = 1000  # bounds the nudge period search for contacts left alone for decades
-
 REASON_MOVED = "moved"
 REASON_GONE = "the event was cancelled, declined or deleted, or no longer names them"
 REASON_UNFLAGGED = "the contact is no longer flagged"
-
-
-def queue_id(*parts: str) -> str:
-    """Given the parts that identify a queue item, return its stable id (12 hex digits)."""
-    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:12]
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +145,23 @@ class _Work:
 
     def put(self, item: QueueItem) -> None:
         self.items[item.id] = item
+
+    def rendered(self, item: QueueItem, encounter: Encounter | None) -> QueueItem:
+        """Given an item and its encounter, return it with its body and title rendered anew."""
+        contact = self.contacts.get(item.contact_id)
+        if contact is None:
+            return item
+        body = self.renderer.render(
+            item,
+            contact,
+            encounter,
+            interactions=self.interactions.get(contact.id, ()),
+            contacts=self.contacts,
+        )
+        title = self.renderer.title(item, contact, encounter)
+        if body == item.body and title == item.title:
+            return item
+        return replace(item, body=body, title=title)
 
     def changed_items(self) -> tuple[QueueItem, ...]:
         return tuple(
@@ -274,7 +285,7 @@ def plan(
         start = final.occurrence.start
         if final.state == "active" and start >= now:
             soon[final.contact_id] = min(start, soon.get(final.contact_id, start))
-    _plan_nudges(work, soon)
+    plan_nudges(work, soon)
     return Plan(
         encounters=tuple(sorted(work.out_encounters.values(), key=lambda e: e.id)),
         queue=work.changed_items(),
@@ -417,102 +428,11 @@ def _sync_items(
         if kind == "prep" and work.now >= encounter.occurrence.end:
             state = "withdrawn"  # never delivered in time (daemon off): a late prep note is noise
         work.put(
-            _rendered(
-                work,
+            work.rendered(
                 replace(primary, due=due, state=state, contact_id=encounter.contact_id),
                 encounter,
             )
         )
-
-
-def _rendered(work: _Work, item: QueueItem, encounter: Encounter | None) -> QueueItem:
-    contact = work.contacts.get(item.contact_id)
-    if contact is None:
-        return item
-    body = work.renderer.render(
-        item,
-        contact,
-        encounter,
-        interactions=work.interactions.get(contact.id, ()),
-        contacts=work.contacts,
-    )
-    title = work.renderer.title(item, contact, encounter)
-    if body == item.body and title == item.title:
-        return item
-    return replace(item, body=body, title=title)
-
-
-def quiet_since(contact: Contact, interactions: Iterable[Interaction]) -> datetime | None:
-    """Given a contact and their interactions, return when the current quiet period began.
-
-    That is the latest of the last logged interaction and the last stage change; None if
-    neither is known.
-    """
-    moments = [i.when for i in interactions if i.contact_id == contact.id]
-    if contact.stage_since is not None:
-        moments.append(contact.stage_since)
-    return max(moments, default=None)
-
-
-def nudge_id(contact: Contact, anchor: datetime, period: int) -> str:
-    """Return the stable id of a contact's nudge for one stage, quiet period and repeat."""
-    return queue_id("nudge", contact.id, contact.stage, to_iso(anchor), str(period))
-
-
-def _plan_nudges(work: _Work, meeting_soon: Mapping[str, datetime]) -> None:
-    """Queue one nudge per quiet contact; ``meeting_soon`` maps contacts to their next encounter."""
-    nudges: dict[str, list[QueueItem]] = defaultdict(list)
-    for item in work.items.values():
-        if item.kind == "nudge":
-            nudges[item.contact_id].append(item)
-    for contact in sorted(work.contacts.values(), key=lambda c: c.id):
-        existing = nudges.get(contact.id, [])
-        cadence = work.playbook.stage(contact.stage).cadence
-        anchor = quiet_since(contact, work.interactions.get(contact.id, ()))
-        if cadence is None or anchor is None:
-            _retire(work, existing, set())
-            continue
-        elapsed = max(1, min(_MAX_PERIODS, (work.now - anchor) // cadence))
-        period_ids = {nudge_id(contact, anchor, k) for k in range(1, elapsed + 1)}
-        _retire(work, existing, period_ids)
-        current = nudge_id(contact, anchor, elapsed)
-        work.nudges_in_use.add(current)
-        outstanding = [
-            work.items[i.id]
-            for i in existing
-            if i.id in period_ids and work.items[i.id].state in (*OPEN_QUEUE_STATES, "delivered")
-        ]
-        upcoming = meeting_soon.get(contact.id)
-        if upcoming is not None and upcoming <= work.now + cadence:
-            # A meeting is coming anyway; its prep note is the better prompt.
-            for item in outstanding:
-                if item.state in OPEN_QUEUE_STATES:
-                    work.put(replace(item, state="withdrawn"))
-            continue
-        if outstanding:
-            item = outstanding[0]
-        elif current in work.items:
-            item = work.items[current]
-            if item.state in CLOSED_STATES:
-                continue  # this period's nudge was seen to: wait for the next period
-            item = replace(item, state="pending")
-        else:
-            # A nudge waits for the morning if its period ends at night (mendcrm.due_times).
-            due = due_time(anchor + elapsed * cadence, "nudge", work.day)
-            item = QueueItem(id=current, kind="nudge", contact_id=contact.id, due=due)
-        if item.state in OPEN_QUEUE_STATES:
-            work.put(_rendered(work, item, None))
-
-
-def _retire(work: _Work, nudges: Iterable[QueueItem], current: set[str]) -> None:
-    """Close nudges of an earlier quiet period or stage: contact was logged or stage moved."""
-    for item in nudges:
-        if item.id in current:
-            continue
-        if item.state in OPEN_QUEUE_STATES:
-            work.put(replace(item, state="withdrawn"))
-        elif item.state == "delivered":
-            work.put(replace(item, state="done", closed_at=work.now))
 
 
 def mark_due(queue: Iterable[QueueItem], now: datetime) -> list[QueueItem]:

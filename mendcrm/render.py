@@ -202,8 +202,9 @@ def _compile_text(text: str) -> jinja2.Template:
     return template
 
 
-def _load(path: Path | None, default: str, key: str) -> jinja2.Template:
-    """Given a user template's path (or None) and the built-in's name, return it compiled.
+def _load(path: Path | None, default: str, key: str) -> tuple[jinja2.Template, str]:
+    """Given a user template's path (or None) and the built-in's name, return it compiled, with
+    what it was made from (the user's text, or the built-in's name).
 
     Raise :class:`ConfigError` naming ``key`` if the file cannot be read or does not parse.
     """
@@ -211,8 +212,9 @@ def _load(path: Path | None, default: str, key: str) -> jinja2.Template:
 
     try:
         if path is None:
-            return _environment().get_template(default)
-        return _compile_text(path.read_text("utf-8"))
+            return _environment().get_template(default), default
+        text = path.read_text("utf-8")
+        return _compile_text(text), text
     except OSError as exc:
         raise ConfigError(
             f"{key}: cannot read {path} ({exc.strerror or exc})",
@@ -242,11 +244,14 @@ class Renderer:
         self.playbook = playbook
         self.zone = zone
         self.sections = sections
-        self._templates = {
+        loaded = {
             "prep": _load(prep_template, "prep.md.j2", "[prep] template"),
             "followup": _load(followup_template, "followup.md.j2", "[followup] template"),
             "nudge": _load(nudge_template, "nudge.md.j2", "nudge template"),
         }
+        self._templates = {kind: template for kind, (template, _) in loaded.items()}
+        self.template_sources: dict[str, str] = {kind: made for kind, (_, made) in loaded.items()}
+        """Per note kind, the user's template text or the built-in's name (the pass memo's)."""
 
     @classmethod
     def from_config(

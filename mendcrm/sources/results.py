@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from mendcrm.events.window import Span
 from mendcrm.model import Occurrence
+from mendcrm.sources.state import calendar_occurrences
 
 
 @dataclass(slots=True)
@@ -50,24 +52,58 @@ class SourceReport:
         return asdict(self)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class SyncResult:
     """The outcome of :func:`mendcrm.sources.sync_sources`.
 
     ``occurrences``: every occurrence in the window, from every calendar known (unchanged ones
-    from the stored state; a failed calendar contributes its last good state).
+    from the stored state; a failed calendar contributes its last good state), in time order.
+    They are expanded from ``state`` over ``window`` when first asked for: a pass that plans
+    nothing (:mod:`mendcrm.pass_memo`) never builds them.
     ``state``: the complete new ``sync_state`` table, keyed by document id.
     ``stale_keys``: ids present before that should be deleted now.
     ``failed_sources``: sources that failed or looked suspicious this pass; planning must not
     withdraw their encounters because an occurrence is missing.
+    ``window``: the window the occurrences come from (None when they were given some other way,
+    e.g. in a test: then no pass may be skipped).
     """
 
-    occurrences: list[Occurrence] = field(default_factory=list)
-    state: dict[str, dict[str, Any]] = field(default_factory=dict)
-    stale_keys: set[str] = field(default_factory=set)
-    reports: list[CalendarReport] = field(default_factory=list)
-    sources: list[SourceReport] = field(default_factory=list)
-    failed_sources: set[str] = field(default_factory=set)
+    state: dict[str, dict[str, Any]]
+    stale_keys: set[str]
+    reports: list[CalendarReport]
+    sources: list[SourceReport]
+    failed_sources: set[str]
+    window: Span | None
+    _occurrences: list[Occurrence] | None
+
+    def __init__(
+        self,
+        occurrences: list[Occurrence] | None = None,
+        *,
+        state: dict[str, dict[str, Any]] | None = None,
+        window: Span | None = None,
+    ) -> None:
+        self.state = state if state is not None else {}
+        self.stale_keys = set()
+        self.reports = []
+        self.sources = []
+        self.failed_sources = set()
+        self.window = window
+        self._occurrences = occurrences if occurrences is not None else []
+
+    @property
+    def occurrences(self) -> list[Occurrence]:
+        if self._occurrences is None:
+            assert self.window is not None
+            found = [
+                occurrence
+                for doc in self.state.values()
+                if doc.get("kind") == "calendar"
+                for occurrence in calendar_occurrences(doc, self.window)
+            ]
+            found.sort(key=lambda o: (o.start, o.source, o.uid, o.recurrence_id or ""))
+            self._occurrences = found
+        return self._occurrences
 
     @property
     def warnings(self) -> list[str]:

@@ -204,6 +204,20 @@ def calendar_occurrences(doc: Mapping[str, Any], span: Span) -> list[Occurrence]
     return out
 
 
+def count_occurrences(doc: Mapping[str, Any], span: Span) -> int:
+    """Given a calendar's state document, return how many of its stored occurrences overlap
+    ``span`` (what :func:`calendar_occurrences` would return, without building them)."""
+    start, end = span.start.timestamp(), span.end.timestamp()
+    count = 0
+    for entry in (doc.get("objects") or {}).values():
+        for _, begins, length, _ in entry.get("x") or ():
+            if length <= 0:
+                count += start <= begins < end
+            else:
+                count += begins < end and begins + length > start
+    return count
+
+
 def horizon_of(doc: Mapping[str, Any] | None) -> Span | None:
     """Return the span a calendar's stored objects cover, or None if it has none yet."""
     if not doc or not doc.get("horizon"):
@@ -221,6 +235,7 @@ __all__ = [
     "STATE_FORMAT",
     "Entry",
     "calendar_occurrences",
+    "count_occurrences",
     "entry_occurrences",
     "epoch",
     "from_epoch",

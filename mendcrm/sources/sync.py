@@ -37,7 +37,7 @@ from mendcrm.sources.results import (
     SourceReport,
     SyncResult,
 )
-from mendcrm.sources.state import calendar_occurrences
+from mendcrm.sources.state import calendar_occurrences, count_occurrences
 from mendcrm.sources.transport import AuthRejected, Transport
 
 log = logging.getLogger(__name__)
@@ -131,15 +131,14 @@ def sync_sources(
             )
             _collect(result, new_state, {source: out}, report, failed)
     result.state = new_state
+    result.window = env.window
+    result._occurrences = None  # expanded when first asked for
     result.stale_keys = set(state) - set(new_state)
+    counts: dict[tuple[str, str], int] = {}
     for doc in new_state.values():
         if doc.get("kind") == "calendar":
-            result.occurrences.extend(calendar_occurrences(doc, env.window))
-    result.occurrences.sort(key=lambda o: (o.start, o.source, o.uid, o.recurrence_id or ""))
-    counts: dict[tuple[str, str], int] = {}
-    for occurrence in result.occurrences:
-        pair = (occurrence.source, occurrence.calendar)
-        counts[pair] = counts.get(pair, 0) + 1
+            pair = (doc.get("source", ""), doc.get("calendar", ""))
+            counts[pair] = counts.get(pair, 0) + count_occurrences(doc, env.window)
     for calendar_report in result.reports:
         calendar_report.occurrences = counts.get(
             (calendar_report.source, calendar_report.calendar), 0

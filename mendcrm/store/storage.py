@@ -549,6 +549,23 @@ def _split_tables(raw: bytes) -> list[tuple[str, bytes]] | None:
     return out
 
 
+def table_text(table: Mapping[str, Any]) -> bytes:
+    """Given a table, return the JSON text the file holds it as: the same table (same records in
+    the same order) always gives the same bytes, and the text never holds a newline byte."""
+    # ASCII-escaped output is both faster to produce and safe to split on newlines.
+    return json.dumps(table, separators=(",", ":"), allow_nan=False).encode("ascii")
+
+
+def fragment_of(snapshot: Snapshot, name: str, table: Mapping[str, Any]) -> bytes:
+    """Given a snapshot, a table name and the table as it is now, return the table's JSON text:
+    the text it was read from or written as when it is still that very table, else anew."""
+    if snapshot.tables.get(name) is table:
+        known = snapshot.fragments.get(name)
+        if known is not None:
+            return known
+    return table_text(table)
+
+
 def _serialise(tables: Tables, base: Snapshot) -> tuple[list[bytes], dict[str, bytes]]:
     """Given tables and the snapshot they derive from, return the file as a list of chunks (to
     be written without joining them) and the JSON text of each table."""
@@ -556,11 +573,7 @@ def _serialise(tables: Tables, base: Snapshot) -> tuple[list[bytes], dict[str, b
     chunks: list[bytes] = [b"{\n"]
     for name in sorted(tables):
         table = tables[name]
-        fragment = base.fragments.get(name) if base.tables.get(name) is table else None
-        if fragment is None:
-            # ASCII-escaped output is both faster to produce and safe to split on newlines.
-            fragment = json.dumps(table, separators=(",", ":"), allow_nan=False).encode("ascii")
-        fragments[name] = fragment
+        fragment = fragments[name] = fragment_of(base, name, table)
         if len(chunks) > 1:
             chunks.append(b",\n")
         chunks += [json.dumps(name).encode("ascii") + b":", fragment]

@@ -14,6 +14,7 @@ gives the TinyDB table (document ids are the record ids) for queries with ``tiny
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import marshal
@@ -32,7 +33,14 @@ from mendcrm.daemon.redaction import clean_error_texts
 from mendcrm.errors import StoreError
 from mendcrm.store import migrations
 from mendcrm.store.migrations import SCHEMA_ID, TABLES, Tables
-from mendcrm.store.storage import EMPTY, Snapshot, SnapshotStorage, StoreFile, TransactionStorage
+from mendcrm.store.storage import (
+    EMPTY,
+    Snapshot,
+    SnapshotStorage,
+    StoreFile,
+    TransactionStorage,
+    fragment_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -176,6 +184,22 @@ class Transaction(_Reader):
     def changed(self) -> bool:
         """True once something in this transaction differs from what it started from."""
         return self._changed
+
+    def digest(self, names: Iterable[str]) -> str:
+        """Given table names, return a SHA-256 hex digest of those tables as they stand in this
+        transaction.
+
+        It is taken over the JSON text the file holds (or will hold) them as, so a table left
+        as it was read costs only hashing its text; equal digests mean equal tables, and a
+        digest taken before a commit equals one taken after the file is read again.
+        """
+        self._check_open()
+        found = hashlib.sha256()
+        for name in sorted({_known(n) for n in names}):
+            text = fragment_of(self._base, name, self._tables.get(name, {}))
+            found.update(b"%s:%d:" % (name.encode("ascii"), len(text)))
+            found.update(text)
+        return found.hexdigest()
 
     def _tinydb_read(self) -> Tables:
         return self._tables

@@ -1,0 +1,229 @@
+"""The pass memo: when a pass may skip detection and planning, because they would change nothing.
+
+What detection and planning decide is a function of two things:
+
+- **the inputs**: the calendars' sync state (every stored object's occurrences), the contacts,
+  interactions, dismissals, encounters and queue in the store, the config, the playbook and the
+  templates, the plugins, the user's addresses, the sources that failed, MendCRM's version;
+- **the time**, which enters only through thresholds: an occurrence entering or leaving the
+  window, an encounter starting, ending or ageing out of move pairing, a nudge period ending or
+  a meeting coming within a cadence, a closed item's retention running out, and (as a margin
+  for anything tied to the user's calendar day) local midnight; and through marking due, which
+  the memo's ``next_due`` keeps apart.
+
+After each full pass the memo records a digest of the inputs, the time it was taken and the
+first threshold ahead. A later pass whose inputs give the same digest, at a time from then to
+before that threshold, would plan nothing: it only marks due what has fallen due. Anything
+else — a changed object, a contact edited, a note snoozed, the config or a template changed, a
+plugin added, the clock jumping back or past a threshold (suspend, DST is only a threshold if an
+event sits there) — recomputes everything. A plugin's extra prep-note sections are rendered
+again only then.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from pathlib import PurePath
+from typing import Any
+
+from mendcrm.events.window import Span
+from mendcrm.model import (
+    CLOSED_QUEUE_STATES,
+    Encounter,
+    QueueItem,
+    from_iso,
+    to_iso,
+)
+from mendcrm.planning import HISTORY_WINDOW
+from mendcrm.store import Transaction
+from mendcrm.store.storage import table_text
+
+MEMO_ID = "pass_memo"
+"""The memo's record in the store's ``meta`` table."""
+
+PLANNING_TABLES = ("contacts", "dismissals", "encounters", "interactions", "queue")
+"""The store tables detection and planning read."""
+
+
+def canonical(value: Any) -> Any:
+    """Given a config-like value (dataclasses, mappings, sets, paths, times), return it as plain
+    JSON data that is the same in every process: sets sorted, mappings keyed by text."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: canonical(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): canonical(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(value, set | frozenset):
+        return sorted((canonical(v) for v in value), key=repr)
+    if isinstance(value, list | tuple):
+        return [canonical(v) for v in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    if isinstance(value, PurePath | datetime | date | time | timedelta):
+        return f"{type(value).__name__}:{value}"
+    return f"{type(value).__name__}:{value!r}"
+
+
+def context_digest(**parts: Any) -> str:
+    """Given the non-store inputs of a pass (config, playbook, template texts, plugins, …),
+    return their SHA-256 hex digest; equal inputs give equal digests in any process."""
+    text = json.dumps(canonical(parts), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def inputs_digest(
+    tx: Transaction,
+    context: str,
+    state: Mapping[str, Mapping[str, Any]],
+    extra: Iterable[Mapping[str, Any] | None] = (),
+) -> str:
+    """Given the pass's transaction, its context digest, the sync state documents the pass
+    reads (annotation documents left out by the caller) and other records it reads, return the
+    digest of every input of detection and planning."""
+    found = hashlib.sha256(context.encode("ascii"))
+    found.update(tx.digest(PLANNING_TABLES).encode("ascii"))
+    found.update(table_text({key: state[key] for key in state}))
+    for record in extra:
+        found.update(table_text({"record": record or {}}))
+    return found.hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class PassMemo:
+    """What the last full pass saw: its inputs' digest, when it ran, and until when (exclusive)
+    the time alone changes nothing; ``next_due`` is the earliest due time of a pending item."""
+
+    inputs: str
+    computed_at: datetime
+    valid_until: datetime | None
+    next_due: datetime | None
+
+    def covers(self, inputs: str, now: datetime) -> bool:
+        """Given this pass's inputs digest and time, return whether planning would change
+        nothing: same inputs, and ``now`` neither before the memo nor at a threshold."""
+        if inputs != self.inputs or now < self.computed_at:
+            return False
+        return self.valid_until is None or now < self.valid_until
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "id": MEMO_ID,
+            "inputs": self.inputs,
+            "computed_at": to_iso(self.computed_at),
+            "valid_until": _iso(self.valid_until),
+            "next_due": _iso(self.next_due),
+        }
+
+    @classmethod
+    def load(cls, tx: Transaction) -> PassMemo | None:
+        """Given a transaction, return the stored memo, or None if there is none (or it is not
+        one this version reads)."""
+        record = tx.get("meta", MEMO_ID)
+        if record is None:
+            return None
+        try:
+            return cls(
+                inputs=str(record["inputs"]),
+                computed_at=from_iso(record["computed_at"]),
+                valid_until=_from_iso(record.get("valid_until")),
+                next_due=_from_iso(record.get("next_due")),
+            )
+        except (TypeError, KeyError, ValueError):
+            return None
+
+
+def forget(tx: Transaction) -> None:
+    """Given a transaction, drop the memo: the next pass recomputes everything."""
+    tx.delete("meta", MEMO_ID)
+
+
+def next_due(queue: Iterable[QueueItem]) -> datetime | None:
+    """Given queue items, return the earliest due time of a pending one (what
+    :func:`mendcrm.planning.mark_due` turns due), or None."""
+    return min((i.due for i in queue if i.state == "pending"), default=None)
+
+
+class Thresholds:
+    """Collects the moments after ``now`` at which the time alone could change a pass."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self.first: datetime | None = None
+
+    def add(self, moment: datetime | None) -> None:
+        if moment is not None and moment > self.now and (self.first is None or moment < self.first):
+            self.first = moment
+
+    def encounters(self, encounters: Iterable[Encounter]) -> dict[str, list[datetime]]:
+        """Planning compares the time with each encounter's start (is its prep note still
+        useful, is it the contact's next meeting), end (is it over) and end + the history
+        window (may it still pair as a move). Return each contact's encounter starts."""
+        starts: dict[str, list[datetime]] = defaultdict(list)
+        for encounter in encounters:
+            start, end = encounter.occurrence.start, encounter.occurrence.end
+            for moment in (start, end, end + HISTORY_WINDOW):
+                self.add(moment)
+            starts[encounter.contact_id].append(start)
+        return starts
+
+    def queue(self, items: Iterable[QueueItem], keep_for: timedelta | None) -> None:
+        """A closed item's closing time (stamped ``now`` if it has none yet) plus the retention
+        decides when it is pruned. (An open item's due time is no threshold for planning: only
+        a clock gone back makes a due item's time lie ahead again, and that recomputes anyway;
+        marking items due is :attr:`PassMemo.next_due`'s.)"""
+        if keep_for is None:
+            return
+        for item in items:
+            if item.state in CLOSED_QUEUE_STATES:
+                self.add((item.closed_at or self.now) + keep_for)
+
+    def window(self, state: Iterable[Mapping[str, Any]], window: Span) -> None:
+        """An occurrence enters the window (``[now - back, now + ahead)``, moving with the
+        time) when its start comes within ``ahead`` and leaves ``back`` after it ends: at those
+        moments the pass would see a different set of occurrences."""
+        ahead, back = window.end - self.now, self.now - window.start
+        ahead_s, back_s = ahead.total_seconds(), back.total_seconds()
+        now_s = self.now.timestamp()
+        first = self.first.timestamp() if self.first is not None else None
+        for doc in state:
+            if doc.get("kind") != "calendar":
+                continue
+            for entry in (doc.get("objects") or {}).values():
+                for row in entry.get("x") or ():
+                    start_s, length = row[1], row[2]
+                    for moment in (start_s - ahead_s, start_s + max(length, 0) + back_s):
+                        if moment > now_s and (first is None or moment < first):
+                            first = moment
+        if first is not None:
+            self.add(datetime.fromtimestamp(first, tz=UTC))
+
+    def midnight(self, zone: tzinfo) -> None:
+        """The user's next local midnight: a margin for anything tied to their calendar day."""
+        local = self.now.astimezone(zone)
+        tomorrow = datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=zone)
+        self.add(tomorrow.astimezone(UTC))
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return to_iso(moment) if moment is not None else None
+
+
+def _from_iso(value: Any) -> datetime | None:
+    return from_iso(value) if isinstance(value, str) and value else None
+
+
+__all__ = [
+    "MEMO_ID",
+    "PLANNING_TABLES",
+    "PassMemo",
+    "Thresholds",
+    "context_digest",
+    "forget",
+    "inputs_digest",
+    "next_due",
+]

@@ -1,0 +1,345 @@
+"""The middle of a pass: detection and planning in one store transaction, or, when nothing they
+read has changed, only marking due what has fallen due (:mod:`mendcrm.pass_memo`).
+
+Pure apart from the one transaction: the sources' result comes in, encounters and queue items
+go out with the new sync state, atomically.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from mendcrm import repository
+from mendcrm.addresses import user_addresses
+from mendcrm.config.model import Config
+from mendcrm.model import Contact, Encounter, Interaction, QueueItem
+from mendcrm.nudges import next_nudge_change
+from mendcrm.retention import Retention, prune
+from mendcrm.store import Store, Transaction
+
+if TYPE_CHECKING:
+    import pluggy
+
+    from mendcrm.pass_memo import PassMemo
+    from mendcrm.planning import Plan
+    from mendcrm.playbook import Playbook
+    from mendcrm.render import Renderer
+    from mendcrm.sources.results import SyncResult
+
+
+def detect_and_plan(
+    config: Config,
+    store: Store,
+    sync: SyncResult,
+    *,
+    now: datetime,
+    plugin_manager: pluggy.PluginManager | None = None,
+    warnings: list[str] | None = None,
+    retention: Retention | None = None,
+    incremental: bool = True,
+) -> tuple[Plan, int]:
+    """Given a sync result, detect encounters, plan the queue and commit it with the sync state.
+
+    Return the plan and how many items became due; append to ``warnings`` what the user should
+    know. Everything is read and written inside one transaction, so a concurrent
+    ``mendcrm log`` is never lost; what the pass withdrew unseen, and what closed longer ago than
+    ``retention`` allows (default: the config's ``[store] retention_days``), leaves the store in
+    that transaction (:mod:`mendcrm.retention`). When nothing detection and planning read has
+    changed since the last full pass and no threshold of time lies between, the pass only
+    marks due what has fallen due (:mod:`mendcrm.pass_memo`); ``incremental=False`` always
+    recomputes everything.
+    """
+    from mendcrm import pass_memo
+    from mendcrm.playbook import load_playbook
+    from mendcrm.render import Renderer
+
+    playbook = load_playbook(config.playbook)
+    renderer = Renderer.from_config(
+        config, playbook, sections=_sections_hook(plugin_manager, config)
+    )
+    keep = retention or Retention.of(config)
+    mine = user_addresses(config.me.emails, sync.state)
+    # Programmes change with their own clock (heads-ups, sessions): always recomputed.
+    memo_ok = incremental and sync.window is not None and not config.programmes
+    context = _context(config, playbook, renderer, plugin_manager, mine, sync, keep)
+    with store.transaction() as tx:
+        if memo_ok:
+            memo = pass_memo.PassMemo.load(tx)
+            inputs = _inputs(tx, context, sync)
+            if memo is not None and memo.covers(inputs, now):
+                _write_sync_state(tx, sync, held=set())
+                return _mark_due_only(tx, memo, now, context, sync)
+        the_plan, newly_due, held, contacts, interactions = _full_pass(
+            tx, config, sync, now, plugin_manager, warnings, keep, playbook, renderer, mine
+        )
+        final = _final_records(tx, the_plan, newly_due, held)
+        if memo_ok and final is not None:
+            encounters, queue = final
+            thresholds = pass_memo.Thresholds(now)
+            starts = thresholds.encounters(encounters)
+            thresholds.queue(queue, keep.keep_for)
+            thresholds.add(
+                next_nudge_change(now, contacts, _by_contact(interactions), playbook, starts)
+            )
+            assert sync.window is not None
+            thresholds.window(sync.state.values(), sync.window)
+            thresholds.midnight(renderer.zone)
+            memo = pass_memo.PassMemo(
+                inputs=_inputs(tx, context, sync),
+                computed_at=now,
+                valid_until=thresholds.first,
+                next_due=pass_memo.next_due(queue),
+            )
+            tx.put("meta", memo.to_record())
+        else:
+            pass_memo.forget(tx)
+    return the_plan, len(newly_due)
+
+
+def _full_pass(
+    tx: Transaction,
+    config: Config,
+    sync: SyncResult,
+    now: datetime,
+    plugin_manager: pluggy.PluginManager | None,
+    warnings: list[str] | None,
+    retention: Retention,
+    playbook: Playbook,
+    renderer: Renderer,
+    mine: frozenset[str],
+) -> tuple[Plan, list[QueueItem], set[str], list[Contact], list[Interaction]]:
+    """Detect and plan from everything, inside the pass's transaction; return the plan, the
+    items marked due, the departed sources held back, and the contacts and interactions read."""
+    from mendcrm.copies import keep_known_ids, one_copy_each
+    from mendcrm.detection import ContactIndex, detect
+    from mendcrm.dismissals import Dismissals
+    from mendcrm.planning import mark_due, plan
+
+    contacts = repository.contacts(tx)
+    index = ContactIndex.build(c for c in contacts if c.flagged)
+    # A meeting seen through several calendars or objects is detected once, keeping its id.
+    annotating = {f"account:{a.name}" for a in config.accounts if a.annotate != "off"}
+    occurrences = one_copy_each(sync.occurrences, annotating=annotating)
+    found = detect(occurrences, index, me=config.me, settings=config.detection, mine=mine)
+    programmes = None
+    if config.programmes:
+        from mendcrm.programmes.encounters import programme_encounters
+
+        programmes = programme_encounters(
+            config, sync.state, occurrences, found, index.contacts, index.names
+        )
+        found = programmes.encounters
+    stored = repository.encounters(tx)
+    detected = keep_known_ids(found, stored)
+    held = hold_departed_sources(tx, config, stored, now, warnings)
+    stored_queue = repository.queue(tx)
+    interactions = repository.interactions(tx)
+    the_plan = plan(
+        detected=detected,
+        stored_encounters=stored,
+        stored_queue=stored_queue,
+        contacts=contacts,
+        interactions=interactions,
+        failed_sources=sync.failed_sources | held,
+        now=now,
+        config=config,
+        playbook=playbook,
+        renderer=renderer,
+        dismissals=Dismissals.load(tx),
+    )
+    if programmes is not None or any(i.kind == "heads-up" for i in stored_queue):
+        from mendcrm.programmes.heads_up import with_heads_ups
+
+        the_plan = with_heads_ups(
+            the_plan,
+            programmes,
+            stored,
+            detected,
+            stored_queue,
+            contacts,
+            held=sync.failed_sources | held,
+            now=now,
+            zone=renderer.zone,
+        )
+    _write_sync_state(tx, sync, held)
+    repository.save(tx, "encounters", *the_plan.encounters)
+    repository.save(tx, "queue", *the_plan.queue)
+    newly_due = mark_due(repository.queue(tx), now)
+    repository.save(tx, "queue", *newly_due)
+    prune(tx, now=now, retention=retention, nudges_in_use=the_plan.nudges_in_use)
+    return the_plan, newly_due, held, contacts, interactions
+
+
+def _write_sync_state(tx: Transaction, sync: SyncResult, held: set[str]) -> None:
+    for key in sync.stale_keys:
+        doc = tx.get("sync_state", key) or {}
+        if not is_annotation_state(key) and doc.get("source") not in held:
+            tx.delete("sync_state", key)
+    tx.put_many("sync_state", sync.state.values())
+
+
+def _final_records(
+    tx: Transaction, the_plan: Plan, newly_due: list[QueueItem], held: set[str]
+) -> tuple[list[Encounter], list[QueueItem]] | None:
+    """Return the encounters and queue a full pass leaves, or None when a later pass may not
+    be skipped whatever happens: a departed source is being held, or heads-ups are queued."""
+    departed = tx.get("meta", DEPARTED_ID) or {}
+    if held or departed.get("sources"):
+        return None
+    queue = {i.id: i for i in repository.queue(tx)}
+    if any(i.kind == "heads-up" for i in queue.values()):
+        return None
+    encounters = repository.encounters(tx)
+    return encounters, list(queue.values())
+
+
+def _mark_due_only(
+    tx: Transaction, memo: PassMemo, now: datetime, context: str, sync: SyncResult
+) -> tuple[Plan, int]:
+    """The skipped pass: planning would change nothing, so only mark due what has fallen due,
+    and keep the memo in step with the queue that changed."""
+    from mendcrm import pass_memo
+    from mendcrm.planning import Plan, mark_due
+
+    if memo.next_due is None or now < memo.next_due:
+        return Plan(), 0
+    newly_due = mark_due(repository.queue(tx), now)
+    repository.save(tx, "queue", *newly_due)
+    tx.put(
+        "meta",
+        pass_memo.PassMemo(
+            inputs=_inputs(tx, context, sync),
+            computed_at=memo.computed_at,
+            valid_until=memo.valid_until,
+            next_due=pass_memo.next_due(repository.queue(tx)),
+        ).to_record(),
+    )
+    return Plan(), len(newly_due)
+
+
+def _inputs(tx: Transaction, context: str, sync: SyncResult) -> str:
+    from mendcrm.pass_memo import inputs_digest
+
+    return inputs_digest(tx, context, sync.state, [tx.get("meta", DEPARTED_ID)])
+
+
+def _context(
+    config: Config,
+    playbook: Playbook,
+    renderer: Renderer,
+    plugin_manager: pluggy.PluginManager | None,
+    mine: frozenset[str],
+    sync: SyncResult,
+    retention: Retention,
+) -> str:
+    """Return the digest of a pass's inputs that do not live in the store."""
+    from mendcrm import __version__
+    from mendcrm.pass_memo import context_digest
+    from mendcrm.render import zone_name
+
+    plugins: list[str] = []
+    if plugin_manager is not None:
+        versions = {
+            id(plugin): f"{dist.project_name} {dist.version}"
+            for plugin, dist in plugin_manager.list_plugin_distinfo()
+        }
+        plugins = sorted(
+            f"{name} {versions.get(id(plugin), '')}"
+            for name, plugin in plugin_manager.list_name_plugin()
+        )
+    return context_digest(
+        version=__version__,
+        config=config,
+        playbook=playbook,
+        templates=renderer.template_sources,
+        zone=zone_name(renderer.zone),
+        plugins=plugins,
+        mine=mine,
+        failed=sync.failed_sources,
+        retention=retention,
+    )
+
+
+def _by_contact(interactions: list[Interaction]) -> dict[str, list[Interaction]]:
+    grouped: dict[str, list[Interaction]] = {}
+    for interaction in interactions:
+        grouped.setdefault(interaction.contact_id, []).append(interaction)
+    return grouped
+
+
+DEPARTED_ID = "departed_sources"
+
+
+def hold_departed_sources(
+    tx: Transaction,
+    config: Config,
+    encounters: list[Encounter],
+    now: datetime,
+    warnings: list[str] | None,
+) -> set[str]:
+    """Given the stored encounters, return the sources to hold back this pass, and warn.
+
+    A source that has upcoming encounters but is no longer in the config may be a typo or a
+    rename: the first pass that notices keeps its encounters and state (and says so); the next
+    one lets them go. Putting the source back cancels the countdown.
+    """
+    configured = {f"account:{a.name}" for a in config.accounts}
+    configured |= {f"feed:{f.name}" for f in config.feeds}
+    configured |= {f"programme:{p.name}" for p in config.programmes}
+    upcoming = [e for e in encounters if e.state == "active" and e.occurrence.end >= now]
+    active = {e.occurrence.source for e in upcoming}
+    record = dict(tx.get("meta", DEPARTED_ID) or {"id": DEPARTED_ID})
+    noticed: dict[str, str] = {
+        s: when for s, when in record.get("sources", {}).items() if s not in configured
+    }
+    held: set[str] = set()
+    for source in sorted(active - configured):
+        if source in noticed:
+            continue  # warned last pass: withdraw now
+        noticed[source] = now.isoformat()
+        held.add(source)
+        count = sum(1 for e in upcoming if e.occurrence.source == source)
+        if warnings is not None:
+            warnings.append(
+                f"{source} is no longer in the config: its {count} encounter(s) are kept for "
+                "now and withdrawn at the next sync (put it back to keep them)"
+            )
+    noticed = {s: w for s, w in noticed.items() if s in active}
+    if noticed != record.get("sources", {}):
+        tx.put("meta", {"id": DEPARTED_ID, "sources": noticed})
+    return held
+
+
+def _sections_hook(plugin_manager: pluggy.PluginManager | None, config: Config) -> Any:
+    """Given the plugin manager, return a callable collecting extra prep-note sections, or None."""
+    if plugin_manager is None:
+        return None
+    from mendcrm.plugins import call_each
+
+    def sections(
+        item: QueueItem, contact: Contact | None, encounter: Encounter | None
+    ) -> list[str]:
+        found: list[str] = []
+        for outcome in call_each(
+            plugin_manager,
+            "prep_note_sections",
+            item=item,
+            contact=contact,
+            encounter=encounter,
+            config=config,
+        ):
+            if outcome.value:
+                found.extend(outcome.value if isinstance(outcome.value, list) else [outcome.value])
+        return found
+
+    return sections
+
+
+def is_annotation_state(doc_id: str) -> bool:
+    from mendcrm.annotations import STATE_PREFIX
+
+    return doc_id.startswith(STATE_PREFIX)
+
+
+__all__ = ["DEPARTED_ID", "detect_and_plan", "hold_departed_sources", "is_annotation_state"]
