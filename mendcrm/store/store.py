@@ -30,7 +30,7 @@ from tinydb.table import Document, Table
 
 from mendcrm.daemon.redaction import clean_error_texts
 from mendcrm.errors import StoreError
-from mendcrm.store import migrations
+from mendcrm.store import codec, migrations
 from mendcrm.store.migrations import SCHEMA_ID, TABLES, Tables
 from mendcrm.store.storage import EMPTY, Snapshot, SnapshotStorage, StoreFile, TransactionStorage
 
@@ -268,12 +268,18 @@ class Transaction(_Reader):
         if not self._changed:
             return None
         for name in self._materialised:
-            for key, doc in self._tables.get(name, {}).items():
+            table = self._tables.get(name, {})
+            for key, doc in table.items():
                 if doc.get("id") != key:
                     raise ValueError(
                         f"{name} record {key!r} now has id {doc.get('id')!r}; a record's id"
                         " cannot change (delete it and put the new one)"
                     )
+            # TinyDB's API bypasses put()'s check; the file's codec relies on it (no NaN).
+            try:
+                codec.check_plain(table)
+            except (TypeError, ValueError) as exc:
+                raise TypeError(f"a {name} record is not plain JSON: {exc}") from None
         return self._tables
 
 
@@ -382,7 +388,7 @@ class Store:
         number of contacts restored. Raise StoreError, leaving the store as it was, if the file
         cannot be read, is not a MendCRM store, or comes from a newer MendCRM."""
         try:
-            data = json.loads(Path(source).read_bytes())
+            data = codec.decode(Path(source).read_bytes().lstrip())
         except OSError as exc:
             raise StoreError(f"cannot read {source}: {exc.strerror or exc}") from exc
         except ValueError as exc:
