@@ -85,12 +85,29 @@ def queue(view: Readable) -> list[QueueItem]:
     return sorted(found, key=lambda q: (q.due, q.id))
 
 
-def queue_of_kind(view: Readable, kind: str) -> list[QueueItem]:
+def queue_of_kind(
+    view: Readable,
+    kind: str,
+    *,
+    states: Collection[str] | None = None,
+    due_by: datetime | None = None,
+) -> list[QueueItem]:
     """Given a store view and a kind (``prep``, ``followup``, ``nudge``, …), return the queue
-    items of that kind, by due time; the others are skipped before they are decoded."""
-    found = [
-        QueueItem.from_record(r) for r in view.select("queue", lambda r: r.get("kind") == kind)
-    ]
+    items of that kind, by due time; the others are skipped before they are decoded.
+
+    Given ``states``, only items in one of them; given ``due_by``, only items due at or before
+    it (also tested before decoding: a command that shows the open ones need not decode the
+    thousands that are done or far ahead).
+    """
+
+    def keep(record: dict[str, Any]) -> bool:
+        if record.get("kind") != kind:
+            return False
+        if states is not None and record.get("state", "pending") not in states:
+            return False
+        return due_by is None or from_iso(record["due"]) <= due_by
+
+    found = [QueueItem.from_record(r) for r in view.select("queue", keep)]
     return sorted(found, key=lambda q: (q.due, q.id))
 
 

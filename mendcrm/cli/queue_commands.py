@@ -83,16 +83,18 @@ def upcoming(app: AppContext, days: int | None, as_json: bool) -> None:
     now = app.clock.now()
     until = now + timedelta(days=days or app.config.sync.lookahead_days)
     # Only what is shown is decoded: the store holds far more encounters and items than that.
-    with app.store.read(only=("encounters", "queue", "contacts")) as view:
+    # The queue (the largest table) is shown only in JSON (prep_due, followup_due).
+    tables = ("encounters", "contacts", "queue") if as_json else ("encounters", "contacts")
+    with app.store.read(only=tables) as view:
         ahead = repository.encounters_between(view, now, until)
-        queue = repository.queue_of_encounters(view, {e.id for e in ahead})
+        queue = repository.queue_of_encounters(view, {e.id for e in ahead}) if as_json else []
         wanted = {e.contact_id for e in ahead} | {o for e in ahead for o in e.others}
         contacts = {c.id: c for c in (repository.contact(view, cid) for cid in sorted(wanted)) if c}
-    by_encounter: dict[str, list[QueueItem]] = {}
-    for item in queue:
-        if item.encounter_id:
-            by_encounter.setdefault(item.encounter_id, []).append(item)
     if as_json:
+        by_encounter: dict[str, list[QueueItem]] = {}
+        for item in queue:
+            if item.encounter_id:
+                by_encounter.setdefault(item.encounter_id, []).append(item)
         emit_json([encounter_json(e, contacts, by_encounter.get(e.id, [])) for e in ahead])
         return
     if not ahead:
@@ -129,13 +131,12 @@ def prep(app: AppContext, item_id: str | None, days: int | None, as_json: bool) 
     # Only what is shown is decoded: the prep items, the encounters they prepare for (their end
     # alone) and the contacts they name.
     with app.store.read(only=("contacts", "queue", "encounters")) as view:
-        items = repository.queue_of_kind(view, "prep")
         if item_id:
             from mendcrm.changes import find_item
 
-            chosen = [find_item(items, item_id)]
+            chosen = [find_item(repository.queue_of_kind(view, "prep"), item_id)]
         else:
-            candidates = [i for i in items if i.state in _OPEN and i.due <= until]
+            candidates = repository.queue_of_kind(view, "prep", states=_OPEN, due_by=until)
             # A note for an encounter that is over has nothing left to prepare for.
             over = repository.encounters_over(
                 view, {i.encounter_id for i in candidates if i.encounter_id}, now
