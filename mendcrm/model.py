@@ -83,6 +83,8 @@ class _Record:
 
     @classmethod
     def from_record(cls: type[_R], record: Mapping[str, Any]) -> _R:
+        """Given a stored record, return the object; it shares no list or dict with the record
+        (a store view may hand over its own records, uncopied)."""
         plan = _PLANS.get(cls) or _plan(cls)
         kwargs: dict[str, Any] = {}
         for name, convert in plan:
@@ -128,6 +130,8 @@ def _converter(kind: str) -> _Convert | None:
             return functools.partial(_nested, nested)
     if kind.startswith("tuple"):
         return _tuple
+    if kind.startswith("dict"):
+        return _dict  # a copy: an object must not share a dict with the record it came from
     return None
 
 
@@ -143,6 +147,10 @@ def _nested(nested: type[_Record], value: Any) -> Any:
 
 def _tuple(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
+
+
+def _dict(value: Any) -> Any:
+    return dict(value) if isinstance(value, dict) else value
 
 
 @dataclass(frozen=True, slots=True)

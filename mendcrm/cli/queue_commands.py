@@ -89,7 +89,7 @@ def upcoming(app: AppContext, days: int | None, as_json: bool) -> None:
         ahead = repository.encounters_between(view, now, until)
         queue = repository.queue_of_encounters(view, {e.id for e in ahead}) if as_json else []
         wanted = {e.contact_id for e in ahead} | {o for e in ahead for o in e.others}
-        contacts = {c.id: c for c in (repository.contact(view, cid) for cid in sorted(wanted)) if c}
+        contacts = repository.contacts_by_id(view, wanted)
     if as_json:
         by_encounter: dict[str, list[QueueItem]] = {}
         for item in queue:
@@ -144,8 +144,7 @@ def prep(app: AppContext, item_id: str | None, days: int | None, as_json: bool) 
             chosen = [i for i in candidates if i.encounter_id not in over]
             # Due first (most urgent on top), then what is coming.
             chosen.sort(key=lambda i: (i.state not in ("due", "delivered"), i.due))
-        named = (repository.contact(view, cid) for cid in sorted({i.contact_id for i in chosen}))
-        contacts = {c.id: c for c in named if c is not None}
+        contacts = repository.contacts_by_id(view, {i.contact_id for i in chosen})
     if as_json:
         emit_json([item_json(i, contacts) for i in chosen])
         return

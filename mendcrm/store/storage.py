@@ -33,7 +33,6 @@ import json
 import logging
 import os
 import re
-import secrets
 import stat
 import threading
 import time
@@ -431,7 +430,8 @@ class StoreFile:
     def _temp_name(self) -> str:
         # The lock holder is the only writer and stray files were removed when it took the
         # lock, so 48 random bits make a clash practically impossible (O_EXCL catches one).
-        return os.path.join(self.folder, f".{self.path.name}.{secrets.token_hex(6)}.tmp")
+        # (os.urandom is what secrets.token_hex reads, without importing hmac and hashlib.)
+        return os.path.join(self.folder, f".{self.path.name}.{os.urandom(6).hex()}.tmp")
 
     def _new_temp(self) -> tuple[int, str]:
         while True:

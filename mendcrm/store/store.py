@@ -130,6 +130,25 @@ class _Reader:
         """
         return _detached([r for r in self._tables.get(_known(table), {}).values() if keep(r)])
 
+    def decode(
+        self,
+        table: str,
+        make: Callable[[Record], _T],
+        keep: Callable[[Record], bool] | None = None,
+    ) -> list[_T]:
+        """Given a table, a function building an object from a record and optionally a test,
+        return ``make(record)`` for each record kept (all without a test), in stored order.
+
+        The records are not copied first (decoding thousands of records is most of a read
+        command's time; copying them first would add a third): ``keep`` and ``make`` see the
+        stored records themselves, must not change them, and ``make`` must keep no part of
+        one that can change (model classes' ``from_record`` builds its own).
+        """
+        records = self._tables.get(_known(table), {}).values()
+        if keep is None:
+            return [make(r) for r in records]
+        return [make(r) for r in records if keep(r)]
+
 
 class ReadView(_Reader):
     """A consistent, read-only snapshot of the store (see :meth:`Store.read`)."""
@@ -154,6 +173,14 @@ class ReadView(_Reader):
 
     def select(self, table: str, keep: Callable[[Record], bool]) -> list[Record]:
         return super().select(self._readable(table), keep)
+
+    def decode(
+        self,
+        table: str,
+        make: Callable[[Record], _T],
+        keep: Callable[[Record], bool] | None = None,
+    ) -> list[_T]:
+        return super().decode(self._readable(table), make, keep)
 
     def table(self, name: str) -> StoreTable:
         """Given a table name, return its TinyDB table for queries; changes through it raise."""
@@ -195,6 +222,15 @@ class Transaction(_Reader):
     def select(self, table: str, keep: Callable[[Record], bool]) -> list[Record]:
         self._check_open()
         return super().select(table, keep)
+
+    def decode(
+        self,
+        table: str,
+        make: Callable[[Record], _T],
+        keep: Callable[[Record], bool] | None = None,
+    ) -> list[_T]:
+        self._check_open()
+        return super().decode(table, make, keep)
 
     def put(self, table: str, record: Mapping[str, Any]) -> None:
         """Given a table and a record with a string ``"id"``, insert it or replace the stored one.
