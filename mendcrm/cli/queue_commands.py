@@ -12,7 +12,6 @@ from mendcrm import repository
 from mendcrm.cli.context import AppContext, pass_app
 from mendcrm.cli.output import days_option, emit_json, json_option, shorten, table
 from mendcrm.model import OUTCOMES, Contact, Encounter, QueueItem, to_iso
-from mendcrm.retention import Retention
 
 _OPEN = ("pending", "due", "delivered")
 
@@ -103,20 +102,21 @@ def upcoming(app: AppContext, days: int | None, as_json: bool) -> None:
     from mendcrm.render import describe_when, match_reason, user_zone
 
     zone = user_zone(app.config.me)
+    lines: list[str] = []  # printed at once: an echo per line costs more than the rest here
     for e in ahead:
         person = contacts.get(e.contact_id)
         occ = e.occurrence
         declined = "  (they declined)" if e.contact_declined else ""
         if not e.on_your_calendar:
             declined += "  (a programme session; not on your calendar)"
-        click.echo(
-            f"{describe_when(occ.start, occ.end, zone, all_day=occ.all_day)}  [{e.kind}]{declined}"
-        )
-        click.echo(f"  {person.name if person else e.contact_id} — {occ.summary}")
+        when = describe_when(occ.start, occ.end, zone, all_day=occ.all_day)
+        lines.append(f"{when}  [{e.kind}]{declined}")
+        lines.append(f"  {person.name if person else e.contact_id} — {occ.summary}")
         if occ.location:
-            click.echo(f"  where: {occ.location}")
-        click.echo(f"  why:   {match_reason(e)}, confidence {e.match.confidence:.2f}")
-        click.echo(f"  id:    {e.id}")
+            lines.append(f"  where: {occ.location}")
+        lines.append(f"  why:   {match_reason(e)}, confidence {e.match.confidence:.2f}")
+        lines.append(f"  id:    {e.id}")
+    click.echo("\n".join(lines))
 
 
 @click.command()
@@ -165,12 +165,13 @@ def prep(app: AppContext, item_id: str | None, days: int | None, as_json: bool) 
         click.echo(f"[{label} {when}]  id {item.id}\n")
         click.echo(item.body.rstrip())
     if later:
-        click.echo(("\n" if full else "") + "coming up (show one in full with `mendcrm prep ID`):")
+        lines = [("\n" if full else "") + "coming up (show one in full with `mendcrm prep ID`):"]
         for item in later:
             who = contacts[item.contact_id].name if item.contact_id in contacts else ""
-            click.echo(
+            lines.append(
                 f"  {item.due.astimezone(zone):%a %d %b %H:%M}  {item.id}  {who}: {item.title}"
             )
+        click.echo("\n".join(lines))
 
 
 @click.command()
@@ -233,6 +234,7 @@ def done(app: AppContext, item_id: str, outcome: str | None, note: str, refused:
     """Mark follow-up ID done; with --outcome, log how it went (the stage may move)."""
     from mendcrm.changes import close_followup
     from mendcrm.cli.contact_commands import describe_recorded
+    from mendcrm.retention import Retention  # (with changes: not for the read commands)
 
     with app.store.transaction() as tx:
         closed = close_followup(
@@ -257,6 +259,7 @@ def done(app: AppContext, item_id: str, outcome: str | None, note: str, refused:
 def dismiss(app: AppContext, item_id: str) -> None:
     """Dismiss follow-up (or nudge) ID without logging anything."""
     from mendcrm.changes import close_followup
+    from mendcrm.retention import Retention
 
     with app.store.transaction() as tx:
         closed = close_followup(
