@@ -24,7 +24,8 @@ with time_machine.travel("2025-03-03T08:00:00+00:00", tick=False):  # the builde
         main(sys.argv[1:])
     except SystemExit:
         pass
-heavy = ("jinja2", "caldav", "niquests", "icalendar", "recurring_ical_events")
+heavy = ("jinja2", "caldav", "niquests", "icalendar", "recurring_ical_events",
+         "mendcrm.detection", "mendcrm.playbook", "mendcrm.retention")
 print("LOADED:" + ",".join(sorted(m for m in heavy if m in sys.modules)))
 """
 
@@ -32,7 +33,8 @@ print("LOADED:" + ",".join(sorted(m for m in heavy if m in sys.modules)))
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        # upcoming and contact list print summaries: no template, so no Jinja2 (20 ms).
+        # upcoming and contact list print summaries: no template, so no Jinja2 (20 ms); nor
+        # name folding (detection), the playbook or retention, which only changes need.
         (["upcoming"], ""),
         (["upcoming", "--json"], ""),
         (["contact", "list"], ""),
