@@ -123,7 +123,7 @@ def add(app: AppContext, name: str, as_json: bool, force: bool, **fields: Any) -
 @pass_app
 def list_contacts(app: AppContext, flagged: bool, stage: str | None, as_json: bool) -> None:
     """List contacts."""
-    with app.store.read(only=("contacts",)) as view:
+    with app.read_store(("contacts",)) as view:
         found = repository.contacts(view)
     if flagged:
         found = [c for c in found if c.flagged]

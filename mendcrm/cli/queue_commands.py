@@ -84,7 +84,7 @@ def upcoming(app: AppContext, days: int | None, as_json: bool) -> None:
     # Only what is shown is decoded: the store holds far more encounters and items than that.
     # The queue (the largest table) is shown only in JSON (prep_due, followup_due).
     tables = ("encounters", "contacts", "queue") if as_json else ("encounters", "contacts")
-    with app.store.read(only=tables) as view:
+    with app.read_store(tables) as view:
         ahead = repository.encounters_between(view, now, until)
         queue = repository.queue_of_encounters(view, {e.id for e in ahead}) if as_json else []
         wanted = {e.contact_id for e in ahead} | {o for e in ahead for o in e.others}
@@ -130,7 +130,7 @@ def prep(app: AppContext, item_id: str | None, days: int | None, as_json: bool) 
     until = now + timedelta(days=days or app.config.sync.lookahead_days)
     # Only what is shown is decoded: the prep items, the encounters they prepare for (their end
     # alone) and the contacts they name.
-    with app.store.read(only=("contacts", "queue", "encounters")) as view:
+    with app.read_store(("contacts", "queue", "encounters")) as view:
         if item_id:
             from mendcrm.changes import find_item
 
