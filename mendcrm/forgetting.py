@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from mendcrm import repository
 from mendcrm.contacts import resolve
@@ -139,6 +139,9 @@ def forget_in(tx: repository.Writable, query: str, *, now: datetime) -> Forgotte
     return Forgotten(person, removed, removal_id, item_ids)
 
 
+_T = TypeVar("_T")
+
+
 class _TablesView:
     """A plain ``{table: {id: record}}`` dict seen through the store's transaction methods."""
 
@@ -153,6 +156,14 @@ class _TablesView:
 
     def select(self, table: str, keep: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
         return [r for r in self.tables.get(table, {}).values() if keep(r)]
+
+    def decode(
+        self,
+        table: str,
+        make: Callable[[dict[str, Any]], _T],
+        keep: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> list[_T]:
+        return [make(r) for r in self.tables.get(table, {}).values() if keep is None or keep(r)]
 
     def put(self, table: str, record: dict[str, Any]) -> None:
         self.tables.setdefault(table, {})[record["id"]] = record

@@ -8,8 +8,9 @@ passes these objects between stages; nothing here does I/O.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
@@ -85,11 +86,14 @@ class _Record:
 
     @classmethod
     def from_record(cls: type[_R], record: Mapping[str, Any]) -> _R:
-        hints = _field_types(cls)
+        """Given a stored record, return the object; it shares no list or dict with the record
+        (a store view may hand over its own records, uncopied)."""
+        plan = _PLANS.get(cls) or _plan(cls)
         kwargs: dict[str, Any] = {}
-        for name, kind in hints.items():
+        for name, convert in plan:
             if name in record:
-                kwargs[name] = _decode(kind, record[name])
+                value = record[name]
+                kwargs[name] = value if convert is None or value is None else convert(value)
         return cls(**kwargs)
 
 
@@ -105,33 +109,51 @@ def _encode(value: Any) -> Any:
     return value
 
 
-_FIELD_CACHE: dict[type, dict[str, str]] = {}
-
-
-def _field_types(cls: type) -> dict[str, str]:
-    cached = _FIELD_CACHE.get(cls)
-    if cached is None:
-        cached = {f.name: str(f.type) for f in dataclasses.fields(cls)}
-        _FIELD_CACHE[cls] = cached
-    return cached
-
+_Convert = Callable[[Any], Any]
+_PLANS: dict[type, tuple[tuple[str, _Convert | None], ...]] = {}
+"""Per record class, each field's name and how its stored value becomes the field's (None: as
+is): worked out once from the annotations, since read commands decode thousands of records."""
 
 _NESTED: dict[str, type[_Record]] = {}
 
 
-def _decode(kind: str, value: Any) -> Any:
-    if value is None:
-        return None
-    if "datetime" in kind and isinstance(value, str):
-        return from_iso(value)
+def _plan(cls: type) -> tuple[tuple[str, _Convert | None], ...]:
+    plan = tuple((f.name, _converter(str(f.type))) for f in dataclasses.fields(cls))
+    _PLANS[cls] = plan
+    return plan
+
+
+def _converter(kind: str) -> _Convert | None:
+    """Given a field's annotation (a string: annotations are postponed), return the function
+    that turns a stored non-null value into the field's, or None to take it as it is."""
+    if "datetime" in kind:
+        return _datetime
     for name, nested in _NESTED.items():
         if name in kind:
-            if isinstance(value, list):
-                return tuple(nested.from_record(v) for v in value)
-            return nested.from_record(value)
-    if kind.startswith("tuple") and isinstance(value, list):
-        return tuple(value)
-    return value
+            return functools.partial(_nested, nested)
+    if kind.startswith("tuple"):
+        return _tuple
+    if kind.startswith("dict"):
+        return _dict  # a copy: an object must not share a dict with the record it came from
+    return None
+
+
+def _datetime(value: Any) -> Any:
+    return from_iso(value) if isinstance(value, str) else value
+
+
+def _nested(nested: type[_Record], value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(nested.from_record(v) for v in value)
+    return nested.from_record(value)
+
+
+def _tuple(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _dict(value: Any) -> Any:
+    return dict(value) if isinstance(value, dict) else value
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,10 +29,11 @@ from mendcrm.config.model import Config, MeConfig
 from mendcrm.errors import ConfigError
 from mendcrm.events import zones
 from mendcrm.model import Contact, Encounter, Interaction, QueueItem
-from mendcrm.playbook import Playbook
 
 if TYPE_CHECKING:  # Jinja2 is imported by the first template load: `upcoming` needs none
     import jinja2
+
+    from mendcrm.playbook import Playbook  # its YAML loading is for those who render notes
 
 SectionsHook = Callable[[QueueItem, Contact, Encounter | None], Sequence[str]]
 """Extra Markdown sections for a note (the lead wires this to the ``prep_note_sections`` hook)."""

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from mendcrm.model import Contact, Encounter, Interaction, QueueItem, from_iso
+
+_T = TypeVar("_T")
 
 
 class Readable(Protocol):
@@ -20,6 +22,12 @@ class Readable(Protocol):
     def select(
         self, table: str, keep: Callable[[dict[str, Any]], bool]
     ) -> list[dict[str, Any]]: ...
+    def decode(
+        self,
+        table: str,
+        make: Callable[[dict[str, Any]], _T],
+        keep: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> list[_T]: ...
 
 
 class Writable(Readable, Protocol):
@@ -30,8 +38,16 @@ class Writable(Readable, Protocol):
 
 def contacts(view: Readable) -> list[Contact]:
     """Given a store view, return every contact, sorted by name."""
-    found = [Contact.from_record(r) for r in view.all("contacts")]
+    found = view.decode("contacts", Contact.from_record)
     return sorted(found, key=lambda c: (c.name.casefold(), c.id))
+
+
+def contacts_by_id(view: Readable, contact_ids: Collection[str]) -> dict[str, Contact]:
+    """Given a store view and contact ids, return {id: contact} for those of them stored;
+    the other contacts are not decoded."""
+    wanted = set(contact_ids)
+    found = view.decode("contacts", Contact.from_record, lambda r: r.get("id") in wanted)
+    return {c.id: c for c in found}
 
 
 def contact(view: Readable, contact_id: str) -> Contact | None:
@@ -42,7 +58,7 @@ def contact(view: Readable, contact_id: str) -> Contact | None:
 
 def interactions(view: Readable, contact_id: str | None = None) -> list[Interaction]:
     """Given a store view, return the interactions (of one contact if given), oldest first."""
-    found = [Interaction.from_record(r) for r in view.all("interactions")]
+    found = view.decode("interactions", Interaction.from_record)
     if contact_id is not None:
         found = [i for i in found if i.contact_id == contact_id]
     return sorted(found, key=lambda i: (i.when, i.id))
@@ -50,7 +66,7 @@ def interactions(view: Readable, contact_id: str | None = None) -> list[Interact
 
 def encounters(view: Readable) -> list[Encounter]:
     """Given a store view, return every encounter (active and withdrawn), soonest first."""
-    found = [Encounter.from_record(r) for r in view.all("encounters")]
+    found = view.decode("encounters", Encounter.from_record)
     return sorted(found, key=lambda e: (e.occurrence.start, e.id))
 
 
@@ -68,41 +84,59 @@ def encounters_between(view: Readable, start: datetime, end: datetime) -> list[E
             return False
         return not (from_iso(occurrence["end"]) < start or from_iso(occurrence["start"]) > end)
 
-    found = [Encounter.from_record(r) for r in view.select("encounters", within)]
+    found = view.decode("encounters", Encounter.from_record, within)
     return sorted(found, key=lambda e: (e.occurrence.start, e.id))
 
 
 def queue_of_encounters(view: Readable, encounter_ids: Collection[str]) -> list[QueueItem]:
     """Given a store view and encounter ids, return their queue items, by due time."""
-    records = view.select("queue", lambda r: r.get("encounter_id") in encounter_ids)
-    found = [QueueItem.from_record(r) for r in records]
+    found = view.decode(
+        "queue", QueueItem.from_record, lambda r: r.get("encounter_id") in encounter_ids
+    )
     return sorted(found, key=lambda q: (q.due, q.id))
 
 
 def queue(view: Readable) -> list[QueueItem]:
     """Given a store view, return every queue item, by due time."""
-    found = [QueueItem.from_record(r) for r in view.all("queue")]
+    found = view.decode("queue", QueueItem.from_record)
     return sorted(found, key=lambda q: (q.due, q.id))
 
 
-def queue_of_kind(view: Readable, kind: str) -> list[QueueItem]:
+def queue_of_kind(
+    view: Readable,
+    kind: str,
+    *,
+    states: Collection[str] | None = None,
+    due_by: datetime | None = None,
+) -> list[QueueItem]:
     """Given a store view and a kind (``prep``, ``followup``, ``nudge``, …), return the queue
-    items of that kind, by due time; the others are skipped before they are decoded."""
-    found = [
-        QueueItem.from_record(r) for r in view.select("queue", lambda r: r.get("kind") == kind)
-    ]
+    items of that kind, by due time; the others are skipped before they are decoded.
+
+    Given ``states``, only items in one of them; given ``due_by``, only items due at or before
+    it (also tested before decoding: a command that shows the open ones need not decode the
+    thousands that are done or far ahead).
+    """
+
+    def keep(record: dict[str, Any]) -> bool:
+        if record.get("kind") != kind:
+            return False
+        if states is not None and record.get("state", "pending") not in states:
+            return False
+        return due_by is None or from_iso(record["due"]) <= due_by
+
+    found = view.decode("queue", QueueItem.from_record, keep)
     return sorted(found, key=lambda q: (q.due, q.id))
 
 
 def encounters_over(view: Readable, encounter_ids: Collection[str], now: datetime) -> set[str]:
     """Given a store view, encounter ids and the time, return those of the ids whose occurrence
     ended at or before ``now``, reading only those records and only their end."""
-    over = set()
-    for encounter_id in encounter_ids:
-        record = view.get("encounters", encounter_id)
-        if record is not None and from_iso((record.get("occurrence") or {})["end"]) <= now:
-            over.add(encounter_id)
-    return over
+    wanted = set(encounter_ids)
+
+    def over(record: dict[str, Any]) -> bool:
+        return record.get("id") in wanted and from_iso(record["occurrence"]["end"]) <= now
+
+    return set(view.decode("encounters", lambda r: str(r["id"]), over))
 
 
 def queue_item(view: Readable, item_id: str) -> QueueItem | None:
@@ -119,6 +153,7 @@ def save(tx: Writable, table: str, *records: Contact | Interaction | Encounter |
 __all__ = [
     "contact",
     "contacts",
+    "contacts_by_id",
     "encounters",
     "encounters_between",
     "encounters_over",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -12,16 +12,11 @@ from mendcrm import repository
 from mendcrm.cli.context import AppContext, pass_app
 from mendcrm.cli.data_commands import remove
 from mendcrm.cli.output import emit_json, json_option, shorten, table
-from mendcrm.contacts import (
-    clean_emails,
-    find_by_email,
-    merge,
-    new_id,
-    resolve,
-)
 from mendcrm.errors import MendError, UsageError
 from mendcrm.model import OUTCOMES, STAGES, Contact, Interaction, to_iso
-from mendcrm.recording import Recorded
+
+if TYPE_CHECKING:
+    from mendcrm.recording import Recorded
 
 
 def contact_json(contact: Contact) -> dict[str, Any]:
@@ -128,7 +123,7 @@ def add(app: AppContext, name: str, as_json: bool, force: bool, **fields: Any) -
 @pass_app
 def list_contacts(app: AppContext, flagged: bool, stage: str | None, as_json: bool) -> None:
     """List contacts."""
-    with app.store.read(only=("contacts",)) as view:
+    with app.read_store(("contacts",)) as view:
         found = repository.contacts(view)
     if flagged:
         found = [c for c in found if c.flagged]
@@ -155,6 +150,8 @@ def list_contacts(app: AppContext, flagged: bool, stage: str | None, as_json: bo
 @pass_app
 def show(app: AppContext, query: str, as_json: bool) -> None:
     """Show one contact, its upcoming encounters and its interactions."""
+    from mendcrm.contacts import resolve  # brings name folding (detection): not for `list`
+
     with app.store.read() as view:
         person = resolve(repository.contacts(view), query)
         history = repository.interactions(view, person.id)
@@ -269,6 +266,7 @@ def flag(app: AppContext, query: str, stage: str) -> None:
 @pass_app
 def import_vcards(app: AppContext, file: Path, stage: str) -> None:
     """Import contacts from a vCard file (.vcf); known e-mail addresses are merged, not doubled."""
+    from mendcrm.contacts import clean_emails, find_by_email, merge, new_id
     from mendcrm.vcard import parse_vcards
 
     try:

@@ -133,9 +133,11 @@ def main(argv: list[str] | None = None) -> Any:
 
     Exit 1 for a failure, 2 for a usage or configuration error, 130 when interrupted.
     """
+    from mendcrm.cli import context
     from mendcrm.cli.output import guard_terminal
 
     guard_terminal()  # every byte printed from here on, errors included, passes the guard
+    context.one_command_process = True
     try:
         return cli.main(args=argv, prog_name="mendcrm", standalone_mode=False)
     except MendError as exc:
@@ -165,6 +167,8 @@ def main(argv: list[str] | None = None) -> Any:
             "and report them",
         )
         sys.exit(1)
+    finally:
+        context.one_command_process = False
 
 
 def _error(message: str, hint: str = "") -> None:

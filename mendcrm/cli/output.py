@@ -119,10 +119,11 @@ def table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> None:
     if not rows:
         return
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
-    click.echo(line.rstrip())
-    for row in rows:
-        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+        for row in (headers, *rows)
+    ]
+    click.echo("\n".join(lines))  # one write: thousands of echo calls cost a read command 10 ms
 
 
 def shorten(text: str, width: int) -> str:

@@ -12,7 +12,6 @@ from mendcrm import repository
 from mendcrm.cli.context import AppContext, pass_app
 from mendcrm.cli.output import days_option, emit_json, json_option, shorten, table
 from mendcrm.model import OUTCOMES, Contact, Encounter, QueueItem, to_iso
-from mendcrm.retention import Retention
 
 _OPEN = ("pending", "due", "delivered")
 
@@ -83,16 +82,18 @@ def upcoming(app: AppContext, days: int | None, as_json: bool) -> None:
     now = app.clock.now()
     until = now + timedelta(days=days or app.config.sync.lookahead_days)
     # Only what is shown is decoded: the store holds far more encounters and items than that.
-    with app.store.read(only=("encounters", "queue", "contacts")) as view:
+    # The queue (the largest table) is shown only in JSON (prep_due, followup_due).
+    tables = ("encounters", "contacts", "queue") if as_json else ("encounters", "contacts")
+    with app.read_store(tables) as view:
         ahead = repository.encounters_between(view, now, until)
-        queue = repository.queue_of_encounters(view, {e.id for e in ahead})
+        queue = repository.queue_of_encounters(view, {e.id for e in ahead}) if as_json else []
         wanted = {e.contact_id for e in ahead} | {o for e in ahead for o in e.others}
-        contacts = {c.id: c for c in (repository.contact(view, cid) for cid in sorted(wanted)) if c}
-    by_encounter: dict[str, list[QueueItem]] = {}
-    for item in queue:
-        if item.encounter_id:
-            by_encounter.setdefault(item.encounter_id, []).append(item)
+        contacts = repository.contacts_by_id(view, wanted)
     if as_json:
+        by_encounter: dict[str, list[QueueItem]] = {}
+        for item in queue:
+            if item.encounter_id:
+                by_encounter.setdefault(item.encounter_id, []).append(item)
         emit_json([encounter_json(e, contacts, by_encounter.get(e.id, [])) for e in ahead])
         return
     if not ahead:
@@ -101,20 +102,21 @@ def upcoming(app: AppContext, days: int | None, as_json: bool) -> None:
     from mendcrm.render import describe_when, match_reason, user_zone
 
     zone = user_zone(app.config.me)
+    lines: list[str] = []  # printed at once: an echo per line costs more than the rest here
     for e in ahead:
         person = contacts.get(e.contact_id)
         occ = e.occurrence
         declined = "  (they declined)" if e.contact_declined else ""
         if not e.on_your_calendar:
             declined += "  (a programme session; not on your calendar)"
-        click.echo(
-            f"{describe_when(occ.start, occ.end, zone, all_day=occ.all_day)}  [{e.kind}]{declined}"
-        )
-        click.echo(f"  {person.name if person else e.contact_id} — {occ.summary}")
+        when = describe_when(occ.start, occ.end, zone, all_day=occ.all_day)
+        lines.append(f"{when}  [{e.kind}]{declined}")
+        lines.append(f"  {person.name if person else e.contact_id} — {occ.summary}")
         if occ.location:
-            click.echo(f"  where: {occ.location}")
-        click.echo(f"  why:   {match_reason(e)}, confidence {e.match.confidence:.2f}")
-        click.echo(f"  id:    {e.id}")
+            lines.append(f"  where: {occ.location}")
+        lines.append(f"  why:   {match_reason(e)}, confidence {e.match.confidence:.2f}")
+        lines.append(f"  id:    {e.id}")
+    click.echo("\n".join(lines))
 
 
 @click.command()
@@ -128,14 +130,13 @@ def prep(app: AppContext, item_id: str | None, days: int | None, as_json: bool) 
     until = now + timedelta(days=days or app.config.sync.lookahead_days)
     # Only what is shown is decoded: the prep items, the encounters they prepare for (their end
     # alone) and the contacts they name.
-    with app.store.read(only=("contacts", "queue", "encounters")) as view:
-        items = repository.queue_of_kind(view, "prep")
+    with app.read_store(("contacts", "queue", "encounters")) as view:
         if item_id:
             from mendcrm.changes import find_item
 
-            chosen = [find_item(items, item_id)]
+            chosen = [find_item(repository.queue_of_kind(view, "prep"), item_id)]
         else:
-            candidates = [i for i in items if i.state in _OPEN and i.due <= until]
+            candidates = repository.queue_of_kind(view, "prep", states=_OPEN, due_by=until)
             # A note for an encounter that is over has nothing left to prepare for.
             over = repository.encounters_over(
                 view, {i.encounter_id for i in candidates if i.encounter_id}, now
@@ -143,8 +144,7 @@ def prep(app: AppContext, item_id: str | None, days: int | None, as_json: bool) 
             chosen = [i for i in candidates if i.encounter_id not in over]
             # Due first (most urgent on top), then what is coming.
             chosen.sort(key=lambda i: (i.state not in ("due", "delivered"), i.due))
-        named = (repository.contact(view, cid) for cid in sorted({i.contact_id for i in chosen}))
-        contacts = {c.id: c for c in named if c is not None}
+        contacts = repository.contacts_by_id(view, {i.contact_id for i in chosen})
     if as_json:
         emit_json([item_json(i, contacts) for i in chosen])
         return
@@ -165,12 +165,13 @@ def prep(app: AppContext, item_id: str | None, days: int | None, as_json: bool) 
         click.echo(f"[{label} {when}]  id {item.id}\n")
         click.echo(item.body.rstrip())
     if later:
-        click.echo(("\n" if full else "") + "coming up (show one in full with `mendcrm prep ID`):")
+        lines = [("\n" if full else "") + "coming up (show one in full with `mendcrm prep ID`):"]
         for item in later:
             who = contacts[item.contact_id].name if item.contact_id in contacts else ""
-            click.echo(
+            lines.append(
                 f"  {item.due.astimezone(zone):%a %d %b %H:%M}  {item.id}  {who}: {item.title}"
             )
+        click.echo("\n".join(lines))
 
 
 @click.command()
@@ -233,6 +234,7 @@ def done(app: AppContext, item_id: str, outcome: str | None, note: str, refused:
     """Mark follow-up ID done; with --outcome, log how it went (the stage may move)."""
     from mendcrm.changes import close_followup
     from mendcrm.cli.contact_commands import describe_recorded
+    from mendcrm.retention import Retention  # (with changes: not for the read commands)
 
     with app.store.transaction() as tx:
         closed = close_followup(
@@ -257,6 +259,7 @@ def done(app: AppContext, item_id: str, outcome: str | None, note: str, refused:
 def dismiss(app: AppContext, item_id: str) -> None:
     """Dismiss follow-up (or nudge) ID without logging anything."""
     from mendcrm.changes import close_followup
+    from mendcrm.retention import Retention
 
     with app.store.transaction() as tx:
         closed = close_followup(

@@ -17,6 +17,8 @@ The file is JSON that stock TinyDB reads too, laid out one table per line::
 
 That layout lets a commit re-serialise only the tables that changed and a reload re-parse only
 the lines that differ from what it already holds; a file in any other layout is parsed whole.
+How a table's text is written and read (orjson, and when the standard library) is
+:mod:`mendcrm.store.codec`'s business.
 
 :class:`TransactionStorage` and :class:`SnapshotStorage` are the TinyDB ``Storage`` classes the
 store's tables talk to: they serve TinyDB's many ``read``/``write`` calls from memory, so the
@@ -31,7 +33,6 @@ import json
 import logging
 import os
 import re
-import secrets
 import stat
 import threading
 import time
@@ -44,6 +45,7 @@ from typing import Any, Protocol
 from tinydb.storages import Storage
 
 from mendcrm.errors import StoreError
+from mendcrm.store import codec
 from mendcrm.store.migrations import Tables
 
 log = logging.getLogger(__name__)
@@ -52,7 +54,6 @@ FILE_MODE = 0o600
 FOLDER_MODE = 0o700
 
 _TABLE_LINE = re.compile(rb'"([A-Za-z0-9_.-]+)":')
-_READ_CHUNK = 1 << 22
 _IOV_MAX = 512
 
 
@@ -154,7 +155,7 @@ class StoreFile:
                 tables[name] = known
                 continue
             try:
-                value = json.loads(fragment)
+                value = codec.decode(fragment)
             except ValueError:
                 return Snapshot(self._parse_whole(raw))  # reports the damage with its position
             tables[name] = self._checked_table(name, value)
@@ -182,7 +183,7 @@ class StoreFile:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):
                 raise self._unreadable("it is not a regular file")
-            return fd, st, _read_all(fd)
+            return fd, st, _read_all(fd, st.st_size)
         except OSError as exc:
             os.close(fd)
             raise self._unreadable(exc.strerror or str(exc)) from exc
@@ -191,29 +192,32 @@ class StoreFile:
             raise
 
     def _parse(self, raw: bytes, signature: Signature, previous: Snapshot) -> Snapshot:
-        if not raw.strip():
+        if not raw or raw.isspace():  # isspace stops at the first other byte; strip copies
             return Snapshot({}, {}, signature)
         split = _split_tables(raw)
         if split is None:
             return Snapshot(self._parse_whole(raw), {}, signature)
         tables: Tables = {}
+        fragments: dict[str, bytes] = {}
         for name, fragment in split:
             known = previous.tables.get(name)
-            if known is not None and previous.fragments.get(name) == fragment:
-                tables[name] = known
+            kept = previous.fragments.get(name)
+            if known is not None and kept == fragment:
+                tables[name], fragments[name] = known, kept
                 continue
             try:
-                value = json.loads(fragment)
+                value = codec.decode(fragment)
             except ValueError:
                 # Not our layout after all (e.g. edited by hand): judge the file as a whole,
                 # which also gives the error a position in the file.
                 return Snapshot(self._parse_whole(raw), {}, signature)
             tables[name] = self._checked_table(name, value)
-        return Snapshot(tables, dict(split), signature)
+            fragments[name] = bytes(fragment)
+        return Snapshot(tables, fragments, signature)
 
     def _parse_whole(self, raw: bytes) -> Tables:
         try:
-            data = json.loads(raw)
+            data = codec.decode(raw.lstrip())  # lstrip: no leading space is taken for the mark
         except ValueError as exc:
             raise self.damaged(f"it is not valid JSON: {exc}") from None
         if not isinstance(data, dict):
@@ -426,7 +430,8 @@ class StoreFile:
     def _temp_name(self) -> str:
         # The lock holder is the only writer and stray files were removed when it took the
         # lock, so 48 random bits make a clash practically impossible (O_EXCL catches one).
-        return os.path.join(self.folder, f".{self.path.name}.{secrets.token_hex(6)}.tmp")
+        # (os.urandom is what secrets.token_hex reads, without importing hmac and hashlib.)
+        return os.path.join(self.folder, f".{self.path.name}.{os.urandom(6).hex()}.tmp")
 
     def _new_temp(self) -> tuple[int, str]:
         while True:
@@ -529,39 +534,52 @@ class SnapshotStorage(Storage):
         raise TypeError("a read view cannot change the store; use store.transaction()")
 
 
-def _split_tables(raw: bytes) -> list[tuple[str, bytes]] | None:
+def _split_tables(raw: bytes) -> list[tuple[str, memoryview]] | None:
     """Given a file's bytes, return (table name, JSON text of the table) per table line, or
-    None if the file is not in the one-table-per-line layout."""
-    lines = raw.split(b"\n")
-    if len(lines) < 3 or lines[0] != b"{" or lines[-2:] != [b"}", b""]:
+    None if the file is not in the one-table-per-line layout.
+
+    The texts are views into ``raw``, not copies: a read that decodes three tables of nine
+    should not copy the whole file to find them.
+    """
+    if not raw.startswith(b"{\n") or not raw.endswith(b"\n}\n"):
         return None
-    body = lines[1:-2]
-    out: list[tuple[str, bytes]] = []
-    for index, line in enumerate(body):
-        if index < len(body) - 1:
-            if not line.endswith(b","):
+    if len(raw) == 4:  # "{\n}\n": no tables
+        return []
+    view = memoryview(raw)
+    out: list[tuple[str, memoryview]] = []
+    start, body_end = 2, len(raw) - 3  # the lines between "{\n" and "\n}\n"
+    while True:
+        newline = raw.find(b"\n", start, body_end)
+        last = newline < 0
+        end = body_end if last else newline
+        if not last:
+            if raw[end - 1 : end] != b",":
                 return None
-            line = line[:-1]
-        match = _TABLE_LINE.match(line)
+            end -= 1
+        match = _TABLE_LINE.match(raw, start, end)
         if match is None:
             return None
-        out.append((match.group(1).decode("ascii"), line[match.end() :]))
-    return out
+        out.append((match.group(1).decode("ascii"), view[match.end() : end]))
+        if last:
+            return out
+        start = newline + 1
 
 
 def table_text(table: Mapping[str, Any]) -> bytes:
     """Given a table, return the JSON text the file holds it as: the same table (same records in
     the same order) always gives the same bytes, and the text never holds a newline byte."""
-    # ASCII-escaped output is both faster to produce and safe to split on newlines.
-    return json.dumps(table, separators=(",", ":"), allow_nan=False).encode("ascii")
+    return codec.encode_table(dict(table))
 
 
 def fragment_of(snapshot: Snapshot, name: str, table: Mapping[str, Any]) -> bytes:
-    """Given a snapshot, a table name and the table as it is now, return the table's JSON text:
-    the text it was read from or written as when it is still that very table, else anew."""
+    """Given a snapshot, a table name and the table as it is now, return the JSON text the next
+    commit writes for it: the text it was read from or written as when it is still that very
+    table (and in this version's encoding), else anew."""
     if snapshot.tables.get(name) is table:
         known = snapshot.fragments.get(name)
-        if known is not None:
+        # A table read from an older file is written again (once) so that the next read can
+        # take orjson's fast path for it.
+        if known is not None and known.startswith(codec.MARK):
             return known
     return table_text(table)
 
@@ -581,11 +599,14 @@ def _serialise(tables: Tables, base: Snapshot) -> tuple[list[bytes], dict[str, b
     return chunks, fragments
 
 
-def _read_all(fd: int) -> bytes:
-    chunks = []
-    while chunk := os.read(fd, _READ_CHUNK):
+def _read_all(fd: int, size: int) -> bytes:
+    # A first read of the size fstat gave (plus one byte) fills the result in place; reading in
+    # fixed chunks and joining them would copy the whole file once more.
+    first = os.read(fd, size + 1)
+    chunks = [first]
+    while first and (chunk := os.read(fd, max(size, 1 << 16))):
         chunks.append(chunk)
-    return b"".join(chunks)
+    return first if len(chunks) == 1 else b"".join(chunks)
 
 
 def _write_all(fd: int, chunks: list[bytes]) -> None:

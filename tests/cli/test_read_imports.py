@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
@@ -24,7 +25,8 @@ with time_machine.travel("2025-03-03T08:00:00+00:00", tick=False):  # the builde
         main(sys.argv[1:])
     except SystemExit:
         pass
-heavy = ("jinja2", "caldav", "niquests", "icalendar", "recurring_ical_events")
+heavy = ("jinja2", "caldav", "niquests", "icalendar", "recurring_ical_events",
+         "mendcrm.detection", "mendcrm.playbook", "mendcrm.retention")
 print("LOADED:" + ",".join(sorted(m for m in heavy if m in sys.modules)))
 """
 
@@ -32,7 +34,8 @@ print("LOADED:" + ",".join(sorted(m for m in heavy if m in sys.modules)))
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        # upcoming and contact list print summaries: no template, so no Jinja2 (20 ms).
+        # upcoming and contact list print summaries: no template, so no Jinja2 (20 ms); nor
+        # name folding (detection), the playbook or retention, which only changes need.
         (["upcoming"], ""),
         (["upcoming", "--json"], ""),
         (["contact", "list"], ""),
@@ -77,3 +80,50 @@ def test_the_probe_sees_jinja2_where_a_template_is_rendered(tmp_path: Path) -> N
     code += "print('LOADED:' + ('jinja2' if 'jinja2' in sys.modules else ''))"
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert done.stdout.strip() == "LOADED:jinja2", done.stderr
+
+
+GC_PROBE = """
+import gc, sys
+from mendcrm.cli import context
+from mendcrm.cli.main import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+print("GC:", gc.isenabled(), gc.get_freeze_count() > 0, context.one_command_process)
+"""
+
+
+def test_a_read_command_freezes_what_it_decoded_only_as_the_console_script(
+    tmp_path: Path,
+) -> None:
+    # As the console script (main(): one command, then exit) the decoded records are frozen out
+    # of the cycle collector and the collector runs again afterwards; the flag is reset after.
+    (tmp_path / "config.toml").write_text(f'[store]\npath = "{tmp_path / "store.json"}"\n')
+    with Store(tmp_path / "store.json").transaction() as tx:
+        repository.save(tx, "contacts", contact(emails=("robert@acme.example",)))
+    env = {**os.environ, "PYTHONPATH": str(REPO), "MENDCRM_CONFIG": str(tmp_path / "config.toml")}
+    done = subprocess.run(
+        [sys.executable, "-c", GC_PROBE, "contact", "list"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "Robert Hale" in done.stdout, done.stderr
+    assert done.stdout.splitlines()[-1] == "GC: True True False"
+
+
+def test_a_read_command_inside_a_longer_process_freezes_nothing(tmp_path: Path) -> None:
+    # Run in this (pytest) process, as a program embedding the CLI would: nothing is frozen,
+    # since frozen objects that later form a cycle would never be collected here.
+    from mendcrm.cli.context import AppContext
+
+    with Store(tmp_path / "store.json").transaction() as tx:
+        repository.save(tx, "contacts", contact())
+    app = AppContext()
+    app.__dict__["store"] = Store(tmp_path / "store.json")  # the cached_property, set directly
+    frozen = gc.get_freeze_count()
+    with app.read_store(("contacts",)) as view:
+        assert [c.name for c in repository.contacts(view)] == ["Robert Hale"]
+    assert gc.get_freeze_count() == frozen and gc.isenabled()

@@ -47,3 +47,52 @@ def test_prep_reads_match_what_decoding_everything_gives(tmp_path: Path) -> None
         over = repository.encounters_over(view, ids, now)
         assert over == {e.id for e in repository.encounters(view) if e.occurrence.end <= now}
         assert over == {e.id for e in encounters if e.occurrence.uid in ("past", "edge")}
+
+
+def test_open_prep_notes_due_by_a_time_are_those_decoding_all_would_give(tmp_path: Path) -> None:
+    # Every state × three due times (an hour before, at, and an hour after the bound), and a
+    # follow-up due early: only the prep notes in an open state due at or before it are kept.
+    bound = T0 + timedelta(days=1)
+    states = ("pending", "due", "delivered", "done", "dismissed", "withdrawn")
+    items = [
+        QueueItem(
+            id=f"q-{state}-{offset}", kind="prep", contact_id="c1", due=bound + offset, state=state
+        )
+        for state in states
+        for offset in (timedelta(hours=-1), timedelta(0), timedelta(hours=1))
+    ]
+    items.append(QueueItem(id="q-followup", kind="followup", contact_id="c1", due=T0))
+    store = Store(tmp_path / "store.json")
+    with store.transaction() as tx:
+        repository.save(tx, "queue", *items)
+    open_states = ("pending", "due", "delivered")
+    with store.read(only=("queue",)) as view:
+        kept = repository.queue_of_kind(view, "prep", states=open_states, due_by=bound)
+        everything = repository.queue(view)
+    assert kept == [
+        i for i in everything if i.kind == "prep" and i.state in open_states and i.due <= bound
+    ]
+    assert len(kept) == 6  # 3 open states × (an hour before, at the bound)
+
+
+def test_decoded_objects_share_nothing_with_the_stored_records(tmp_path: Path) -> None:
+    # A view decodes straight from its snapshot's records: a decoded item's dict must be its own.
+    item = QueueItem(id="q1", kind="prep", contact_id="c1", due=T0, deliveries={"mail": "sent"})
+    store = Store(tmp_path / "store.json")
+    with store.transaction() as tx:
+        repository.save(tx, "queue", item)
+    with store.read() as view:
+        [decoded] = repository.queue(view)
+        decoded.deliveries["mail"] = "changed by the caller"
+        assert repository.queue(view) == [item]
+        assert view.get("queue", "q1")["deliveries"] == {"mail": "sent"}  # type: ignore[index]
+
+
+def test_contacts_by_id_decodes_the_ones_asked_for(tmp_path: Path) -> None:
+    people = [contact(f"c{i}", f"Person {i}") for i in range(5)]
+    store = Store(tmp_path / "store.json")
+    with store.transaction() as tx:
+        repository.save(tx, "contacts", *people)
+    with store.read(only=("contacts",)) as view:
+        found = repository.contacts_by_id(view, ["c3", "c1", "gone"])
+    assert found == {"c1": people[1], "c3": people[3]}  # an id not stored is left out
