@@ -47,6 +47,8 @@ from mendcrm.store.storage import table_text
 MEMO_ID = "pass_memo"
 """The memo's record in the store's ``meta`` table."""
 
+_INSTANT = timedelta(microseconds=1)
+
 PLANNING_TABLES = ("contacts", "dismissals", "encounters", "interactions", "queue")
 """The store tables detection and planning read."""
 
@@ -156,7 +158,13 @@ class Thresholds:
         self.first: datetime | None = None
 
     def add(self, moment: datetime | None) -> None:
-        if moment is not None and moment > self.now and (self.first is None or moment < self.first):
+        """Given a moment at or after which a decision may flip, keep it if it is the first."""
+        if moment is None or moment < self.now:
+            return
+        # A rule that compares strictly ("now > start - lookahead") flips just after its
+        # moment: one falling on ``now`` itself leaves the memo good for this instant only.
+        moment = max(moment, self.now + _INSTANT)
+        if self.first is None or moment < self.first:
             self.first = moment
 
     def encounters(self, encounters: Iterable[Encounter]) -> dict[str, list[datetime]]:
@@ -197,7 +205,7 @@ class Thresholds:
                 for row in entry.get("x") or ():
                     start_s, length = row[1], row[2]
                     for moment in (start_s - ahead_s, start_s + max(length, 0) + back_s):
-                        if moment > now_s and (first is None or moment < first):
+                        if moment >= now_s and (first is None or moment < first):
                             first = moment
         if first is not None:
             self.add(datetime.fromtimestamp(first, tz=UTC))

@@ -144,3 +144,17 @@ def test_a_changed_config_or_template_recomputes(
     assert len(calls) == 6
     data = json.loads(world.store_path.read_bytes())
     assert any(i["body"].startswith("Before meeting Kim") for i in data["queue"].values())
+
+
+def test_a_moment_falling_on_the_pass_itself_is_still_a_threshold(
+    world: machine.IncrementalEqualsFull,
+) -> None:
+    # A zero-length event (a reminder) exactly 30 days and 10 hours ahead: the window
+    # [now - 1 day, now + 30 days) takes it in strictly after now + 30 days reaches it. A
+    # pass at that very moment does not see it yet; one a second later must (hypothesis found
+    # this: the memo written at the moment once skipped the next pass).
+    world.add_event(hours=730, minutes=0, people={0}, in_summary=False, weekly=0)
+    world.time_passes(timedelta(hours=9, minutes=30))  # 17:00, the moment itself
+    assert not kinds(world, "Robert Hale")
+    world.time_passes(timedelta(minutes=1))
+    assert ("followup", "pending") in kinds(world, "Robert Hale")
