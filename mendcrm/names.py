@@ -54,6 +54,8 @@ _WORDS = re.compile(r"\w+")
 _JOINERS = frozenset({"-", "\u2010", "'", "\u2019", "."})
 """Punctuation that may sit inside a name ("Jean-Luc", "O'Neill", "J.R.")."""
 _HYPHENS = frozenset({"-", "\u2010"})
+_FEW = 8
+"""Above this many names sharing a first word, they are sifted by their second word first."""
 _LAST_FIRST = re.compile(r"^\s*(?P<last>[^,;&/()]+?)\s*,\s*(?P<first>[^,;&/()]+?)\s*$")
 """A person's name written "Last, First" (one comma, nothing else that separates people)."""
 _APOSTROPHES = frozenset({"'", "\u2019"})
@@ -214,7 +216,11 @@ class NameMatcher:
         short: list[tuple[int, _Name]] = []
         covered: dict[str, set[int]] = {}
         for i in starts:
-            for entry in lead[tokens[i].folded]:
+            entries = lead[tokens[i].folded]
+            if len(entries) > _FEW:  # a common first name: only names whose next word is there
+                seconds = _next_words(tokens, i)
+                entries = [e for e in entries if len(e.words) == 1 or e.words[1] in seconds]
+            for entry in entries:
                 if len(entry.words) == 1:
                     short.append((i, entry))
                     continue
@@ -323,6 +329,18 @@ def _span_end(tokens: list[_Word], i: int, words: tuple[str, ...]) -> int | None
         if j >= len(tokens) or tokens[j].folded != want or not _joined(tokens[j - 1], tokens[j]):
             return None
     return j
+
+
+def _next_words(tokens: list[_Word], i: int) -> set[str]:
+    """Return every word a name starting at ``tokens[i]`` may go on with (:func:`_span_end`): the
+    next word, and the words after each middle initial that may stand between."""
+    found: set[str] = set()
+    for j in range(i + 1, len(tokens)):
+        word = tokens[j]
+        found.add(word.folded)
+        if not (len(word.original) == 1 and word.original.isalpha() and _joined(tokens[j - 1], word)):
+            break
+    return found
 
 
 def _tokenise(text: str) -> list[_Word]:
