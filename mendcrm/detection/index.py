@@ -21,6 +21,11 @@ WORD = re.compile(r"\w+")
 """A folded word: the unit of every whole-word match (the name matcher's early exit uses the
 same pattern on the same folded text, so one scan serves both)."""
 _GAP_WORD = re.compile(r"(\W*)(\w+)")
+_ASCII_GAPS = bytes(b if WORD.fullmatch(chr(b)) else ord(" ") for b in range(128)) + bytes(
+    range(128, 256)
+)
+"""A table turning every ASCII character that is not a word character into a space: the words
+of an ASCII text are then its runs of non-spaces, as ``WORD`` finds them, split in C."""
 _JOINERS = frozenset({"-", "\u2010", "'", "\u2019", "."})
 """Punctuation that may sit inside a name ("Jean-Luc", "O'Neill", "J.R.")."""
 
@@ -57,6 +62,8 @@ class ContactIndex:
     leads: frozenset[str] = frozenset()
     """The first word of every phrase, name and alias: a text holding none of them (as folded
     words) gives no hit at all."""
+    ascii_leads: frozenset[bytes] = frozenset()
+    """The ASCII ones among :attr:`leads`, encoded: the only ones an ASCII text can hold."""
 
     @classmethod
     def build(cls, contacts: Iterable[Contact]) -> ContactIndex:
@@ -66,7 +73,19 @@ class ContactIndex:
             index._add(contact)
         index.names = NameMatcher.build(index.contacts.values())
         index.leads = frozenset(index.lead_words).union(index.names.by_lead)
+        index.ascii_leads = frozenset(w.encode("ascii") for w in index.leads if w.isascii())
         return index
+
+    def may_hit(self, folded: str) -> bool:
+        """Given a folded text (:func:`~mendcrm.names.fold`), return False if none of its words
+        can start a name or phrase of the index: then the text holds no hit at all.
+
+        An ASCII text (most) is split in C on a translation table; it can hold only ASCII leads.
+        """
+        if folded.isascii():
+            split = folded.encode("ascii").translate(_ASCII_GAPS).split()
+            return not self.ascii_leads.isdisjoint(split)
+        return not self.leads.isdisjoint(WORD.findall(folded))
 
     def __len__(self) -> int:
         return len(self.contacts)

@@ -56,6 +56,9 @@ class Keywords:
 
     single: frozenset[str]
     multi: tuple[tuple[str, ...], ...]
+    firsts: tuple[str, ...] = ()
+    """The first word of every keyword: a text holding none of them, even inside a word, holds
+    no keyword."""
 
     @classmethod
     def of(cls, keywords: Iterable[str]) -> Keywords:
@@ -64,7 +67,14 @@ class Keywords:
         return cls(
             frozenset(p[0] for p in phrases if len(p) == 1),
             tuple(p for p in phrases if len(p) > 1),
+            tuple(dict.fromkeys(p[0] for p in phrases)),
         )
+
+    def in_text(self, folded: str) -> bool:
+        """Return True if one of the keywords stands in the folded text as whole words."""
+        if not any(first in folded for first in self.firsts):
+            return False  # most summaries: a few substring searches in C
+        return self.in_words(WORD.findall(folded))
 
     def in_words(self, text_words: Sequence[str]) -> bool:
         """Return True if one of the keywords stands in ``text_words`` as whole words."""
@@ -169,9 +179,8 @@ class Scanner:
 
     def _text(self, field: str, text: str) -> TextOffers:
         folded = fold(text)
-        text_words = WORD.findall(folded)
-        keyword = field == "summary" and self.keywords.in_words(text_words)
-        if self.index.leads.isdisjoint(text_words):
+        keyword = field == "summary" and self.keywords.in_text(folded)
+        if not self.index.may_hit(folded):
             return TextOffers(keyword=True) if keyword else NOTHING
         names: list[Offer] = []
         if field != "categories":
