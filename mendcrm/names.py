@@ -174,6 +174,9 @@ class NameMatcher:
     by_lead: dict[str, list[_Name]] = field(default_factory=dict)
     own_words: dict[str, frozenset[str]] = field(default_factory=dict)
     """Per contact, every folded word of its name and aliases (not foreign next to its alias)."""
+    by_second: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    """For a first word shared by many names: where in its :attr:`by_lead` list stand the
+    names by their second word ("" for names of one word)."""
 
     @classmethod
     def build(cls, contacts: Iterable[Named]) -> NameMatcher:
@@ -191,6 +194,11 @@ class NameMatcher:
                 entry = _Name(folded, contact.id, term.strip())
                 matcher.by_lead.setdefault(folded[0], []).append(entry)
             matcher.own_words[contact.id] = frozenset(mine)
+        for first, entries in matcher.by_lead.items():
+            if len(entries) > _FEW:
+                for k, entry in enumerate(entries):
+                    second = entry.words[1] if len(entry.words) > 1 else ""
+                    matcher.by_second.setdefault((first, second), []).append(k)
         return matcher
 
     def find(self, text: str, *, is_name: bool = False) -> list[NameHit]:
@@ -216,10 +224,10 @@ class NameMatcher:
         short: list[tuple[int, _Name]] = []
         covered: dict[str, set[int]] = {}
         for i in starts:
-            entries = lead[tokens[i].folded]
+            first = tokens[i].folded
+            entries = lead[first]
             if len(entries) > _FEW:  # a common first name: only names whose next word is there
-                seconds = _next_words(tokens, i)
-                entries = [e for e in entries if len(e.words) == 1 or e.words[1] in seconds]
+                entries = self._sifted(first, entries, _next_words(tokens, i))
             for entry in entries:
                 if len(entry.words) == 1:
                     short.append((i, entry))
@@ -238,6 +246,12 @@ class NameMatcher:
             hits.append(_hit(text, entry, tokens[i], tokens[i], one_word=True))
         hits.sort(key=lambda h: (h.start, -h.end, h.contact_id))
         return hits
+
+    def _sifted(self, first: str, entries: list[_Name], seconds: set[str]) -> list[_Name]:
+        """Return, in their order, the names of ``entries`` (all starting with ``first``) that
+        are one word or whose second word is one of ``seconds``."""
+        picks = [k for s in ("", *seconds) for k in self.by_second.get((first, s), ())]
+        return [entries[k] for k in sorted(picks)]
 
     def _last_first(self, text: str) -> list[NameHit]:
         """For a person's name written "Last, First" ("Hale, Robert", "Hale, Robert J."), as
@@ -369,7 +383,7 @@ def _joined(a: _Word, b: _Word) -> bool:
 
 
 def _starts_clause(gap: str) -> bool:
-    return any(ch in _CLAUSE_BREAKS for ch in gap)
+    return not _CLAUSE_BREAKS.isdisjoint(gap)
 
 
 def _caseless_lines(tokens: list[_Word]) -> list[bool]:
@@ -384,15 +398,28 @@ def _caseless_lines(tokens: list[_Word]) -> list[bool]:
     out: list[bool] = []
     for line in lines:
         letters = [w.original for w in line if w.original[0].isalpha()]
-        cased = {c.isupper() for w in letters for c in w if c.isupper() or c.islower()}
-        upper = len(letters) >= 2 and len(cased) == 1  # all capitals, or no capital at all
+        upper = len(letters) >= 2 and _one_case(letters)  # all capitals, or no capital at all
         title = any(
-            w.original[0].isupper() and w.folded in FUNCTION_WORDS and len(w.folded) > 1
-            for k, w in enumerate(line)
-            if k > 0 and not _starts_clause(w.gap)
+            w.folded in FUNCTION_WORDS
+            and len(w.folded) > 1
+            and w.original[0].isupper()
+            and not _starts_clause(w.gap)
+            for w in line[1:]
         )
         out.extend([upper or title] * len(line))
     return out
+
+
+def _one_case(texts: list[str]) -> bool:
+    """Return True if the texts hold cased letters of one case only (all capitals, or none)."""
+    joined = "".join(texts)
+    if joined.isupper() or joined.islower():
+        return True
+    if joined.isascii():
+        return False  # both cases, or no letter with a case
+    # str.isupper() and str.islower() say False beside a title-case letter ("ǅ"): look at
+    # the upper- and lower-case letters alone.
+    return len({c.isupper() for c in joined if c.isupper() or c.islower()}) == 1
 
 
 def _own(word: _Word, mine: frozenset[str]) -> bool:

@@ -42,7 +42,16 @@ from mendcrm.addresses import own_addresses
 from mendcrm.annotations.markers import BLOCK_START, strip_block
 from mendcrm.config.model import DetectionConfig, MeConfig
 from mendcrm.detection.index import ContactIndex, words
-from mendcrm.detection.scan import CONFIDENCE, NOTHING, Entry, Keywords, PersonOffer, Scanner
+from mendcrm.detection.scan import (
+    CONFIDENCE,
+    ME,
+    NOTHING,
+    Entry,
+    Keywords,
+    PersonOffer,
+    Scanner,
+    TextOffers,
+)
 from mendcrm.model import Encounter, Occurrence
 from mendcrm.names import fold
 
@@ -114,62 +123,75 @@ def _best_matches(
     """Return the best match per contact in ``occurrence`` and whether it is a conference, or
     None if it gives no encounter whatever the contacts (cancelled, or declined by the user).
 
-    Matches are offered strongest rule first in a fixed order (attendees, organizer, summary,
-    location, description, categories); a contact keeps the most confident, the first seen
-    winning a tie, and is marked declined if an attendee who declined offered that match.
+    Matches are offered in a fixed order (attendees, organizer, summary, location, description,
+    categories); a contact keeps the most confident, the first seen winning a tie, and is
+    marked declined if an attendee who declined offered that match. The scanner's caches are
+    read here directly: this runs once per occurrence.
     """
     if occurrence.status.upper() == "CANCELLED":
         return None
-    attendees = occurrence.attendees
-    people = [scan.email("attendee", a.email) for a in attendees]
-    partstat = occurrence.my_partstat
-    if partstat:
-        declined_by_me = partstat.upper() == "DECLINED"
-    else:
-        # The reader found no entry of the user's; the user's addresses may have grown since
-        # (a calendar-user-address-set found later), so look again by each entry's identity.
-        mine = next((a for a, (me, _) in zip(attendees, people, strict=True) if me), None)
-        declined_by_me = mine is not None and mine.partstat.upper() == "DECLINED"
-    if declined_by_me:
-        return None
-
+    emails, cns = scan.attendee_emails, scan.attendee_cns
     best: dict[str, Entry] = {}
-    for attendee, (me, offers) in zip(attendees, people, strict=True):
-        if me:
+    mine = None
+    for attendee in occurrence.attendees:
+        person = emails.get(attendee.email) or scan.email("attendee", attendee.email)
+        if person is ME:
+            if mine is None:
+                mine = attendee
             continue
+        offers = person[1]
         if attendee.cn:
-            offers = offers + scan.cn("attendee", attendee.cn)
+            named = cns.get(attendee.cn)
+            if named is None:
+                named = scan.cn("attendee", attendee.cn)
+            if named:
+                offers = offers + named
         if offers:
             _take(best, offers, attendee.partstat.upper() == "DECLINED")
+    partstat = occurrence.my_partstat
+    if not partstat and mine is not None:
+        # The reader found no entry of the user's; the user's addresses may have grown since
+        # (a calendar-user-address-set found later), so look again by each entry's identity.
+        partstat = mine.partstat
+    if partstat and partstat.upper() == "DECLINED":
+        return None
     organizer = occurrence.organizer
     if organizer is not None:
-        me, offers = scan.email("organizer", organizer.email)
-        if not me:
-            if organizer.cn:
-                offers = offers + scan.cn("organizer", organizer.cn)
+        person = scan.email("organizer", organizer.email)
+        if person is not ME:
+            offers = person[1] + (scan.cn("organizer", organizer.cn) if organizer.cn else ())
             _take(best, offers, False)
 
-    summary = scan.text("summary", occurrence.summary) if occurrence.summary else NOTHING
-    conference = _is_conference(occurrence, keywords, summary.keyword)
+    summary = occurrence.summary
+    said = (scan.summaries.get(summary) or scan.text("summary", summary)) if summary else NOTHING
+    conference = _is_conference(occurrence, keywords, said.keyword)
+    if said is not NOTHING:
+        _offer(best, said, conference)
+    if occurrence.location:
+        _offer(best, scan.text("location", occurrence.location), conference)
     description = occurrence.description
-    if BLOCK_START in description:
-        # MendCRM's own inline note names the contact; it is no evidence of a meeting.
-        description = strip_block(description)
-    for field, text in (
-        ("summary", occurrence.summary),
-        ("location", occurrence.location),
-        ("description", description),
-        ("categories", ", ".join(occurrence.categories)),
-    ):
-        if not text:
-            continue
-        found = summary if field == "summary" else scan.text(field, text)
-        for offers in (found.names, found.phrases) if conference else (found.names,):
-            for cid, entry in offers:
-                current = best.get(cid)
-                if current is None or entry[0] > current[0]:
-                    best[cid] = entry
+    if description:
+        if BLOCK_START in description:
+            # MendCRM's own inline note names the contact; it is no evidence of a meeting.
+            description = strip_block(description)
+        if description:
+            said = scan.descriptions.get(description) or scan.text("description", description)
+            if said is not NOTHING:
+                _offer(best, said, conference)
+    if occurrence.categories and conference:
+        categories = ", ".join(occurrence.categories)
+        if categories:
+            _offer(best, scan.text("categories", categories), conference)
     return best, conference
+
+
+def _offer(best: dict[str, Entry], said: TextOffers, conference: bool) -> None:
+    """Offer a text's matches: its names, and at a conference its phrases."""
+    for offers in (said.names, said.phrases) if conference else (said.names,):
+        for cid, entry in offers:
+            current = best.get(cid)
+            if current is None or entry[0] > current[0]:
+                best[cid] = entry
 
 
 def _take(best: dict[str, Entry], offers: Iterable[PersonOffer], declined: bool) -> None:
@@ -212,22 +234,26 @@ def detect(
             if not matched or not matched[0]:
                 continue
             best, conference = matched
-            kept = sorted(cid for cid, entry in best.items() if entry[0] >= floor)
+            kept = [cid for cid, entry in best.items() if entry[0] >= floor]
             if not kept:
                 continue
+            kept.sort()
+            ids = tuple(kept)
             kind = "conference" if conference else "meeting"
             base = _id_base(occurrence)
-            for i, cid in enumerate(kept):
+            for i, cid in enumerate(ids):
                 _, match, declined = best[cid]
+                digest = base.copy()  # as _id_for, without a call per encounter
+                digest.update(cid.encode("utf-8"))
                 found.append(
                     Encounter(
-                        id=_id_for(base, cid),
+                        id=digest.hexdigest()[:16],
                         contact_id=cid,
                         kind=kind,
                         match=match,
                         occurrence=occurrence,
                         contact_declined=declined,
-                        others=tuple(kept[:i] + kept[i + 1 :]),
+                        others=ids[:i] + ids[i + 1 :],
                     )
                 )
     return found

@@ -99,8 +99,11 @@ class TextOffers:
 
 
 NOTHING = TextOffers()
-_NOT_ME: tuple[bool, tuple[PersonOffer, ...]] = (False, ())
-_ME: tuple[bool, tuple[PersonOffer, ...]] = (True, ())
+Person = tuple[bool, tuple[PersonOffer, ...]]
+"""A calendar user's address read: whether it is the user's own, and the matches it offers."""
+_NOT_ME: Person = (False, ())
+ME: Person = (True, ())
+"""The user's own address: always this object, so callers may test ``person is ME``."""
 
 
 class Scanner:
@@ -111,16 +114,18 @@ class Scanner:
         self.index = index
         self.mine = mine
         self.keywords = keywords
-        self.emails: dict[str, dict[str, tuple[bool, tuple[PersonOffer, ...]]]] = {
-            "attendee": {},
-            "organizer": {},
-        }
+        self.emails: dict[str, dict[str, Person]] = {"attendee": {}, "organizer": {}}
         self.cns: dict[str, dict[str, tuple[PersonOffer, ...]]] = {"attendee": {}, "organizer": {}}
         self.texts: dict[str, dict[str, TextOffers]] = {
             f: {} for f in ("summary", "location", "description", "categories")
         }
+        # The caches read once per occurrence, for look-ups without a call.
+        self.attendee_emails = self.emails["attendee"]
+        self.attendee_cns = self.cns["attendee"]
+        self.summaries = self.texts["summary"]
+        self.descriptions = self.texts["description"]
 
-    def email(self, role: str, value: str) -> tuple[bool, tuple[PersonOffer, ...]]:
+    def email(self, role: str, value: str) -> Person:
         """Given a role ("attendee" or "organizer") and a calendar user's address, return
         whether it is the user's own and the matches by address (:func:`address_key`)."""
         cache = self.emails[role]
@@ -131,10 +136,10 @@ class Scanner:
                 cache[value] = found
         return found
 
-    def _email(self, role: str, value: str) -> tuple[bool, tuple[PersonOffer, ...]]:
+    def _email(self, role: str, value: str) -> Person:
         key = address_key(value) if value else ""
         if key in self.mine:
-            return _ME  # the user's own entry never matches a contact
+            return ME  # the user's own entry never matches a contact
         ids = self.index.by_email.get(key, ()) if key else ()
         if not ids:
             return _NOT_ME
@@ -182,13 +187,16 @@ class Scanner:
         keyword = field == "summary" and self.keywords.in_text(folded)
         if not self.index.may_hit(folded):
             return TextOffers(keyword=True) if keyword else NOTHING
+        text_words = WORD.findall(folded)
         names: list[Offer] = []
-        if field != "categories":
+        if field != "categories" and not self.index.names.by_lead.keys().isdisjoint(text_words):
             for hit in self.index.names.find(text):
                 by = "name-word" if hit.one_word else f"name-in-{field}"
                 confidence, match = _match(by, f"{hit.evidence} in the {field}")
                 names.append((hit.contact_id, (confidence, match, False)))
         phrases: list[Offer] = []
+        if self.index.lead_words.isdisjoint(text_words):
+            return TextOffers(tuple(names), (), keyword)
         for phrase in phrases_in(folded, self.index):
             if phrase.role == "affinity":
                 by, evidence = "conference-affinity", f'affinity "{phrase.text}" in the {field}'
@@ -201,10 +209,12 @@ class Scanner:
 
 __all__ = [
     "CONFIDENCE",
+    "ME",
     "NOTHING",
     "Entry",
     "Keywords",
     "Offer",
+    "Person",
     "PersonOffer",
     "Scanner",
     "TextOffers",
