@@ -352,7 +352,9 @@ def _next_words(tokens: list[_Word], i: int) -> set[str]:
     for j in range(i + 1, len(tokens)):
         word = tokens[j]
         found.add(word.folded)
-        if not (len(word.original) == 1 and word.original.isalpha() and _joined(tokens[j - 1], word)):
+        if not (
+            len(word.original) == 1 and word.original.isalpha() and _joined(tokens[j - 1], word)
+        ):
             break
     return found
 
