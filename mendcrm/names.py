@@ -110,12 +110,14 @@ def fold(text: str) -> str:
 
 def name_words(text: str) -> tuple[str, ...]:
     """Given a name as a contact spells it, return its folded words ("Jean-Luc" → jean, luc)."""
+    if text.isascii():  # no combining marks, and folding is lower(), which splits no word
+        return tuple(_WORDS.findall(text.lower()))
     return tuple(w for token in _TOKEN.findall(text) for w in _folded(token))
 
 
 def _folded(token: str) -> list[str]:
     # Folding may split a word ("½" → "1⁄2"); its parts are words of their own.
-    return re.findall(r"\w+", fold(token))
+    return _WORDS.findall(fold(token))
 
 
 class Named(Protocol):

@@ -32,16 +32,14 @@ The rules, strongest first (each encounter records the strongest one that matche
 
 from __future__ import annotations
 
-import gc
 import hashlib
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from datetime import timedelta
 
 from mendcrm.addresses import own_addresses
 from mendcrm.annotations.markers import BLOCK_START, strip_block
 from mendcrm.config.model import DetectionConfig, MeConfig
-from mendcrm.detection.index import ContactIndex, words
+from mendcrm.detection.index import ContactIndex, cycles_collected_after, words
 from mendcrm.detection.scan import (
     CONFIDENCE,
     ME,
@@ -98,25 +96,6 @@ def _is_conference(occurrence: Occurrence, keywords: Keywords, summary: bool | N
     return summary or any(keywords.in_words(words(c)) for c in occurrence.categories)
 
 
-@contextmanager
-def _cycles_collected_after() -> Iterator[None]:
-    """Pause the cyclic garbage collector for the block, restoring it after.
-
-    Detection allocates tens of thousands of small acyclic objects (matches, encounters) over
-    a large live heap, which set off full collections that found nothing to collect: about a
-    fifth of detection's time on 10,000 occurrences. Reference counting still frees everything
-    at once; only cycle detection waits until the block ends.
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-
-
 def _best_matches(
     occurrence: Occurrence, scan: Scanner, keywords: Keywords
 ) -> tuple[dict[str, Entry], bool] | None:
@@ -134,7 +113,7 @@ def _best_matches(
     best: dict[str, Entry] = {}
     mine = None
     for attendee in occurrence.attendees:
-        person = emails.get(attendee.email) or scan.email("attendee", attendee.email)
+        person = emails.get(attendee.email) or scan.read_email("attendee", attendee.email)
         if person is ME:
             if mine is None:
                 mine = attendee
@@ -143,7 +122,7 @@ def _best_matches(
         if attendee.cn:
             named = cns.get(attendee.cn)
             if named is None:
-                named = scan.cn("attendee", attendee.cn)
+                named = scan.read_cn("attendee", attendee.cn)
             if named:
                 offers = offers + named
         if offers:
@@ -157,31 +136,41 @@ def _best_matches(
         return None
     organizer = occurrence.organizer
     if organizer is not None:
-        person = scan.email("organizer", organizer.email)
+        person = scan.emails["organizer"].get(organizer.email) or scan.read_email(
+            "organizer", organizer.email
+        )
         if person is not ME:
-            offers = person[1] + (scan.cn("organizer", organizer.cn) if organizer.cn else ())
-            _take(best, offers, False)
+            cn = organizer.cn
+            named = scan.cns["organizer"].get(cn) if cn else ()
+            if named is None:
+                named = scan.read_cn("organizer", cn)
+            _take(best, person[1] + named, False)
 
     summary = occurrence.summary
-    said = (scan.summaries.get(summary) or scan.text("summary", summary)) if summary else NOTHING
+    said = NOTHING
+    if summary:
+        said = scan.summaries.get(summary) or scan.read_text("summary", summary)
     conference = _is_conference(occurrence, keywords, said.keyword)
     if said is not NOTHING:
         _offer(best, said, conference)
     if occurrence.location:
-        _offer(best, scan.text("location", occurrence.location), conference)
+        location = occurrence.location
+        said = scan.locations.get(location) or scan.read_text("location", location)
+        if said is not NOTHING:
+            _offer(best, said, conference)
     description = occurrence.description
     if description:
         if BLOCK_START in description:
             # MendCRM's own inline note names the contact; it is no evidence of a meeting.
             description = strip_block(description)
         if description:
-            said = scan.descriptions.get(description) or scan.text("description", description)
+            said = scan.descriptions.get(description) or scan.read_text("description", description)
             if said is not NOTHING:
                 _offer(best, said, conference)
     if occurrence.categories and conference:
         categories = ", ".join(occurrence.categories)
         if categories:
-            _offer(best, scan.text("categories", categories), conference)
+            _offer(best, scan.read_text("categories", categories), conference)
     return best, conference
 
 
@@ -228,7 +217,8 @@ def detect(
     if not index.contacts:
         return found
     scan = Scanner(index, my_emails, keywords)
-    with _cycles_collected_after():
+    add = found.append
+    with cycles_collected_after():
         for occurrence in occurrences:
             matched = _best_matches(occurrence, scan, keywords)
             if not matched or not matched[0]:
@@ -244,8 +234,8 @@ def detect(
             for i, cid in enumerate(ids):
                 _, match, declined = best[cid]
                 digest = base.copy()  # as _id_for, without a call per encounter
-                digest.update(cid.encode("utf-8"))
-                found.append(
+                digest.update(cid.encode())
+                add(
                     Encounter(
                         id=digest.hexdigest()[:16],
                         contact_id=cid,

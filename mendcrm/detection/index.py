@@ -9,8 +9,10 @@ names no contact and holds no phrase, which is what most texts are.
 
 from __future__ import annotations
 
+import gc
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from mendcrm.addresses import mail_address
@@ -69,9 +71,10 @@ class ContactIndex:
     def build(cls, contacts: Iterable[Contact]) -> ContactIndex:
         """Given contacts, return an index of the flagged ones (the others are ignored)."""
         index = cls()
-        for contact in sorted((c for c in contacts if c.flagged), key=lambda c: c.id):
-            index._add(contact)
-        index.names = NameMatcher.build(index.contacts.values())
+        with cycles_collected_after():
+            for contact in sorted((c for c in contacts if c.flagged), key=lambda c: c.id):
+                index._add(contact)
+            index.names = NameMatcher.build(index.contacts.values())
         index.leads = frozenset(index.lead_words).union(index.names.by_lead)
         index.ascii_leads = frozenset(w.encode("ascii") for w in index.leads if w.isascii())
         return index
@@ -113,6 +116,26 @@ class ContactIndex:
                     self.lead_words.add(folded[0])
 
 
+@contextmanager
+def cycles_collected_after() -> Iterator[None]:
+    """Pause the cyclic garbage collector for the block, restoring it after.
+
+    Detection and the index's build allocate tens of thousands of small acyclic objects
+    (names, phrases, matches, encounters) over a large live heap, which set off full
+    collections that found nothing to collect: about a fifth of detection's time on 10,000
+    occurrences. Reference counting still frees everything
+    at once; only cycle detection waits until the block ends.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def _add_unique(mapping: dict[tuple[str, ...], list[str]], key: tuple[str, ...], cid: str) -> None:
     ids = mapping.setdefault(key, [])
     if cid not in ids:
@@ -134,12 +157,14 @@ def phrases_in(folded: str, index: ContactIndex) -> list[Phrase]:
     if index.lead_words.isdisjoint(text_words):
         return found  # most texts: checked in C, without walking the words
     gaps = [g for g, _ in pairs]
-    lead = index.by_lead
-    for i, pair in enumerate(zip(text_words, [*text_words[1:], ""], strict=True)):
-        single = lead.get(pair[0])
+    lead, firsts = index.by_lead, index.lead_words
+    for i, word in enumerate(text_words):
+        if word not in firsts:
+            continue  # no phrase starts with this word
+        single = lead.get(word)
         if single:
             found.extend(single)
-        double = lead.get(pair)
+        double = lead.get((word, text_words[i + 1])) if i + 1 < len(text_words) else None
         if double and _spaced(gaps[i + 1]):
             for phrase in double:
                 n = len(phrase.words)
@@ -151,4 +176,4 @@ def phrases_in(folded: str, index: ContactIndex) -> list[Phrase]:
     return found
 
 
-__all__ = ["WORD", "ContactIndex", "Phrase", "phrases_in", "words"]
+__all__ = ["WORD", "ContactIndex", "Phrase", "cycles_collected_after", "phrases_in", "words"]

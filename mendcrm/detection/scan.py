@@ -123,37 +123,33 @@ class Scanner:
         self.attendee_emails = self.emails["attendee"]
         self.attendee_cns = self.cns["attendee"]
         self.summaries = self.texts["summary"]
+        self.locations = self.texts["location"]
         self.descriptions = self.texts["description"]
 
-    def email(self, role: str, value: str) -> Person:
+    def read_email(self, role: str, value: str) -> Person:
         """Given a role ("attendee" or "organizer") and a calendar user's address, return
-        whether it is the user's own and the matches by address (:func:`address_key`)."""
-        cache = self.emails[role]
-        found = cache.get(value)
-        if found is None:
-            found = self._email(role, value)
-            if len(cache) < _TEXT_CACHE:
-                cache[value] = found
-        return found
-
-    def _email(self, role: str, value: str) -> Person:
+        whether it is the user's own and the matches by address (:func:`address_key`), and keep
+        them in :attr:`emails` (callers look there first)."""
         key = address_key(value) if value else ""
         if key in self.mine:
-            return ME  # the user's own entry never matches a contact
-        ids = self.index.by_email.get(key, ()) if key else ()
-        if not ids:
-            return _NOT_ME
-        confidence, match = _match(f"{role}-email", f"{role} {key}")
-        return False, tuple((cid, confidence, match) for cid in ids)
+            found = ME  # the user's own entry never matches a contact
+        elif key not in self.index.by_email:
+            found = _NOT_ME
+        else:
+            confidence, match = _match(f"{role}-email", f"{role} {key}")
+            found = False, tuple((cid, confidence, match) for cid in self.index.by_email[key])
+        cache = self.emails[role]
+        if len(cache) < _TEXT_CACHE:
+            cache[value] = found
+        return found
 
-    def cn(self, role: str, value: str) -> tuple[PersonOffer, ...]:
-        """Given a role and a calendar user's CN, return the matches by name."""
+    def read_cn(self, role: str, value: str) -> tuple[PersonOffer, ...]:
+        """Given a role and a calendar user's CN, return the matches by name, and keep them in
+        :attr:`cns` (callers look there first)."""
+        found = self._cn(role, value)
         cache = self.cns[role]
-        found = cache.get(value)
-        if found is None:
-            found = self._cn(role, value)
-            if len(cache) < _TEXT_CACHE:
-                cache[value] = found
+        if len(cache) < _TEXT_CACHE:
+            cache[value] = found
         return found
 
     def _cn(self, role: str, value: str) -> tuple[PersonOffer, ...]:
@@ -171,15 +167,14 @@ class Scanner:
             offers.append((hit.contact_id, confidence, match))
         return tuple(offers)
 
-    def text(self, field: str, text: str) -> TextOffers:
+    def read_text(self, field: str, text: str) -> TextOffers:
         """Given a field ("summary", "location", "description" or "categories") and its
-        non-empty text, return what it offers."""
+        non-empty text, return what it offers, and keep that in :attr:`texts` (callers look
+        there first)."""
+        found = self._text(field, text)
         cache = self.texts[field]
-        found = cache.get(text)
-        if found is None:
-            found = self._text(field, text)
-            if len(cache) < _TEXT_CACHE:
-                cache[text] = found
+        if len(cache) < _TEXT_CACHE:
+            cache[text] = found
         return found
 
     def _text(self, field: str, text: str) -> TextOffers:
