@@ -43,14 +43,22 @@ better than a silent miss.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-_TOKEN = re.compile(r"[\w\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
-"""A word: letters and digits with any combining marks (so "Zoë" in NFD stays one word)."""
-_WORDS = re.compile(r"\w+")
+from mendcrm.name_words import (
+    COMMON_WORDS,
+    FUNCTION_WORDS,
+    NAME_PARTICLES,
+    SAINT_PREFIXES,
+    TOKEN,
+    WORDS,
+    fold,
+    folded_words,
+    name_words,
+)
+
 _JOINERS = frozenset({"-", "\u2010", "'", "\u2019", "."})
 """Punctuation that may sit inside a name ("Jean-Luc", "O'Neill", "J.R.")."""
 _HYPHENS = frozenset({"-", "\u2010"})
@@ -61,63 +69,6 @@ _LAST_FIRST = re.compile(r"^\s*(?P<last>[^,;&/()]+?)\s*,\s*(?P<first>[^,;&/()]+?
 _APOSTROPHES = frozenset({"'", "\u2019"})
 _CLAUSE_BREAKS = frozenset('.!?:;|•–—-([{"“«\n\r\t')
 """A word after one of these starts a sentence or clause: its capital says nothing."""
-
-SAINT_PREFIXES = frozenset(
-    {"st", "ste", "saint", "sainte", "san", "santa", "santo", "sankt", "sao", "sv", "sveti"}
-)
-"""Before a one-word name these make it a saint's name, a place or a day ("St. Martin")."""
-
-NAME_PARTICLES = frozenset(
-    {"de", "del", "della", "der", "den", "di", "da", "du", "dos", "das", "van", "von", "ter", "ten"}
-    | {"le", "la", "bin", "ibn", "al", "el", "zu", "af", "av"}
-)
-"""Lower-case words inside names ("Martin de Vries"): looked through to the word after them."""
-
-FUNCTION_WORDS = frozenset(
-    # en, de, fr, es, it, nl, sv/no/da
-    {"with", "and", "or", "the", "a", "an", "of", "for", "at", "in", "on", "to", "by", "from"}
-    | {"via", "vs", "versus", "about", "re", "w", "x", "plus", "per", "into", "after", "before"}
-    | {"mit", "und", "oder", "bei", "fur", "zum", "zur", "im", "am", "um", "beim", "nach"}
-    | {"avec", "et", "ou", "pour", "chez", "con", "y", "e", "met", "en", "och", "med", "og"}
-)
-"""Folded function words: capitalised mid-sentence ("Lunch With …"), they mark Title Case."""
-
-COMMON_WORDS = FUNCTION_WORDS | frozenset(
-    # titles: "Dr. Martin" may well be this Martin
-    {"dr", "mr", "mrs", "ms", "miss", "prof", "herr", "frau", "mme", "mlle", "sr", "sra"}
-    # words that name the meeting, not a person
-    | {"meeting", "meet", "call", "sync", "lunch", "dinner", "breakfast", "coffee", "drinks"}
-    | {"chat", "catchup", "catch", "up", "standup", "review", "interview", "intro", "kickoff"}
-    | {"planning", "retro", "demo", "workshop", "session", "talk", "check", "onboarding"}
-    | {"offsite", "party", "farewell", "visit", "today", "tomorrow", "tbc", "tbd", "online"}
-    | {"remote", "zoom", "teams", "office", "weekly", "daily", "monthly", "team", "project"}
-    | {"notes", "agenda", "prep", "follow", "followup", "invite", "hold", "birthday", "1on1"}
-    | {"hi", "hello", "dear", "thanks", "cc", "fyi"}
-    | {"treffen", "termin", "besprechung", "mittagessen", "abendessen", "kaffee", "gesprach"}
-    | {"reunion", "dejeuner", "diner", "cafe", "rendez", "vous", "appel"}
-)
-"""Folded words that are never part of a person's name here, whatever their case."""
-
-
-def fold(text: str) -> str:
-    """Given any text, return it compatibility-normalised, case-folded and without accents."""
-    if text.isascii():
-        return text.lower()  # the common case, and for ASCII casefold() is lower()
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return unicodedata.normalize("NFKC", stripped)
-
-
-def name_words(text: str) -> tuple[str, ...]:
-    """Given a name as a contact spells it, return its folded words ("Jean-Luc" → jean, luc)."""
-    if text.isascii():  # no combining marks, and folding is lower(), which splits no word
-        return tuple(_WORDS.findall(text.lower()))
-    return tuple(w for token in _TOKEN.findall(text) for w in _folded(token))
-
-
-def _folded(token: str) -> list[str]:
-    # Folding may split a word ("½" → "1⁄2"); its parts are words of their own.
-    return _WORDS.findall(fold(token))
 
 
 class Named(Protocol):
@@ -211,7 +162,7 @@ class NameMatcher:
         gives two hits; one-word hits of a contact inside its own longer hit are left out.
         """
         lead = self.by_lead
-        if not text or lead.keys().isdisjoint(_WORDS.findall(fold(text))):
+        if not text or lead.keys().isdisjoint(WORDS.findall(fold(text))):
             return []  # the common case, without building tokens
         if is_name:
             reversed_hits = self._last_first(text)
@@ -364,9 +315,9 @@ def _next_words(tokens: list[_Word], i: int) -> set[str]:
 def _tokenise(text: str) -> list[_Word]:
     out: list[_Word] = []
     last = 0
-    for m in _TOKEN.finditer(text):
+    for m in TOKEN.finditer(text):
         gap = text[last : m.start()]
-        for k, folded in enumerate(_folded(m.group())):
+        for k, folded in enumerate(folded_words(m.group())):
             out.append(_Word(folded, m.group(), m.start(), m.end(), gap if k == 0 else ""))
         last = m.end()
     return out

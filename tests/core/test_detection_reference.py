@@ -28,6 +28,7 @@ from mendcrm.detection import ContactIndex, detect, encounter_id
 from mendcrm.detection.index import WORD
 from mendcrm.detection.scan import Keywords
 from mendcrm.model import Attendee, Contact, Occurrence
+from mendcrm.name_words import TOKEN, folded_words, name_words
 from mendcrm.names import NameMatcher, fold
 from tests.core import detection_reference as reference
 from tests.core.builders import T0
@@ -280,3 +281,9 @@ def test_names_sifted_by_their_second_word_are_the_names_found_without(
     assert not plain.by_second
     assert bool(sifted.by_second) == any(sifted.by_lead.values())
     assert got == want
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=30))
+def test_an_ascii_name_has_the_words_read_token_by_token(text: str) -> None:
+    by_token = tuple(w for token in TOKEN.findall(text) for w in folded_words(token))
+    assert name_words(text) == by_token
