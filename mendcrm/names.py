@@ -45,7 +45,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from mendcrm.name_words import (
     COMMON_WORDS,
@@ -103,8 +103,9 @@ class NameHit:
         return f'the word "{self.words}" alone' if self.one_word else f'"{self.words}"'
 
 
-@dataclass(frozen=True, slots=True)
-class _Word:
+class _Word(NamedTuple):
+    """One word of a text (a named tuple: texts are read word by word, often)."""
+
     folded: str
     original: str
     start: int

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from mendcrm.addresses import address_key
-from mendcrm.detection.index import WORD, ContactIndex, phrases_in, words
+from mendcrm.detection.index import WORD, ContactIndex, Phrase, phrases_in, words
 from mendcrm.model import Match
 from mendcrm.names import fold
 
@@ -119,6 +119,7 @@ class Scanner:
         self.texts: dict[str, dict[str, TextOffers]] = {
             f: {} for f in ("summary", "location", "description", "categories")
         }
+        self.phrase_offers: dict[tuple[int, str], Offer] = {}
         # The caches read once per occurrence, for look-ups without a call.
         self.attendee_emails = self.emails["attendee"]
         self.attendee_cns = self.cns["attendee"]
@@ -193,13 +194,22 @@ class Scanner:
         if self.index.lead_words.isdisjoint(text_words):
             return TextOffers(tuple(names), (), keyword)
         for phrase in phrases_in(folded, self.index):
+            phrases.append(self._phrase_offer(phrase, field))
+        return TextOffers(tuple(names), tuple(phrases), keyword)
+
+    def _phrase_offer(self, phrase: Phrase, field: str) -> Offer:
+        """Return the match a phrase offers in a field, made once per call: a phrase (an
+        organisation, a conference's name) recurs across the texts of many events."""
+        key = (id(phrase), field)  # the index holds every phrase for the whole call
+        found = self.phrase_offers.get(key)
+        if found is None:
             if phrase.role == "affinity":
                 by, evidence = "conference-affinity", f'affinity "{phrase.text}" in the {field}'
             else:
                 by, evidence = "conference-org", f'organisation "{phrase.text}" in the {field}'
             confidence, match = _match(by, evidence)
-            phrases.append((phrase.contact_id, (confidence, match, False)))
-        return TextOffers(tuple(names), tuple(phrases), keyword)
+            found = self.phrase_offers[key] = (phrase.contact_id, (confidence, match, False))
+        return found
 
 
 __all__ = [
