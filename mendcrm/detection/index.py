@@ -23,11 +23,15 @@ WORD = re.compile(r"\w+")
 """A folded word: the unit of every whole-word match (the name matcher's early exit uses the
 same pattern on the same folded text, so one scan serves both)."""
 _GAP_WORD = re.compile(r"(\W*)(\w+)")
-_ASCII_GAPS = bytes(b if WORD.fullmatch(chr(b)) else ord(" ") for b in range(128)) + bytes(
-    range(128, 256)
-)
-"""A table turning every ASCII character that is not a word character into a space: the words
-of an ASCII text are then its runs of non-spaces, as ``WORD`` finds them, split in C."""
+_ASCII_WORDS = bytes(
+    (b | 0x20 if chr(b).isupper() else b) if WORD.fullmatch(chr(b)) else ord(" ")
+    for b in range(128)
+) + bytes(range(128, 256))
+"""A table turning an ASCII text into its folded words separated by spaces: capitals become
+lower case (which is all :func:`~mendcrm.names.fold` does to ASCII) and every character that
+is not a word character a space, so the words are the runs of non-spaces, split in C."""
+
+
 _JOINERS = frozenset({"-", "\u2010", "'", "\u2019", "."})
 """Punctuation that may sit inside a name ("Jean-Luc", "O'Neill", "J.R.")."""
 
@@ -79,16 +83,17 @@ class ContactIndex:
         index.ascii_leads = frozenset(w.encode("ascii") for w in index.leads if w.isascii())
         return index
 
-    def may_hit(self, folded: str) -> bool:
-        """Given a folded text (:func:`~mendcrm.names.fold`), return False if none of its words
-        can start a name or phrase of the index: then the text holds no hit at all.
+    def may_hit(self, text: str) -> bool:
+        """Given a text, return False if none of its folded words can start a name or phrase
+        of the index: then the text holds no hit at all.
 
-        An ASCII text (most) is split in C on a translation table; it can hold only ASCII leads.
+        An ASCII text (most) is folded and split in C on a translation table; it can hold only
+        ASCII leads.
         """
-        if folded.isascii():
-            split = folded.encode("ascii").translate(_ASCII_GAPS).split()
+        if text.isascii():
+            split = text.encode("ascii").translate(_ASCII_WORDS).split()
             return not self.ascii_leads.isdisjoint(split)
-        return not self.leads.isdisjoint(WORD.findall(folded))
+        return not self.leads.isdisjoint(WORD.findall(fold(text)))
 
     def __len__(self) -> int:
         return len(self.contacts)

@@ -172,7 +172,10 @@ class Scanner:
         """Given a field ("summary", "location", "description" or "categories") and its
         non-empty text, return what it offers, and keep that in :attr:`texts` (callers look
         there first)."""
-        found = self._text(field, text)
+        if field == "summary" or self.index.may_hit(text):
+            found = self._text(field, text)
+        else:
+            found = NOTHING  # most texts: no word of theirs starts a name or phrase
         cache = self.texts[field]
         if len(cache) < _TEXT_CACHE:
             cache[text] = found
@@ -181,7 +184,7 @@ class Scanner:
     def _text(self, field: str, text: str) -> TextOffers:
         folded = fold(text)
         keyword = field == "summary" and self.keywords.in_text(folded)
-        if not self.index.may_hit(folded):
+        if field == "summary" and not self.index.may_hit(text):
             return TextOffers(keyword=True) if keyword else NOTHING
         text_words = WORD.findall(folded)
         names: list[Offer] = []
