@@ -12,6 +12,7 @@ for most texts, neither the name matcher nor the phrase search runs.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -56,25 +57,25 @@ class Keywords:
 
     single: frozenset[str]
     multi: tuple[tuple[str, ...], ...]
-    firsts: tuple[str, ...] = ()
-    """The first word of every keyword: a text holding none of them, even inside a word, holds
-    no keyword."""
+    pattern: re.Pattern[str] | None = None
+    """The keywords as one expression over folded text: each keyword's words as whole words,
+    one after another with only non-word characters between (what :meth:`in_words` asks of
+    the text's words), or None if there is no keyword."""
 
     @classmethod
     def of(cls, keywords: Iterable[str]) -> Keywords:
         """Given the configured keywords, return them folded and split."""
         phrases = [tuple(w) for w in (words(k) for k in keywords) if w]
+        either = "|".join(r"\W+".join(map(re.escape, p)) for p in phrases)
         return cls(
             frozenset(p[0] for p in phrases if len(p) == 1),
             tuple(p for p in phrases if len(p) > 1),
-            tuple(dict.fromkeys(p[0] for p in phrases)),
+            re.compile(rf"(?<!\w)(?:{either})(?!\w)") if phrases else None,
         )
 
     def in_text(self, folded: str) -> bool:
         """Return True if one of the keywords stands in the folded text as whole words."""
-        if not any(first in folded for first in self.firsts):
-            return False  # most summaries: a few substring searches in C
-        return self.in_words(WORD.findall(folded))
+        return self.pattern is not None and self.pattern.search(folded) is not None
 
     def in_words(self, text_words: Sequence[str]) -> bool:
         """Return True if one of the keywords stands in ``text_words`` as whole words."""
