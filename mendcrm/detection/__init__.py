@@ -170,7 +170,10 @@ def _best_matches(
     if occurrence.categories and conference:
         categories = ", ".join(occurrence.categories)
         if categories:
-            _offer(best, scan.read_text("categories", categories), conference)
+            said = scan.texts["categories"].get(categories) or scan.read_text(
+                "categories", categories
+            )
+            _offer(best, said, conference)
     return best, conference
 
 
@@ -228,10 +231,10 @@ def detect(
             if not kept:
                 continue
             kept.sort()
-            ids = tuple(kept)
+            contact_ids = tuple(kept)
             kind = "conference" if conference else "meeting"
             base = _id_base(occurrence)
-            for i, cid in enumerate(ids):
+            for i, cid in enumerate(contact_ids):
                 _, match, declined = best[cid]
                 digest = base.copy()  # as _id_for, without a call per encounter
                 digest.update(cid.encode())
@@ -243,7 +246,7 @@ def detect(
                         match=match,
                         occurrence=occurrence,
                         contact_declined=declined,
-                        others=ids[:i] + ids[i + 1 :],
+                        others=contact_ids[:i] + contact_ids[i + 1 :],
                     )
                 )
     return found
