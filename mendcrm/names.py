@@ -123,7 +123,8 @@ class _Name:
 
 @dataclass(slots=True)
 class NameMatcher:
-    """Contacts' names and aliases indexed by first word; build it with :meth:`build`."""
+    """Contacts' names and aliases indexed by first word (and, where many share one, by second
+    word); build it with :meth:`build`."""
 
     by_lead: dict[str, list[_Name]] = field(default_factory=dict)
     own_words: dict[str, frozenset[str]] = field(default_factory=dict)
