@@ -12,7 +12,8 @@ from typing import Any
 from bench import detection_bench
 from bench.tables import Table, ratio, seconds
 
-TARGET_SECONDS = 1.0
+TARGET_SECONDS = 0.3
+"""The performance issue's bound for build + detect at 10,000 × 2,000 (``bench/targets.py``)."""
 
 
 def run_detection(occurrences: int, contacts: int, peer_sample: int, seed: int) -> dict[str, Any]:
@@ -37,8 +38,14 @@ def detection_table(f: dict[str, Any]) -> Table:
         f" all of them; on that sample both found the same pairs: "
         f"{'yes' if not f['pairs_differ'] else 'NO, ' + str(f['pairs_differ']) + ' differ'}."
     )
-    verdict = "MET" if ours < TARGET_SECONDS else f"MISSED by {ours - TARGET_SECONDS:.3f} s"
-    table.notes.append(f"target well under a second (build + detect): {verdict}")
+    if "both_cpu_s" in f:
+        table.notes.append(
+            f"build + detect took {seconds(f['both_cpu_s'])} s of CPU time (median): wall time"
+            " also counts waiting for a core when other work shares the machine"
+        )
+    verdict = "MET" if ours <= TARGET_SECONDS else f"MISSED by {ours - TARGET_SECONDS:.3f} s"
+    size = f"{f['occurrences']:,} × {f['contacts']:,}"
+    table.notes.append(f"target ≤ {TARGET_SECONDS} s (build + detect) at {size}: {verdict}")
     return table
 
 

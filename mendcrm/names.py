@@ -43,77 +43,32 @@ better than a silent miss.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
-_TOKEN = re.compile(r"[\w\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
-"""A word: letters and digits with any combining marks (so "Zoë" in NFD stays one word)."""
-_WORDS = re.compile(r"\w+")
+from mendcrm.name_words import (
+    COMMON_WORDS,
+    FUNCTION_WORDS,
+    NAME_PARTICLES,
+    SAINT_PREFIXES,
+    TOKEN,
+    WORDS,
+    fold,
+    folded_words,
+    name_words,
+)
+
 _JOINERS = frozenset({"-", "\u2010", "'", "\u2019", "."})
 """Punctuation that may sit inside a name ("Jean-Luc", "O'Neill", "J.R.")."""
 _HYPHENS = frozenset({"-", "\u2010"})
+_FEW = 8
+"""Above this many names sharing a first word, they are sifted by their second word first."""
 _LAST_FIRST = re.compile(r"^\s*(?P<last>[^,;&/()]+?)\s*,\s*(?P<first>[^,;&/()]+?)\s*$")
 """A person's name written "Last, First" (one comma, nothing else that separates people)."""
 _APOSTROPHES = frozenset({"'", "\u2019"})
 _CLAUSE_BREAKS = frozenset('.!?:;|•–—-([{"“«\n\r\t')
 """A word after one of these starts a sentence or clause: its capital says nothing."""
-
-SAINT_PREFIXES = frozenset(
-    {"st", "ste", "saint", "sainte", "san", "santa", "santo", "sankt", "sao", "sv", "sveti"}
-)
-"""Before a one-word name these make it a saint's name, a place or a day ("St. Martin")."""
-
-NAME_PARTICLES = frozenset(
-    {"de", "del", "della", "der", "den", "di", "da", "du", "dos", "das", "van", "von", "ter", "ten"}
-    | {"le", "la", "bin", "ibn", "al", "el", "zu", "af", "av"}
-)
-"""Lower-case words inside names ("Martin de Vries"): looked through to the word after them."""
-
-FUNCTION_WORDS = frozenset(
-    # en, de, fr, es, it, nl, sv/no/da
-    {"with", "and", "or", "the", "a", "an", "of", "for", "at", "in", "on", "to", "by", "from"}
-    | {"via", "vs", "versus", "about", "re", "w", "x", "plus", "per", "into", "after", "before"}
-    | {"mit", "und", "oder", "bei", "fur", "zum", "zur", "im", "am", "um", "beim", "nach"}
-    | {"avec", "et", "ou", "pour", "chez", "con", "y", "e", "met", "en", "och", "med", "og"}
-)
-"""Folded function words: capitalised mid-sentence ("Lunch With …"), they mark Title Case."""
-
-COMMON_WORDS = FUNCTION_WORDS | frozenset(
-    # titles: "Dr. Martin" may well be this Martin
-    {"dr", "mr", "mrs", "ms", "miss", "prof", "herr", "frau", "mme", "mlle", "sr", "sra"}
-    # words that name the meeting, not a person
-    | {"meeting", "meet", "call", "sync", "lunch", "dinner", "breakfast", "coffee", "drinks"}
-    | {"chat", "catchup", "catch", "up", "standup", "review", "interview", "intro", "kickoff"}
-    | {"planning", "retro", "demo", "workshop", "session", "talk", "check", "onboarding"}
-    | {"offsite", "party", "farewell", "visit", "today", "tomorrow", "tbc", "tbd", "online"}
-    | {"remote", "zoom", "teams", "office", "weekly", "daily", "monthly", "team", "project"}
-    | {"notes", "agenda", "prep", "follow", "followup", "invite", "hold", "birthday", "1on1"}
-    | {"hi", "hello", "dear", "thanks", "cc", "fyi"}
-    | {"treffen", "termin", "besprechung", "mittagessen", "abendessen", "kaffee", "gesprach"}
-    | {"reunion", "dejeuner", "diner", "cafe", "rendez", "vous", "appel"}
-)
-"""Folded words that are never part of a person's name here, whatever their case."""
-
-
-def fold(text: str) -> str:
-    """Given any text, return it compatibility-normalised, case-folded and without accents."""
-    if text.isascii():
-        return text.lower()  # the common case, and for ASCII casefold() is lower()
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return unicodedata.normalize("NFKC", stripped)
-
-
-def name_words(text: str) -> tuple[str, ...]:
-    """Given a name as a contact spells it, return its folded words ("Jean-Luc" → jean, luc)."""
-    return tuple(w for token in _TOKEN.findall(text) for w in _folded(token))
-
-
-def _folded(token: str) -> list[str]:
-    # Folding may split a word ("½" → "1⁄2"); its parts are words of their own.
-    return re.findall(r"\w+", fold(token))
 
 
 class Named(Protocol):
@@ -148,8 +103,9 @@ class NameHit:
         return f'the word "{self.words}" alone' if self.one_word else f'"{self.words}"'
 
 
-@dataclass(frozen=True, slots=True)
-class _Word:
+class _Word(NamedTuple):
+    """One word of a text (a named tuple: texts are read word by word, often)."""
+
     folded: str
     original: str
     start: int
@@ -167,11 +123,15 @@ class _Name:
 
 @dataclass(slots=True)
 class NameMatcher:
-    """Contacts' names and aliases indexed by first word; build it with :meth:`build`."""
+    """Contacts' names and aliases indexed by first word (and, where many share one, by second
+    word); build it with :meth:`build`."""
 
     by_lead: dict[str, list[_Name]] = field(default_factory=dict)
     own_words: dict[str, frozenset[str]] = field(default_factory=dict)
     """Per contact, every folded word of its name and aliases (not foreign next to its alias)."""
+    by_second: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    """For a first word shared by many names: where in its :attr:`by_lead` list stand the
+    names by their second word ("" for names of one word)."""
 
     @classmethod
     def build(cls, contacts: Iterable[Named]) -> NameMatcher:
@@ -189,6 +149,11 @@ class NameMatcher:
                 entry = _Name(folded, contact.id, term.strip())
                 matcher.by_lead.setdefault(folded[0], []).append(entry)
             matcher.own_words[contact.id] = frozenset(mine)
+        for first, entries in matcher.by_lead.items():
+            if len(entries) > _FEW:
+                for k, entry in enumerate(entries):
+                    second = entry.words[1] if len(entry.words) > 1 else ""
+                    matcher.by_second.setdefault((first, second), []).append(k)
         return matcher
 
     def find(self, text: str, *, is_name: bool = False) -> list[NameHit]:
@@ -199,7 +164,7 @@ class NameMatcher:
         gives two hits; one-word hits of a contact inside its own longer hit are left out.
         """
         lead = self.by_lead
-        if not text or lead.keys().isdisjoint(_WORDS.findall(fold(text))):
+        if not text or lead.keys().isdisjoint(WORDS.findall(fold(text))):
             return []  # the common case, without building tokens
         if is_name:
             reversed_hits = self._last_first(text)
@@ -214,7 +179,11 @@ class NameMatcher:
         short: list[tuple[int, _Name]] = []
         covered: dict[str, set[int]] = {}
         for i in starts:
-            for entry in lead[tokens[i].folded]:
+            first = tokens[i].folded
+            entries = lead[first]
+            if len(entries) > _FEW:  # a common first name: only names whose next word is there
+                entries = self._sifted(first, entries, _next_words(tokens, i))
+            for entry in entries:
                 if len(entry.words) == 1:
                     short.append((i, entry))
                     continue
@@ -232,6 +201,12 @@ class NameMatcher:
             hits.append(_hit(text, entry, tokens[i], tokens[i], one_word=True))
         hits.sort(key=lambda h: (h.start, -h.end, h.contact_id))
         return hits
+
+    def _sifted(self, first: str, entries: list[_Name], seconds: set[str]) -> list[_Name]:
+        """Return, in their order, the names of ``entries`` (all starting with ``first``) that
+        are one word or whose second word is one of ``seconds``."""
+        picks = [k for s in ("", *seconds) for k in self.by_second.get((first, s), ())]
+        return [entries[k] for k in sorted(picks)]
 
     def _last_first(self, text: str) -> list[NameHit]:
         """For a person's name written "Last, First" ("Hale, Robert", "Hale, Robert J."), as
@@ -325,12 +300,26 @@ def _span_end(tokens: list[_Word], i: int, words: tuple[str, ...]) -> int | None
     return j
 
 
+def _next_words(tokens: list[_Word], i: int) -> set[str]:
+    """Return every word a name starting at ``tokens[i]`` may go on with (:func:`_span_end`): the
+    next word, and the words after each middle initial that may stand between."""
+    found: set[str] = set()
+    for j in range(i + 1, len(tokens)):
+        word = tokens[j]
+        found.add(word.folded)
+        if not (
+            len(word.original) == 1 and word.original.isalpha() and _joined(tokens[j - 1], word)
+        ):
+            break
+    return found
+
+
 def _tokenise(text: str) -> list[_Word]:
     out: list[_Word] = []
     last = 0
-    for m in _TOKEN.finditer(text):
+    for m in TOKEN.finditer(text):
         gap = text[last : m.start()]
-        for k, folded in enumerate(_folded(m.group())):
+        for k, folded in enumerate(folded_words(m.group())):
             out.append(_Word(folded, m.group(), m.start(), m.end(), gap if k == 0 else ""))
         last = m.end()
     return out
@@ -351,7 +340,7 @@ def _joined(a: _Word, b: _Word) -> bool:
 
 
 def _starts_clause(gap: str) -> bool:
-    return any(ch in _CLAUSE_BREAKS for ch in gap)
+    return not _CLAUSE_BREAKS.isdisjoint(gap)
 
 
 def _caseless_lines(tokens: list[_Word]) -> list[bool]:
@@ -366,15 +355,28 @@ def _caseless_lines(tokens: list[_Word]) -> list[bool]:
     out: list[bool] = []
     for line in lines:
         letters = [w.original for w in line if w.original[0].isalpha()]
-        cased = {c.isupper() for w in letters for c in w if c.isupper() or c.islower()}
-        upper = len(letters) >= 2 and len(cased) == 1  # all capitals, or no capital at all
+        upper = len(letters) >= 2 and _one_case(letters)  # all capitals, or no capital at all
         title = any(
-            w.original[0].isupper() and w.folded in FUNCTION_WORDS and len(w.folded) > 1
-            for k, w in enumerate(line)
-            if k > 0 and not _starts_clause(w.gap)
+            w.folded in FUNCTION_WORDS
+            and len(w.folded) > 1
+            and w.original[0].isupper()
+            and not _starts_clause(w.gap)
+            for w in line[1:]
         )
         out.extend([upper or title] * len(line))
     return out
+
+
+def _one_case(texts: list[str]) -> bool:
+    """Return True if the texts hold cased letters of one case only (all capitals, or none)."""
+    joined = "".join(texts)
+    if joined.isupper() or joined.islower():
+        return True
+    if joined.isascii():
+        return False  # both cases, or no letter with a case
+    # str.isupper() and str.islower() say False beside a title-case letter ("ǅ"): look at
+    # the upper- and lower-case letters alone.
+    return len({c.isupper() for c in joined if c.isupper() or c.islower()}) == 1
 
 
 def _own(word: _Word, mine: frozenset[str]) -> bool:

@@ -1,0 +1,184 @@
+"""The flagged contacts indexed for detection, and the search for their phrases in a text.
+
+:class:`ContactIndex` holds the flagged contacts by normalised e-mail, by the sorted words of
+each name and alias of several words, by the first word(s) of every affinity term and
+organisation, and in the one name matcher (:class:`~mendcrm.names.NameMatcher`). Its
+:attr:`~ContactIndex.leads` are every word a hit can start with: a text holding none of them
+names no contact and holds no phrase, which is what most texts are.
+"""
+
+from __future__ import annotations
+
+import gc
+import re
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from mendcrm.addresses import mail_address
+from mendcrm.model import Contact
+from mendcrm.names import NameMatcher, fold
+
+WORD = re.compile(r"\w+")
+"""A folded word: the unit of every whole-word match (the name matcher's early exit uses the
+same pattern on the same folded text, so one scan serves both)."""
+_GAP_WORD = re.compile(r"(\W*)(\w+)")
+_ASCII_WORDS = bytes(
+    (b | 0x20 if chr(b).isupper() else b) if WORD.fullmatch(chr(b)) else ord(" ")
+    for b in range(128)
+) + bytes(range(128, 256))
+"""A table turning an ASCII text into its folded words separated by spaces: capitals become
+lower case (which is all :func:`~mendcrm.names.fold` does to ASCII) and every character that
+is not a word character a space, so the words are the runs of non-spaces, split in C."""
+
+
+_JOINERS = frozenset({"-", "\u2010", "'", "\u2019", "."})
+"""Punctuation that may sit inside a name ("Jean-Luc", "O'Neill", "J.R.")."""
+
+
+def words(text: str) -> list[str]:
+    """Given any text, return its folded words: the unit of every whole-word match."""
+    return WORD.findall(fold(text)) if text else []
+
+
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    """An affinity term or organisation of one contact, as folded words."""
+
+    words: tuple[str, ...]
+    contact_id: str
+    role: str  # "affinity" | "org"
+    text: str
+
+
+@dataclass(slots=True)
+class ContactIndex:
+    """Flagged contacts indexed for detection; build it with :meth:`build`."""
+
+    contacts: dict[str, Contact] = field(default_factory=dict)
+    by_email: dict[str, list[str]] = field(default_factory=dict)
+    by_name: dict[tuple[str, ...], list[str]] = field(default_factory=dict)
+    """Contacts by the sorted words of each name or alias of several words (CN "Hale, Robert")."""
+    names: NameMatcher = field(default_factory=NameMatcher)
+    by_lead: dict[str | tuple[str, str], list[Phrase]] = field(default_factory=dict)
+    """Phrases keyed by their first word (one-word phrases) or first two words (longer ones),
+    so a word many phrases start with ("University of …") does not make a long bucket."""
+    lead_words: set[str] = field(default_factory=set)
+    """The first word of every phrase: a text holding none of them holds no phrase."""
+    leads: frozenset[str] = frozenset()
+    """The first word of every phrase, name and alias: a text holding none of them (as folded
+    words) gives no hit at all."""
+    ascii_leads: frozenset[bytes] = frozenset()
+    """The ASCII ones among :attr:`leads`, encoded: the only ones an ASCII text can hold."""
+
+    @classmethod
+    def build(cls, contacts: Iterable[Contact]) -> ContactIndex:
+        """Given contacts, return an index of the flagged ones (the others are ignored)."""
+        index = cls()
+        with cycles_collected_after():
+            for contact in sorted((c for c in contacts if c.flagged), key=lambda c: c.id):
+                index._add(contact)
+            index.names = NameMatcher.build(index.contacts.values())
+        index.leads = frozenset(index.lead_words).union(index.names.by_lead)
+        index.ascii_leads = frozenset(w.encode("ascii") for w in index.leads if w.isascii())
+        return index
+
+    def may_hit(self, text: str) -> bool:
+        """Given a text, return False if none of its folded words can start a name or phrase
+        of the index: then the text holds no hit at all.
+
+        An ASCII text (most) is folded and split in C on a translation table; it can hold only
+        ASCII leads.
+        """
+        if text.isascii():
+            split = text.encode("ascii").translate(_ASCII_WORDS).split()
+            return not self.ascii_leads.isdisjoint(split)
+        return not self.leads.isdisjoint(WORD.findall(fold(text)))
+
+    def __len__(self) -> int:
+        return len(self.contacts)
+
+    def _add(self, contact: Contact) -> None:
+        self.contacts[contact.id] = contact
+        # Only real mail addresses: a principal path or urn:uuid is nobody's contact address.
+        for email in {m for m in (mail_address(e) for e in contact.emails) if m}:
+            self.by_email.setdefault(email, []).append(contact.id)
+        for name in {contact.name, *contact.aliases}:
+            folded = tuple(words(name))
+            if len(folded) > 1:  # one word alone is the name matcher's weak rule, never exact
+                _add_unique(self.by_name, tuple(sorted(folded)), contact.id)
+        seen: set[Phrase] = set()
+        for role, terms in (("affinity", set(contact.affinity)), ("org", {contact.org})):
+            for term in terms:
+                folded = tuple(words(term))
+                if not folded:
+                    continue
+                phrase = Phrase(folded, contact.id, role, term.strip())
+                if phrase not in seen:
+                    seen.add(phrase)
+                    lead = folded[0] if len(folded) == 1 else (folded[0], folded[1])
+                    self.by_lead.setdefault(lead, []).append(phrase)
+                    self.lead_words.add(folded[0])
+
+
+@contextmanager
+def cycles_collected_after() -> Iterator[None]:
+    """Pause the cyclic garbage collector for the block, restoring it after.
+
+    Detection and the index's build allocate tens of thousands of small acyclic objects
+    (names, phrases, matches, encounters) over a large live heap, which set off full
+    collections that found nothing to collect: about a fifth of detection's time on 10,000
+    occurrences. Reference counting still frees everything
+    at once; only cycle detection waits until the block ends.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def _add_unique(mapping: dict[tuple[str, ...], list[str]], key: tuple[str, ...], cid: str) -> None:
+    ids = mapping.setdefault(key, [])
+    if cid not in ids:
+        ids.append(cid)
+
+
+def _spaced(gap: str) -> bool:
+    """Return True if a name may continue across ``gap``: "Robert & Hale" is not "Robert Hale",
+    but "Jean-Luc" and "O'Neill" are names."""
+    return bool(gap) and (gap.isspace() or gap.strip() in _JOINERS)
+
+
+def phrases_in(folded: str, index: ContactIndex) -> list[Phrase]:
+    """Given a folded text (:func:`~mendcrm.names.fold`), return every indexed phrase in it as
+    whole words separated by spaces or name punctuation, in text order."""
+    pairs = _GAP_WORD.findall(folded)
+    text_words = [w for _, w in pairs]
+    found: list[Phrase] = []
+    if index.lead_words.isdisjoint(text_words):
+        return found  # most texts: checked in C, without walking the words
+    gaps = [g for g, _ in pairs]
+    lead, firsts = index.by_lead, index.lead_words
+    for i, word in enumerate(text_words):
+        if word not in firsts:
+            continue  # no phrase starts with this word
+        single = lead.get(word)
+        if single:
+            found.extend(single)
+        double = lead.get((word, text_words[i + 1])) if i + 1 < len(text_words) else None
+        if double and _spaced(gaps[i + 1]):
+            for phrase in double:
+                n = len(phrase.words)
+                if n == 2 or (
+                    tuple(text_words[i : i + n]) == phrase.words
+                    and all(_spaced(g) for g in gaps[i + 2 : i + n])
+                ):
+                    found.append(phrase)
+    return found
+
+
+__all__ = ["WORD", "ContactIndex", "Phrase", "cycles_collected_after", "phrases_in", "words"]
