@@ -12,7 +12,7 @@ iCalendar, not XML. Only if that fails too is it skipped, with one warning namin
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urljoin
 
@@ -92,11 +92,23 @@ def _key(href: str) -> str:
 class MemberLoader:
     """Fetches listed members of one calendar collection, isolating the ones that spoil a batch."""
 
-    def __init__(self, transport: Transport, calendar_url: str, where: str) -> None:
+    def __init__(
+        self,
+        transport: Transport,
+        calendar_url: str,
+        where: str,
+        *,
+        batch: int = MULTIGET_CHUNK,
+        sink: Callable[[Fetched], None] | None = None,
+    ) -> None:
         self.t = transport
         self.url = calendar_url
         self.where = where
         self.multiget_works = True
+        self.batch = max(1, batch)
+        self.sink = sink
+        """Called with each object as its batch arrives (then not kept in :class:`Loaded`), so
+        a large listing is read batch by batch instead of held whole."""
 
     def load(self, wanted: Mapping[str, str]) -> Loaded:
         """Given hrefs mapped to their listed ETags ("" if none), fetch each object's data and
@@ -113,9 +125,15 @@ class MemberLoader:
                     "admin"
                 )
                 out.skipped.append((href, wanted[href], warning))
-        for i in range(0, len(hrefs), MULTIGET_CHUNK):
-            self._batch(hrefs[i : i + MULTIGET_CHUNK], wanted, out)
+        for i in range(0, len(hrefs), self.batch):
+            self._batch(hrefs[i : i + self.batch], wanted, out)
         return out
+
+    def _found(self, fetched: Fetched, out: Loaded) -> None:
+        if self.sink is not None:
+            self.sink(fetched)
+        else:
+            out.objects.append(fetched)
 
     def _batch(self, hrefs: list[str], wanted: Mapping[str, str], out: Loaded) -> None:
         if not self.multiget_works:
@@ -157,7 +175,7 @@ class MemberLoader:
             elif member is None or data is None or not data.strip():
                 missing.append(href)
             else:
-                out.objects.append(Fetched(href, member.etag or wanted[href], data))
+                self._found(Fetched(href, member.etag or wanted[href], data), out)
         if not missing:
             return
         if len(missing) < len(hrefs):
@@ -188,7 +206,7 @@ class MemberLoader:
             )
             out.skipped.append((href, etag, self._warning(href, why, what)))
             return
-        out.objects.append(Fetched(href, response.headers.get("ETag") or etag, body))
+        self._found(Fetched(href, response.headers.get("ETag") or etag, body), out)
 
     def _unavailable(self, status: int) -> SourceError:
         return SourceError(
