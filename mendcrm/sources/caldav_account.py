@@ -345,8 +345,12 @@ class CalendarSync:
         def read(fetched: Fetched) -> None:
             self.work.load(fetched.href, fetched.etag, fetched.data)
 
-        loader = MemberLoader(self.t, self.cal.url, where, batch=batch, sink=read)
-        loaded = loader.load(wanted)
+        if batch > MULTIGET_CHUNK:
+            # A whole calendar: parse each batch while the server computes the next.
+            loader = MemberLoader(self.t, self.cal.url, where, batch=batch)
+            loaded = loader.load_overlapped(wanted, read)
+        else:
+            loaded = MemberLoader(self.t, self.cal.url, where, sink=read).load(wanted)
         for href in loaded.gone:
             self.work.remove(href)
         for href, etag, warning in loaded.skipped:

@@ -12,6 +12,8 @@ iCalendar, not XML. Only if that fails too is it skipped, with one warning namin
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urljoin
@@ -31,6 +33,10 @@ _NO_MULTIGET = frozenset({405, 501})
 """Answers meaning the server has no calendar-multiget at all: GET every object instead."""
 
 _GONE = frozenset({404, 410})
+
+
+class _Stopped(Exception):
+    """Raised in the loader's worker when the reading side has given up."""
 
 
 class UnreadableAnswer(SourceError):
@@ -128,6 +134,51 @@ class MemberLoader:
         for i in range(0, len(hrefs), self.batch):
             self._batch(hrefs[i : i + self.batch], wanted, out)
         return out
+
+    def load_overlapped(self, wanted: Mapping[str, str], read: Callable[[Fetched], None]) -> Loaded:
+        """Given hrefs mapped to their listed ETags and what to do with each object, fetch them
+        in a worker thread and hand each object to ``read`` in the calling thread as it
+        arrives; return what :meth:`load` returns (its objects handed over, not kept); raise
+        what either side raised.
+
+        The requests stay one at a time and in order, in the worker; the calling thread parses
+        batch N while the server computes batch N + 1, so the server's time hides the
+        client's. Used for whole-calendar listings, where both are large."""
+        handoff: queue.Queue[Fetched | None] = queue.Queue(maxsize=2 * self.batch)
+        stop = threading.Event()
+        outcome: list[Loaded | BaseException] = []
+
+        def hand_over(fetched: Fetched) -> None:
+            if stop.is_set():
+                raise _Stopped
+            handoff.put(fetched)
+
+        def work() -> None:
+            try:
+                outcome.append(self.load(wanted))
+            except BaseException as exc:  # handed to the calling thread, raised there
+                outcome.append(exc)
+            finally:
+                handoff.put(None)
+
+        self.sink = hand_over
+        worker = threading.Thread(target=work, name="mendcrm-multiget", daemon=True)
+        worker.start()
+        try:
+            while (fetched := handoff.get()) is not None:
+                read(fetched)
+        except BaseException:
+            stop.set()  # the worker stops at its next object; drain so it is never blocked
+            while handoff.get() is not None:
+                pass
+            raise
+        finally:
+            worker.join()
+            self.sink = None
+        result = outcome[0]
+        if isinstance(result, _Stopped) or not isinstance(result, Loaded):
+            raise result
+        return result
 
     def _found(self, fetched: Fetched, out: Loaded) -> None:
         if self.sink is not None:
