@@ -176,8 +176,8 @@ def _time(value: bytes) -> datetime:
     match = _TIME.fullmatch(value)
     if match is None:
         raise ValueError("not a plain DATE or DATE-TIME")
-    parts = [int(p) for p in match.groups(b"0")]
-    return datetime(*parts)  # type: ignore[arg-type,misc]
+    year, month, day, hour, minute, second = (int(p) for p in match.groups(b"0"))
+    return datetime(year, month, day, hour, minute, second)
 
 
 def _duration(value: bytes) -> timedelta:

@@ -260,3 +260,19 @@ def test_generated_objects(data: bytes, window: Span) -> None:
 @given(data=hostile_calendar(), window=span())
 def test_hostile_objects(data: bytes, window: Span) -> None:
     _check(data, window)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    data=st.lists(
+        st.sampled_from([b"\r\n", b"\n", b" ", b"\t", b"A", b":", b"\r\n ", b"\n\t", b"\xc3"]),
+        max_size=30,
+    ).map(b"".join)
+)
+def test_the_cheap_unfolding_is_the_reader_unfolding(data: bytes) -> None:
+    # Without a bare CR (the filter refuses those first), the plain replacements unfold exactly
+    # as the reader's octet-level unfolding (RFC 5545 §3.1) does.
+    from mendcrm.events.octets import unfold_octets
+    from mendcrm.events.prefilter import _unfolded
+
+    assert _unfolded(data) == unfold_octets(data)
