@@ -112,6 +112,8 @@ class MemberLoader:
         self.where = where
         self.multiget_works = True
         self.batch = max(1, batch)
+        self.largest = 0
+        """The largest object fetched so far, in octets: it bounds how large batches grow."""
         self.sink = sink
         """Called with each object as its batch arrives (then not kept in :class:`Loaded`), so
         a large listing is read batch by batch instead of held whole."""
@@ -131,9 +133,22 @@ class MemberLoader:
                     "admin"
                 )
                 out.skipped.append((href, wanted[href], warning))
-        for i in range(0, len(hrefs), self.batch):
-            self._batch(hrefs[i : i + self.batch], wanted, out)
+        start = 0
+        while start < len(hrefs):
+            size = self._next_size()
+            self._batch(hrefs[start : start + size], wanted, out)
+            start += size
         return out
+
+    def _next_size(self) -> int:
+        """Return how many hrefs the next multiget asks for: the usual hundred first (one
+        answer's size cap, :func:`request_bounds.response_limit`, has room for a hundred of
+        the largest objects allowed), then up to ``batch`` while a quarter of the cap still
+        holds that many of the largest object seen so far."""
+        if self.batch <= MULTIGET_CHUNK or not self.largest:
+            return min(self.batch, MULTIGET_CHUNK)
+        room = self.t.max_response_bytes // (4 * self.largest)
+        return max(MULTIGET_CHUNK, min(self.batch, room))
 
     def load_overlapped(self, wanted: Mapping[str, str], read: Callable[[Fetched], None]) -> Loaded:
         """Given hrefs mapped to their listed ETags and what to do with each object, fetch them
@@ -181,6 +196,7 @@ class MemberLoader:
         return result
 
     def _found(self, fetched: Fetched, out: Loaded) -> None:
+        self.largest = max(self.largest, len(fetched.data))
         if self.sink is not None:
             self.sink(fetched)
         else:

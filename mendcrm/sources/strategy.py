@@ -12,7 +12,9 @@ the window 38 days of two years):
   sync-collection with data (7.1 MB before gzip against 1.0 MB), so it keeps this way too.
 - ``sync-multiget`` (Xandikos): a sync-collection REPORT without data lists every object and
   hands out the token in one answer (RFC 6578 §3.2), then calendar-multiget fetches them in
-  batches of :data:`LARGE_MULTIGET` (RFC 4791 §7.9), and objects whose raw text proves them
+  batches growing to :data:`LARGE_MULTIGET` (RFC 4791 §7.9; the loader keeps each answer
+  within its size cap), each parsed while the server computes the next, and objects whose
+  raw text proves them
   outside the horizon are never parsed (:mod:`mendcrm.events.prefilter`). Xandikos keeps no
   index until it has answered several time-range queries and then answers from an index that
   reads zoned times as UTC (it lost 4 of 474 objects at the window's edges in the bench), so

@@ -74,3 +74,36 @@ def test_a_server_failing_mid_way_is_raised_in_the_caller(quirky_dav: QuirkyDav)
     finally:
         t.close()
     assert _workers() == []
+
+
+@pytest.mark.parametrize(
+    ("cap", "expected"),
+    [
+        # Objects of 150–400 octets: the first multiget asks for the usual 100 (the answer cap has
+        # room for 100 of the largest objects allowed); a 64 MiB cap holds far more than 1,000
+        # of the largest seen, so the rest (150) goes in one.
+        (64 * 1024 * 1024, [100, 150]),
+        # A 50 kB cap holds fewer than 84 of them with room to spare (4 × 150 × 84 > 50,000):
+        # batches stay at the floor of 100.
+        (50_000, [100, 100, 50]),
+    ],
+)
+def test_batches_grow_only_while_the_answer_cap_holds_them(
+    quirky_dav: QuirkyDav, cap: int, expected: list[int]
+) -> None:
+    wanted = {}
+    for n in range(250):
+        day = 1 + n % 28
+        start, end = f"202605{day:02}T100000Z", f"202605{day:02}T110000Z"
+        quirky_dav.put(f"n{n}.ics", event(f"n{n}", start, end), start, end)
+        wanted[quirky_dav.href(f"n{n}.ics")] = ""
+    t = Transport(quirky_dav.url, where="quirky", timeout=10, sleep=lambda _: None)
+    t.max_response_bytes = cap
+    try:
+        loader = MemberLoader(t, quirky_dav.url.rstrip("/") + CALENDAR, "quirky", batch=1000)
+        seen: list[str] = []
+        loader.load_overlapped(wanted, lambda f: seen.append(f.href))
+    finally:
+        t.close()
+    assert len(seen) == 250 and 150 < loader.largest < 400
+    assert [len(batch) for batch in quirky_dav.multigets()] == expected
