@@ -169,6 +169,7 @@ class CalendarSync:
         the pre-filter keeps the objects outside the horizon from being parsed."""
         listed, _, token = self._sync_changes("", with_data=False)
         wanted = {m.href: m.etag for m in self._objects(listed)}
+        del listed  # its members hold the listing's whole XML tree
         self._fetch(wanted, batch=batch)
         self.work.report.method = "sync-multiget"
         return self._document("sync-token", token)
