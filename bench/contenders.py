@@ -182,6 +182,7 @@ def mendcrm(
             "calendars": len(summary.reports),
             "methods": sorted({r.method for r in summary.reports}),
             "fetched": sum(r.fetched for r in summary.reports),
+            "filtered": sum(r.filtered for r in summary.reports),
             "occurrences": len(summary.sync.occurrences),
             "encounters": len(summary.plan.detected),
             "queue_changes": len(summary.plan.queue),

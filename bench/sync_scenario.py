@@ -4,8 +4,9 @@ For one server and one calendar size, every contender runs in its own fresh proc
 same warmed server, interleaved run by run so that noise on the machine falls on all of them:
 
 - MendCRM: one whole pass (sync + detection + planning + the store commit) from an empty sync
-  state, then a pass with nothing changed; its store holds contacts drawn from the calendar's
-  attendees, some flagged, so detection and planning have real work;
+  state, then a pass with nothing changed, then (after one event in the window is changed on
+  the server by a PUT through its HTTP API) a pass with one change; its store holds contacts
+  drawn from the calendar's attendees, some flagged, so detection and planning have real work;
 - the raw sync-collection REPORT (the floor), from scratch and from its token;
 - vdirsyncer mirroring the calendar to a folder (``discover`` apart, then ``sync`` twice), and
   the same with its time range set to MendCRM's window;
@@ -29,7 +30,7 @@ from pathlib import Path
 
 from bench.generate import GeneratedObject, generate_calendar
 from bench.measure import Run, measure, median_run, python_argv
-from bench.servers import PASSWORD, USER, BenchServer, running
+from bench.servers import PASSWORD, USER, BenchServer, basic_auth, http_request, running
 from bench.tables import Table, mib, ratio, seconds, size
 from bench.vdirsyncer_peer import vdirsyncer_runs
 
@@ -61,6 +62,8 @@ class SyncFigures:
     repeats: int
     first: dict[str, Run] = field(default_factory=dict)
     again: dict[str, Run] = field(default_factory=dict)
+    changed: dict[str, Run] = field(default_factory=dict)
+    """The pass after one event was changed on the server (MendCRM and its sync stage)."""
     first_all: dict[str, list[Run]] = field(default_factory=dict)
     discover: dict[str, Run] = field(default_factory=dict)
     mirrored: dict[str, int] = field(default_factory=dict)
@@ -137,6 +140,8 @@ def run_sync(
         figures.warm_seconds = server.warm_seconds
         firsts: dict[str, list[Run]] = {}
         agains: dict[str, list[Run]] = {}
+        changes: dict[str, list[Run]] = {}
+        edited = _object_in_window(objects)
         token = ""
         for attempt in range(repeats):
             log(f"{kind}, {events:,} events: round {attempt + 1} of {repeats}")
@@ -148,6 +153,8 @@ def run_sync(
             shutil.copyfile(base_store, store)
             firsts.setdefault("mendcrm", []).append(_mendcrm(server, store))
             agains.setdefault("mendcrm", []).append(_mendcrm(server, store))
+            change_one_event(server, edited, attempt)
+            changes.setdefault("mendcrm", []).append(_mendcrm(server, store))
             for peer in [p for p in peers if attempt < limits[p]]:
                 if peer == "caldav":
                     cache = work / f"caldav-cache-{attempt}.json"
@@ -164,11 +171,39 @@ def run_sync(
                 figures.mirrored[peer] = mirrored
     figures.first = {name: median_run(runs) for name, runs in firsts.items()}
     figures.again = {name: median_run(runs) for name, runs in agains.items()}
+    figures.changed = {name: median_run(runs) for name, runs in changes.items()}
     figures.first["mendcrm-sync"] = _sync_stage(firsts["mendcrm"])
     figures.again["mendcrm-sync"] = _sync_stage(agains["mendcrm"])
+    figures.changed["mendcrm-sync"] = _sync_stage(changes["mendcrm"])
     figures.first_all = firsts
     figures.runs = {name: len(runs) for name, runs in firsts.items()}
     return figures
+
+
+def _object_in_window(objects: list[GeneratedObject]) -> GeneratedObject:
+    """Return the single (non-recurring) event starting nearest to NOW: inside the window
+    whenever the calendar has one there, so changing it gives planning something to redo."""
+    pattern = re.compile(r"\nDTSTART[^:\n]*:(\d{8})")
+    now = NOW.date()
+
+    def distance(obj: GeneratedObject) -> int:
+        found = pattern.search(obj.ics)
+        if obj.recurring or found is None:
+            return 1 << 30
+        return abs((datetime.strptime(found.group(1), "%Y%m%d").date() - now).days)
+
+    return min(objects, key=distance)
+
+
+def change_one_event(server: BenchServer, obj: GeneratedObject, round_: int) -> None:
+    """Change one event on the server as a calendar app would: a PUT of the whole object with
+    a new SUMMARY and a higher SEQUENCE (RFC 5545 §3.8.7.4), through the server's HTTP API, so
+    it notices the change itself (new ETag, new sync-token)."""
+    text = obj.ics.replace("\r\nSUMMARY:", f"\r\nSEQUENCE:{round_ + 1}\r\nSUMMARY:Moved: ", 1)
+    headers = {"Content-Type": "text/calendar; charset=utf-8", **basic_auth()}
+    answer = http_request(server.calendar_url + obj.name, "PUT", text.encode(), headers)
+    if answer.status not in (200, 201, 204):
+        raise RuntimeError(f"{server.kind}: PUT of {obj.name} answered {answer.status}")
 
 
 def _sync_stage(runs: list[Run]) -> Run:
@@ -211,7 +246,8 @@ def sync_table(figures: SyncFigures) -> Table:
         ["contender", "run", "wall s", "÷M", "op s", "÷M", "requests", "down",
          "peak RSS MiB", "÷M", "server CPU s"],
     )  # fmt: skip
-    for phase, runs in (("first", figures.first), ("no change", figures.again)):
+    phases = (("first", figures.first), ("no change", figures.again))
+    for phase, runs in (*phases, ("one change", figures.changed)):
         ours = runs.get("mendcrm")
         for name in ("mendcrm", "mendcrm-sync", "floor", *PEERS):
             run = runs.get(name)
@@ -253,8 +289,12 @@ def sync_notes(figures: SyncFigures) -> list[str]:
     ours_first = figures.first.get("mendcrm")
     if ours_first is not None:
         report = ours_first.report
+        methods = ", ".join(report.get("methods") or ["?"])
         notes.append(
-            f"MendCRM fetched {report.get('fetched', '?')} objects (window + margin), found "
+            f"MendCRM's first pass read the calendar by {methods} ({size(ours_first.bytes_down)}"
+            f" down): fetched {report.get('fetched', '?')} objects, "
+            f"{report.get('filtered', 0)} of them proven outside the window + margin from their"
+            f" raw text and never parsed; found "
             f"{report.get('occurrences', '?')} occurrences, {report.get('encounters', '?')} "
             f"encounters, {report.get('queue_changes', '?')} queue changes; its first-pass walls"
             " in run order (the first meets the coldest server): "
@@ -308,6 +348,15 @@ def target_lines(figures: SyncFigures) -> list[str]:
             f"{'MET' if r <= 1.5 else 'MISSED'}, {r:.2f}× ({seconds(stage.op)} s vs "
             f"{seconds(floor.op)} s); the whole no-change pass, with detection and planning, "
             f"is {again.op / floor.op:.2f}× ({seconds(again.op)} s)"
+        )
+    changed = figures.changed.get("mendcrm")
+    if changed is not None and floor is not None and changed.op and floor.op:
+        r = changed.op / floor.op
+        lines.append(
+            f"target: one event changed, whole pass within 2× the raw no-change REPORT: "
+            f"{'MET' if r <= 2.0 else 'MISSED'}, {r:.2f}× ({seconds(changed.op)} s vs "
+            f"{seconds(floor.op)} s; {changed.requests} request(s), "
+            f"{changed.report.get('fetched', '?')} object(s) fetched)"
         )
     return lines
 

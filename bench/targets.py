@@ -70,6 +70,9 @@ class Targets:
         again, again_floor = figures.again.get("mendcrm"), figures.again.get("floor")
         if again is not None and again_floor is not None and again.op and again_floor.op:
             self.add("again-floor", where, again.op / again_floor.op)
+        changed = getattr(figures, "changed", {}).get("mendcrm")
+        if changed is not None and again_floor is not None and changed.op and again_floor.op:
+            self.add("one-change", where, changed.op / again_floor.op)
         if ours is not None:
             self.add("first-rss", where, ours.peak_rss / MIB)
 

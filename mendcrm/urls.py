@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import cache
+from functools import cache, lru_cache
 from urllib.parse import unquote, urlsplit
 
 
@@ -149,12 +149,20 @@ def inside_collection(url: str, collection: str) -> bool:
     """Given an absolute object URL and a collection's URL, return whether the object lies
     inside that collection: same origin, and below its path, compared segment by segment after
     percent-decoding (``%40`` is ``@``); a ``.`` or ``..`` segment, even encoded, never is."""
-    if origin_of(url) != origin_of(collection) or origin_of(url) is None:
+    origin, top = _collection_scope(collection)
+    if origin is None or origin_of(url) != origin or top is None:
         return False
-    below, top = _segments(url), _segments(collection)
-    if below is None or top is None:
+    below = _segments(url)
+    if below is None:
         return False
-    return len(below) > len(top) and below[: len(top)] == top
+    return len(below) > len(top) and tuple(below[: len(top)]) == top
+
+
+@lru_cache(maxsize=64)
+def _collection_scope(collection: str) -> tuple[Origin | None, tuple[str, ...] | None]:
+    # A sync checks thousands of hrefs against the same few collections: split each once.
+    top = _segments(collection)
+    return origin_of(collection), None if top is None else tuple(top)
 
 
 __all__ = [

@@ -20,10 +20,14 @@ server: LINE WORKS answers a time-range query with hrefs only) go to one loader
 the object that spoils it is alone, that one fetched by GET, skipped with a warning only if
 that fails too. An answer with data that cannot be parsed is asked again without data.
 
-The first sync never lists the whole calendar: it takes the current sync-token from the listing
-(before asking for anything else, so nothing changed in between is lost) and asks the server
-for the objects overlapping the horizon only (time-range filtering), so years of history are
-neither downloaded nor parsed. When the window later passes the horizon's end, only the newly
+The first sync, on most servers, never lists the whole calendar: it takes the current sync-token
+from the listing (before asking for anything else, so nothing changed in between is lost) and
+asks the server for the objects overlapping the horizon only (time-range filtering), so years
+of history are neither downloaded nor parsed. A server whose time-range query costs more than
+serving everything (Xandikos, recognised by its token: :mod:`mendcrm.sources.strategy`) is
+read instead by one sync-collection listing (token and hrefs in one answer) and large
+multigets, every object outside the horizon proven so from its raw text and never parsed.
+When the window later passes the horizon's end, only the newly
 covered slice is asked for, and stored series are expanded again from their stored text.
 """
 
@@ -44,9 +48,16 @@ from mendcrm.sources.discovery import (
     ServerFailed,
     multistatus,
 )
-from mendcrm.sources.member_loader import MemberLoader, UnreadableAnswer, read_multistatus
+from mendcrm.sources.member_loader import (
+    MULTIGET_CHUNK,
+    Fetched,
+    MemberLoader,
+    UnreadableAnswer,
+    read_multistatus,
+)
 from mendcrm.sources.request_bounds import response_limit
 from mendcrm.sources.state import horizon_of
+from mendcrm.sources.strategy import first_pass
 from mendcrm.sources.transport import PreconditionFailed, Transport
 from mendcrm.urls import inside_collection
 
@@ -143,11 +154,25 @@ class CalendarSync:
 
     def _first(self) -> dict[str, Any]:
         method = self._method()
+        how = first_pass(self.cal.token, self.cal.sync_report)
+        if how.method == "sync-multiget":
+            return self._first_by_listing(how.batch)
         token = self._fresh_token() if method == "sync-token" else None
         found = self._query(self.work.horizon, with_data=True)
         self._load_members(found)
         self.work.report.method = method
         return self._document(method, token)
+
+    def _first_by_listing(self, batch: int) -> dict[str, Any]:
+        """List every object and take the token in one sync-collection answer, then fetch them
+        all in large multigets; the loader hands each batch to the reader as it arrives, and
+        the pre-filter keeps the objects outside the horizon from being parsed."""
+        listed, _, token = self._sync_changes("", with_data=False)
+        wanted = {m.href: m.etag for m in self._objects(listed)}
+        del listed  # its members hold the listing's whole XML tree
+        self._fetch(wanted, batch=batch)
+        self.work.report.method = "sync-multiget"
+        return self._document("sync-token", token)
 
     def _by_token(self, token: str) -> dict[str, Any]:
         unchanged = self.cal.token is not None and self.cal.token == token
@@ -282,11 +307,13 @@ class CalendarSync:
         deleted = [m.href for m in found.members if m.status == 404]
         return changed, deleted, found.sync_token, found.truncated
 
-    def _sync_changes(self, token: str) -> tuple[list[Member], list[str], str]:
+    def _sync_changes(
+        self, token: str, *, with_data: bool = True
+    ) -> tuple[list[Member], list[str], str]:
         changed: dict[str, Member] = {}
         deleted: list[str] = []
         for _ in range(MAX_SYNC_PAGES):
-            page, gone, token, truncated = self._sync_page(token, with_data=True)
+            page, gone, token, truncated = self._sync_page(token, with_data=with_data)
             for member in page:
                 changed[member.href] = member
             for href in gone:
@@ -309,14 +336,22 @@ class CalendarSync:
             self.work.load(member.href, member.etag, data)
         self._fetch(lacking)
 
-    def _fetch(self, wanted: dict[str, str]) -> None:
-        """Given hrefs and their listed ETags, fetch and read those objects (the one loader)."""
+    def _fetch(self, wanted: dict[str, str], *, batch: int = MULTIGET_CHUNK) -> None:
+        """Given hrefs and their listed ETags, fetch and read those objects (the one loader),
+        each batch read as it arrives."""
         if not wanted:
             return
         where = f"{self.work.source} ({self.work.name})"
-        loaded = MemberLoader(self.t, self.cal.url, where).load(wanted)
-        for fetched in loaded.objects:
+
+        def read(fetched: Fetched) -> None:
             self.work.load(fetched.href, fetched.etag, fetched.data)
+
+        if batch > MULTIGET_CHUNK:
+            # A whole calendar: parse each batch while the server computes the next.
+            loader = MemberLoader(self.t, self.cal.url, where, batch=batch)
+            loaded = loader.load_overlapped(wanted, read)
+        else:
+            loaded = MemberLoader(self.t, self.cal.url, where, sink=read).load(wanted)
         for href in loaded.gone:
             self.work.remove(href)
         for href, etag, warning in loaded.skipped:

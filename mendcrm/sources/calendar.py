@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
-from mendcrm.events.reader import ReadContext, read_object
+from mendcrm.events.prefilter import proven_outside
+from mendcrm.events.reader import ObjectReading, ReadContext, read_object
 from mendcrm.events.window import Span
 from mendcrm.events.zones import zone_name
 from mendcrm.model import to_iso
@@ -129,9 +130,16 @@ class CalendarWork:
 
     def load(self, href: str, etag: str, data: bytes, **extra: Any) -> None:
         """Given one fetched object's raw octets, read it into the stored objects (or drop it if
-        it has nothing in the horizon); count it and pass its warnings to the report."""
-        reading = read_object(data, self.horizon, self.read_context(), href=href, etag=etag)
+        it has nothing in the horizon); count it and pass its warnings to the report.
+
+        An object its raw text proves outside the horizon is not parsed: the reader would find
+        nothing in it (:mod:`mendcrm.events.prefilter`), so it is dropped the same way."""
         self.report.fetched += 1
+        if len(data) <= self.env.max_object_bytes and proven_outside(data, self.horizon):
+            self.report.filtered += 1
+            reading = ObjectReading()
+        else:
+            reading = read_object(data, self.horizon, self.read_context(), href=href, etag=etag)
         self.report.warnings.extend(reading.warnings)
         existed = href in self.objects
         if reading.occurrences or reading.warnings:

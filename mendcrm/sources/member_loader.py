@@ -12,7 +12,9 @@ iCalendar, not XML. Only if that fails too is it skipped, with one warning namin
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import queue
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urljoin
 
@@ -31,6 +33,10 @@ _NO_MULTIGET = frozenset({405, 501})
 """Answers meaning the server has no calendar-multiget at all: GET every object instead."""
 
 _GONE = frozenset({404, 410})
+
+
+class _Stopped(Exception):
+    """Raised in the loader's worker when the reading side has given up."""
 
 
 class UnreadableAnswer(SourceError):
@@ -92,11 +98,25 @@ def _key(href: str) -> str:
 class MemberLoader:
     """Fetches listed members of one calendar collection, isolating the ones that spoil a batch."""
 
-    def __init__(self, transport: Transport, calendar_url: str, where: str) -> None:
+    def __init__(
+        self,
+        transport: Transport,
+        calendar_url: str,
+        where: str,
+        *,
+        batch: int = MULTIGET_CHUNK,
+        sink: Callable[[Fetched], None] | None = None,
+    ) -> None:
         self.t = transport
         self.url = calendar_url
         self.where = where
         self.multiget_works = True
+        self.batch = max(1, batch)
+        self.largest = 0
+        """The largest object fetched so far, in octets: it bounds how large batches grow."""
+        self.sink = sink
+        """Called with each object as its batch arrives (then not kept in :class:`Loaded`), so
+        a large listing is read batch by batch instead of held whole."""
 
     def load(self, wanted: Mapping[str, str]) -> Loaded:
         """Given hrefs mapped to their listed ETags ("" if none), fetch each object's data and
@@ -113,9 +133,74 @@ class MemberLoader:
                     "admin"
                 )
                 out.skipped.append((href, wanted[href], warning))
-        for i in range(0, len(hrefs), MULTIGET_CHUNK):
-            self._batch(hrefs[i : i + MULTIGET_CHUNK], wanted, out)
+        start = 0
+        while start < len(hrefs):
+            size = self._next_size()
+            self._batch(hrefs[start : start + size], wanted, out)
+            start += size
         return out
+
+    def _next_size(self) -> int:
+        """Return how many hrefs the next multiget asks for: the usual hundred first (one
+        answer's size cap, :func:`request_bounds.response_limit`, has room for a hundred of
+        the largest objects allowed), then up to ``batch`` while a quarter of the cap still
+        holds that many of the largest object seen so far."""
+        if self.batch <= MULTIGET_CHUNK or not self.largest:
+            return min(self.batch, MULTIGET_CHUNK)
+        room = self.t.max_response_bytes // (4 * self.largest)
+        return max(MULTIGET_CHUNK, min(self.batch, room))
+
+    def load_overlapped(self, wanted: Mapping[str, str], read: Callable[[Fetched], None]) -> Loaded:
+        """Given hrefs mapped to their listed ETags and what to do with each object, fetch them
+        in a worker thread and hand each object to ``read`` in the calling thread as it
+        arrives; return what :meth:`load` returns (its objects handed over, not kept); raise
+        what either side raised.
+
+        The requests stay one at a time and in order, in the worker; the calling thread parses
+        batch N while the server computes batch N + 1, so the server's time hides the
+        client's. Used for whole-calendar listings, where both are large."""
+        handoff: queue.Queue[Fetched | None] = queue.Queue(maxsize=2 * self.batch)
+        stop = threading.Event()
+        outcome: list[Loaded | BaseException] = []
+
+        def hand_over(fetched: Fetched) -> None:
+            if stop.is_set():
+                raise _Stopped
+            handoff.put(fetched)
+
+        def work() -> None:
+            try:
+                outcome.append(self.load(wanted))
+            except BaseException as exc:  # handed to the calling thread, raised there
+                outcome.append(exc)
+            finally:
+                handoff.put(None)
+
+        self.sink = hand_over
+        worker = threading.Thread(target=work, name="mendcrm-multiget", daemon=True)
+        worker.start()
+        try:
+            while (fetched := handoff.get()) is not None:
+                read(fetched)
+        except BaseException:
+            stop.set()  # the worker stops at its next object; drain so it is never blocked
+            while handoff.get() is not None:
+                pass
+            raise
+        finally:
+            worker.join()
+            self.sink = None
+        result = outcome[0]
+        if isinstance(result, _Stopped) or not isinstance(result, Loaded):
+            raise result
+        return result
+
+    def _found(self, fetched: Fetched, out: Loaded) -> None:
+        self.largest = max(self.largest, len(fetched.data))
+        if self.sink is not None:
+            self.sink(fetched)
+        else:
+            out.objects.append(fetched)
 
     def _batch(self, hrefs: list[str], wanted: Mapping[str, str], out: Loaded) -> None:
         if not self.multiget_works:
@@ -157,7 +242,7 @@ class MemberLoader:
             elif member is None or data is None or not data.strip():
                 missing.append(href)
             else:
-                out.objects.append(Fetched(href, member.etag or wanted[href], data))
+                self._found(Fetched(href, member.etag or wanted[href], data), out)
         if not missing:
             return
         if len(missing) < len(hrefs):
@@ -188,7 +273,7 @@ class MemberLoader:
             )
             out.skipped.append((href, etag, self._warning(href, why, what)))
             return
-        out.objects.append(Fetched(href, response.headers.get("ETag") or etag, body))
+        self._found(Fetched(href, response.headers.get("ETag") or etag, body), out)
 
     def _unavailable(self, status: int) -> SourceError:
         return SourceError(

@@ -15,8 +15,14 @@ class CalendarReport:
     """How one calendar's sync went. ``error`` is a one-line message when it failed.
 
     ``method`` is how changes were found: ``sync-token``, ``ctag``, ``time-range``, ``feed``,
-    or ``unchanged`` when the cheap check showed nothing new. ``fetched`` counts objects
-    downloaded, ``changed``/``deleted`` what that changed in the state.
+    or ``unchanged`` when the cheap check showed nothing new; a first sync says how it read
+    the calendar: ``sync-token``/``ctag``/``time-range`` when it asked for the window only
+    (a time-range query), ``sync-multiget`` when it listed every object with a sync-collection
+    REPORT and fetched them all by calendar-multiget (servers whose time-range query costs more
+    than that, see :mod:`mendcrm.sources.strategy`). ``fetched`` counts objects downloaded,
+    ``filtered`` those of them proven outside the horizon from their raw text and so never
+    parsed (:mod:`mendcrm.events.prefilter`), ``changed``/``deleted`` what that changed in the
+    state.
     """
 
     source: str
@@ -24,6 +30,7 @@ class CalendarReport:
     name: str = ""
     method: str = ""
     fetched: int = 0
+    filtered: int = 0
     changed: int = 0
     deleted: int = 0
     occurrences: int = 0

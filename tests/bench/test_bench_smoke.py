@@ -34,7 +34,12 @@ def test_smallest_sync_scenario_runs_every_contender(tmp_path: Path) -> None:
             assert run.wall > 0 and run.peak_rss > 10 * 1024 * 1024 and run.bytes_down > 0, name
     if have_vdirsyncer:
         assert figures.mirrored["vdirsyncer"] == 50
+    # One event changed on the server by a PUT: the sync-token REPORT hands back that one
+    # object (RFC 6578 §3.2), so the pass fetches exactly one.
+    changed = figures.changed["mendcrm"]
+    assert changed.report["fetched"] == 1 and changed.report["methods"] == ["sync-token"]
     text = sync_table(figures).render()
+    assert "target: one event changed, whole pass within 2×" in text
     assert "target: first pass faster than vdirsyncer" in text or not have_vdirsyncer
     assert "target: no-change re-sync, one request per calendar: MET" in text
 
