@@ -95,6 +95,15 @@ def inputs_digest(
     return found.hexdigest()
 
 
+def render_digest(tx: Transaction, context: str) -> str:
+    """Given the pass's transaction and context digest, return the digest of what every note's
+    text depends on besides its own contact and encounter: the context (templates, playbook,
+    config, plugins, zone) and the contacts and interactions tables."""
+    found = hashlib.sha256(context.encode("ascii"))
+    found.update(tx.digest(("contacts", "interactions")).encode("ascii"))
+    return found.hexdigest()
+
+
 @dataclass(frozen=True, slots=True)
 class PassMemo:
     """What the last full pass saw: its inputs' digest, when it ran, and until when (exclusive)
@@ -104,6 +113,8 @@ class PassMemo:
     computed_at: datetime
     valid_until: datetime | None
     next_due: datetime | None
+    rendered_from: str = ""
+    """The digest of what the notes' texts were last rendered from (:func:`render_digest`)."""
 
     def covers(self, inputs: str, now: datetime) -> bool:
         """Given this pass's inputs digest and time, return whether planning would change
@@ -119,6 +130,7 @@ class PassMemo:
             "computed_at": to_iso(self.computed_at),
             "valid_until": _iso(self.valid_until),
             "next_due": _iso(self.next_due),
+            "rendered_from": self.rendered_from,
         }
 
     @classmethod
@@ -134,6 +146,7 @@ class PassMemo:
                 computed_at=from_iso(record["computed_at"]),
                 valid_until=_from_iso(record.get("valid_until")),
                 next_due=_from_iso(record.get("next_due")),
+                rendered_from=str(record.get("rendered_from") or ""),
             )
         except (TypeError, KeyError, ValueError):
             return None
@@ -234,4 +247,5 @@ __all__ = [
     "forget",
     "inputs_digest",
     "next_due",
+    "render_digest",
 ]

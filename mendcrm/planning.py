@@ -129,6 +129,8 @@ class _Work:
     interactions: Mapping[str, list[Interaction]]
     items: dict[str, QueueItem]
     original_items: Mapping[str, QueueItem]
+    stored: Mapping[str, Encounter] = field(default_factory=dict)
+    keep_rendered: bool = False
     out_encounters: dict[str, Encounter] = field(default_factory=dict)
     nudges_in_use: set[str] = field(default_factory=set)
 
@@ -151,6 +153,8 @@ class _Work:
         contact = self.contacts.get(item.contact_id)
         if contact is None:
             return item
+        if self.keep_rendered and item.body and self._rendered_before(item, encounter):
+            return item
         body = self.renderer.render(
             item,
             contact,
@@ -162,6 +166,20 @@ class _Work:
         if body == item.body and title == item.title:
             return item
         return replace(item, body=body, title=title)
+
+    def _rendered_before(self, item: QueueItem, encounter: Encounter | None) -> bool:
+        """Return True if the item's text was rendered from what it would be rendered from now.
+
+        A note's text depends on its kind and id, its contact (and the names of the others
+        present), the contact's interactions, the encounter, the templates, playbook and zone;
+        the caller vouches for all but the item's own contact and encounter (``keep_rendered``:
+        nothing else changed since the last full rendering), so an item with the same contact
+        and an encounter stored unchanged keeps its text.
+        """
+        original = self.original_items.get(item.id)
+        if original is None or original.contact_id != item.contact_id:
+            return False
+        return encounter is None or self.stored.get(encounter.id) == encounter
 
     def changed_items(self) -> tuple[QueueItem, ...]:
         return tuple(
@@ -185,14 +203,18 @@ def plan(
     playbook: Playbook,
     renderer: Renderer,
     dismissals: Dismissals | None = None,
+    keep_rendered: bool = False,
 ) -> Plan:
     """Given this pass's encounters and the stored state, return what to write and announce.
 
     ``failed_sources`` names sources (``Occurrence.source``) or calendars
     (``Occurrence.calendar``) that could not be read this pass: their stored encounters are
     neither withdrawn nor changed. ``dismissals`` are the user's "not this person": what they
-    cover never becomes current. Running :func:`plan` again on its own result gives an empty
-    plan.
+    cover never becomes current. With ``keep_rendered`` (the caller knows that nothing a
+    note's text depends on beyond its contact and encounter — contacts, interactions,
+    templates, playbook, config — changed since the stored texts were rendered), an item whose
+    contact and encounter are unchanged keeps its text instead of being rendered again.
+    Running :func:`plan` again on its own result gives an empty plan.
     """
     dismissed = dismissals or Dismissals()
     stored = {e.id: e for e in stored_encounters}
@@ -210,6 +232,8 @@ def plan(
         interactions=by_contact,
         items=dict(items),
         original_items=items,
+        stored=stored,
+        keep_rendered=keep_rendered,
     )
 
     changed: list[tuple[Encounter, Encounter]] = []

@@ -7,6 +7,7 @@ go out with the new sync state, atomically.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -64,23 +65,27 @@ def detect_and_plan(
     memo_ok = incremental and sync.window is not None and not config.programmes
     context = _context(config, playbook, renderer, plugin_manager, mine, sync, keep)
     with store.transaction() as tx:
-        if memo_ok:
-            memo = pass_memo.PassMemo.load(tx)
-            inputs = _inputs(tx, context, sync)
-            if memo is not None and memo.covers(inputs, now):
-                _write_sync_state(tx, sync, held=set())
-                return _mark_due_only(tx, memo, now, context, sync)
-        the_plan, newly_due, held, contacts, interactions = _full_pass(
-            tx, config, sync, now, plugin_manager, warnings, keep, playbook, renderer, mine
-        )
-        final = _final_records(tx, the_plan, newly_due, held)
+        memo = pass_memo.PassMemo.load(tx) if memo_ok else None
+        if memo is not None and memo.covers(_inputs(tx, context, sync), now):
+            _write_sync_state(tx, sync, held=set())
+            return _mark_due_only(tx, memo, now, context, sync)
+        rendered_from = pass_memo.render_digest(tx, context) if memo_ok else ""
+        keep_rendered = memo is not None and memo.rendered_from == rendered_from
+        done = _full_pass(
+            tx, config, sync, now, plugin_manager, warnings, keep, playbook, renderer, mine,
+            keep_rendered,
+        )  # fmt: skip
+        the_plan, newly_due = done.plan, done.newly_due
+        final = _final_records(tx, done)
         if memo_ok and final is not None:
             encounters, queue = final
             thresholds = pass_memo.Thresholds(now)
             starts = thresholds.encounters(encounters)
             thresholds.queue(queue, keep.keep_for)
             thresholds.add(
-                next_nudge_change(now, contacts, _by_contact(interactions), playbook, starts)
+                next_nudge_change(
+                    now, done.contacts, _by_contact(done.interactions), playbook, starts
+                )
             )
             assert sync.window is not None
             thresholds.window(sync.state.values(), sync.window)
@@ -90,11 +95,26 @@ def detect_and_plan(
                 computed_at=now,
                 valid_until=thresholds.first,
                 next_due=pass_memo.next_due(queue),
+                rendered_from=rendered_from,
             )
             tx.put("meta", memo.to_record())
         else:
             pass_memo.forget(tx)
     return the_plan, len(newly_due)
+
+
+@dataclass(frozen=True, slots=True)
+class FullPass:
+    """What :func:`_full_pass` did (plan, items marked due, departed sources held back) and the
+    records it read."""
+
+    plan: Plan
+    newly_due: list[QueueItem]
+    held: set[str]
+    contacts: list[Contact]
+    interactions: list[Interaction]
+    stored: list[Encounter]
+    stored_queue: list[QueueItem]
 
 
 def _full_pass(
@@ -108,9 +128,10 @@ def _full_pass(
     playbook: Playbook,
     renderer: Renderer,
     mine: frozenset[str],
-) -> tuple[Plan, list[QueueItem], set[str], list[Contact], list[Interaction]]:
-    """Detect and plan from everything, inside the pass's transaction; return the plan, the
-    items marked due, the departed sources held back, and the contacts and interactions read."""
+    keep_rendered: bool,
+) -> FullPass:
+    """Detect and plan from everything, inside the pass's transaction; return what it did and
+    read."""
     from mendcrm.copies import keep_known_ids, one_copy_each
     from mendcrm.detection import ContactIndex, detect
     from mendcrm.dismissals import Dismissals
@@ -147,6 +168,7 @@ def _full_pass(
         playbook=playbook,
         renderer=renderer,
         dismissals=Dismissals.load(tx),
+        keep_rendered=keep_rendered,
     )
     if programmes is not None or any(i.kind == "heads-up" for i in stored_queue):
         from mendcrm.programmes.heads_up import with_heads_ups
@@ -168,7 +190,7 @@ def _full_pass(
     newly_due = mark_due(repository.queue(tx), now)
     repository.save(tx, "queue", *newly_due)
     prune(tx, now=now, retention=retention, nudges_in_use=the_plan.nudges_in_use)
-    return the_plan, newly_due, held, contacts, interactions
+    return FullPass(the_plan, newly_due, held, contacts, interactions, stored, stored_queue)
 
 
 def _write_sync_state(tx: Transaction, sync: SyncResult, held: set[str]) -> None:
@@ -180,18 +202,22 @@ def _write_sync_state(tx: Transaction, sync: SyncResult, held: set[str]) -> None
 
 
 def _final_records(
-    tx: Transaction, the_plan: Plan, newly_due: list[QueueItem], held: set[str]
+    tx: Transaction, done: FullPass
 ) -> tuple[list[Encounter], list[QueueItem]] | None:
-    """Return the encounters and queue a full pass leaves, or None when a later pass may not
-    be skipped whatever happens: a departed source is being held, or heads-ups are queued."""
+    """Return the encounters and queue a full pass leaves (what it pruned may still be among
+    them), or None when a later pass may not be skipped whatever happens: a departed source is
+    being held, or heads-ups are queued."""
     departed = tx.get("meta", DEPARTED_ID) or {}
-    if held or departed.get("sources"):
+    if done.held or departed.get("sources"):
         return None
-    queue = {i.id: i for i in repository.queue(tx)}
+    queue = {i.id: i for i in done.stored_queue}
+    queue.update((i.id, i) for i in done.plan.queue)
+    queue.update((i.id, i) for i in done.newly_due)
     if any(i.kind == "heads-up" for i in queue.values()):
         return None
-    encounters = repository.encounters(tx)
-    return encounters, list(queue.values())
+    encounters = {e.id: e for e in done.stored}
+    encounters.update((e.id, e) for e in done.plan.encounters)
+    return list(encounters.values()), list(queue.values())
 
 
 def _mark_due_only(
@@ -213,6 +239,7 @@ def _mark_due_only(
             computed_at=memo.computed_at,
             valid_until=memo.valid_until,
             next_due=pass_memo.next_due(repository.queue(tx)),
+            rendered_from=memo.rendered_from,
         ).to_record(),
     )
     return Plan(), len(newly_due)
