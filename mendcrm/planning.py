@@ -173,11 +173,14 @@ class _Work:
         A note's text depends on its kind and id, its contact (and the names of the others
         present), the contact's interactions, the encounter, the templates, playbook and zone;
         the caller vouches for all but the item's own contact and encounter (``keep_rendered``:
-        nothing else changed since the last full rendering), so an item with the same contact
-        and an encounter stored unchanged keeps its text.
+        nothing else changed since the last full rendering). Every pass renders each open item
+        it keeps open, so an item that was open, with the same contact and an encounter stored
+        unchanged, keeps its text; one coming back from withdrawn or closed is rendered anew.
         """
         original = self.original_items.get(item.id)
-        if original is None or original.contact_id != item.contact_id:
+        if original is None or original.state not in OPEN_QUEUE_STATES:
+            return False
+        if original.contact_id != item.contact_id:
             return False
         return encounter is None or self.stored.get(encounter.id) == encounter
 
