@@ -98,12 +98,14 @@ def sync_pass(
     progress: Progress | None = None,
     only: set[str] | None = None,
     force: bool = False,
+    incremental: bool = True,
 ) -> PassSummary:
     """Given the config and the store, run one whole pass and return what it did.
 
     A failing source is reported in the summary, never raised; so is a failing annotation write.
     A source still backing off after failures is skipped unless ``force`` (the CLI forces, the
-    daemon does not).
+    daemon does not). ``incremental=False`` detects and plans from everything even when
+    nothing they read changed (:mod:`mendcrm.pass_memo`).
     Raise StoreError if the store cannot be read or written, ConfigError for a bad playbook or
     template.
     """
@@ -118,7 +120,13 @@ def sync_pass(
     # 3–4. detection and planning, applied in one transaction.
     warnings: list[str] = []
     the_plan, due = detect_and_plan(
-        config, store, sync, now=now, plugin_manager=plugin_manager, warnings=warnings
+        config,
+        store,
+        sync,
+        now=now,
+        plugin_manager=plugin_manager,
+        warnings=warnings,
+        incremental=incremental,
     )
 
     # 5. actions: annotate the calendars, tell plugins what changed.

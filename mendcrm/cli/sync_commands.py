@@ -49,8 +49,16 @@ class _TerminalProgress:
 @click.option(
     "--no-deliver", is_flag=True, help="Plan and annotate, but leave due notes for the daemon."
 )
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Detect and plan from everything, even when nothing they read has changed "
+    "(and render every note again).",
+)
 @pass_app
-def sync(app: AppContext, as_json: bool, sources: tuple[str, ...], no_deliver: bool) -> None:
+def sync(
+    app: AppContext, as_json: bool, sources: tuple[str, ...], no_deliver: bool, full: bool
+) -> None:
     """Run one pass: fetch calendars, detect encounters, plan the queue, annotate, deliver."""
     from mendcrm.daemon.health import record_manual_sync
     from mendcrm.delivery import deliver_due
@@ -77,6 +85,7 @@ def sync(app: AppContext, as_json: bool, sources: tuple[str, ...], no_deliver: b
             progress=progress,
             only=only,
             force=True,  # the user asked now: do not wait out a failing source's back-off
+            incremental=not full,
         )
     finally:
         if progress is not None:

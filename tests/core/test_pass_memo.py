@@ -158,3 +158,30 @@ def test_a_moment_falling_on_the_pass_itself_is_still_a_threshold(
     assert not kinds(world, "Robert Hale")
     world.time_passes(timedelta(minutes=1))
     assert ("followup", "pending") in kinds(world, "Robert Hale")
+
+
+def test_sync_full_recomputes_what_the_memo_would_skip(
+    world: machine.IncrementalEqualsFull, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from mendcrm.cli.context import AppContext
+    from mendcrm.cli.sync_commands import sync
+    from mendcrm.clock import FrozenClock
+
+    world.add_event(hours=26, minutes=30, people={2}, in_summary=False, weekly=0)
+    calls = planned(monkeypatch)
+
+    def run(*args: str) -> None:
+        app = AppContext(clock=FrozenClock(world.now))
+        app.config = world.config  # type: ignore[misc]  # the config, without a file
+        result = CliRunner().invoke(sync, ["--no-deliver", *args], obj=app)
+        assert result.exit_code == 0, result.output
+
+    run()
+    assert calls == []  # nothing changed since the machine's own pass
+    run("--full")
+    assert calls == [world.now]
+    run()  # --full left no memo behind: this pass plans, and leaves one
+    run()
+    assert calls == [world.now, world.now]
