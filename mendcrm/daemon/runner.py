@@ -17,6 +17,16 @@ from typing import Any
 import pluggy
 
 from mendcrm.config.model import AccountConfig, Config
+from mendcrm.daemon.child_pass import (
+    DEFERRED_HOOKS,
+    ChildResult,
+    as_plan,
+    has_hooks,
+    remember_all,
+    result_of,
+    run_in_child,
+    without_hooks,
+)
 from mendcrm.daemon.lock import DaemonLock
 from mendcrm.daemon.loop import Daemon
 from mendcrm.daemon.redaction import install_redaction, remember_secret
@@ -49,6 +59,84 @@ def remembering_password(account: AccountConfig) -> str:
     return password
 
 
+def _pass_in_child(
+    config: Config,
+    store_path: Path,
+    clock: SignalClock,
+    pm: pluggy.PluginManager,
+    sources: list[str],
+    stopping: Callable[[], bool],
+    sync_pass: Callable[..., Any] | None,
+    *,
+    keep_plan: bool,
+) -> ChildResult:
+    """In the pass's child: run one pass over ``sources`` and return what the daemon needs."""
+    fetched: list[tuple[str, str]] = []
+
+    def password_for(account: AccountConfig) -> str:
+        password = remembering_password(account)
+        fetched.append((password, account.username))
+        return password
+
+    def check_stop(*args: Any, **kwargs: Any) -> None:
+        # The pass's progress callback: a stop request abandons the pass at the next step;
+        # the open transaction is discarded, so the store stays consistent.
+        if stopping():
+            raise StopNow()
+
+    run_pass = sync_pass
+    if run_pass is None:
+        from mendcrm import pipeline
+
+        run_pass = pipeline.sync_pass
+    summary = run_pass(
+        config,
+        Store(store_path),  # its own: the parent's may be locked by another thread
+        clock=clock,
+        plugin_manager=without_hooks(pm, DEFERRED_HOOKS),
+        password_for=password_for,
+        progress=check_stop,
+        only=set(sources),
+    )
+    result = result_of(summary, fetched)
+    if not keep_plan:  # nobody in the parent listens: do not send the encounters back
+        result.detected = result.withdrawn = ()
+        result.changed = ()
+    return result
+
+
+def release_memory(store: Store) -> None:
+    """Drop the store's cached copy and hand freed heap back to the system (glibc only).
+
+    Called before the daemon sleeps: it rests for a minute or more between jobs, and the cache
+    (about 4× the file's size once decoded) only saves re-reading a file that the pass's child
+    changes anyway. The page's requests load what they need while the daemon sleeps.
+    """
+    import gc
+
+    store.close()
+    gc.collect()
+    trim_heap()
+
+
+def trim_heap() -> None:
+    """Return the allocator's free memory to the system, where the C library can (glibc's
+    ``malloc_trim``); elsewhere do nothing."""
+    global _malloc_trim
+    if _malloc_trim is None:
+        import ctypes
+
+        try:
+            _malloc_trim = ctypes.CDLL(None).malloc_trim  # the process's own C library
+        except (OSError, AttributeError):
+            _malloc_trim = False
+    if _malloc_trim:
+        _malloc_trim(0)
+
+
+_malloc_trim: Any = None
+
+
 def run_daemon(
     load: Callable[[], Config],
     store_path: Path,
@@ -70,29 +158,33 @@ def run_daemon(
     clock = SignalClock()
     daemon: Daemon
 
-    def check_stop(*args: Any, **kwargs: Any) -> None:
-        # Given as the sync pass's progress callback: a stop request abandons the pass at the
-        # next step; the open transaction is discarded, so the store stays consistent.
-        if daemon.stop_requested:
-            raise StopNow()
-
-    def sync(cfg: Config, sources: list[str]) -> Any:
-        # Imported on first use: the CalDAV stack is heavy, and a daemon with no sources never
-        # needs it.
-        run_pass = sync_pass
-        if run_pass is None:
-            from mendcrm import pipeline
-
-            run_pass = pipeline.sync_pass
-        return run_pass(
-            cfg,
-            store,
-            clock=clock,
-            plugin_manager=runtime.pm,
-            password_for=remembering_password,
-            progress=check_stop,
-            only=set(sources),
+    def sync(cfg: Config, sources: list[str]) -> ChildResult:
+        # The pass runs in a forked child (mendcrm.daemon.child_pass): the CalDAV stack it
+        # imports and everything it builds leave with the child, so the daemon at rest keeps
+        # only its own baseline. Plugins' encounter hooks run here, after the child committed.
+        pm = runtime.pm
+        hooks_here = has_hooks(pm, DEFERRED_HOOKS)
+        result = run_in_child(
+            lambda stopping: _pass_in_child(
+                cfg, store.path, clock, pm, sources, stopping, sync_pass, keep_plan=hooks_here
+            ),
+            wait=clock.wait_for,
+            stopping=lambda: daemon.stop_requested,
         )
+        remember_all(result.secrets)
+        report = result.report
+        log.info(
+            "pass: %d occurrence(s), %d encounter(s) detected, %d queue change(s) in %.1f s",
+            report.get("occurrences", 0),
+            report.get("encounters", {}).get("detected", 0),
+            report.get("queue_changes", 0),
+            report.get("seconds", 0.0),
+        )
+        if hooks_here:
+            from mendcrm.pipeline import announce
+
+            announce(pm, store, as_plan(result), cfg)
+        return result
 
     def deliver(cfg: Config) -> DeliveryReport:
         return deliver_due(
@@ -135,15 +227,25 @@ def run_daemon(
             page = EmbeddedPage(store, clock, remembering_password)
         page.apply(cfg)
 
-    daemon = Daemon(config, store, clock=clock, sync=sync, deliver=deliver, reload=reload)
+    daemon = Daemon(
+        config,
+        store,
+        clock=clock,
+        sync=sync,
+        deliver=deliver,
+        reload=reload,
+        rest=lambda: release_memory(store),
+    )
     allow_requests()
-    install_handlers(request_stop, daemon.request_reload, lambda: daemon.stop_requested)
+    install_handlers(
+        request_stop, daemon.request_reload, lambda: daemon.stop_requested, daemon.request_sync
+    )
     sd_notify("READY=1\nSTATUS=running")
     try:
         serve_page(config)
         daemon.run()
     except StopNow:
-        log.info("stop requested again: abandoned the current step")
+        log.info("stop requested: abandoned the current step")
     except Stopped:
         log.info("stop requested: abandoned the request in flight")
     finally:
