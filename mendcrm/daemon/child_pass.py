@@ -78,30 +78,24 @@ Waiter = Callable[[Sequence[Any]], Sequence[Any]]
 def without_hooks(pm: pluggy.PluginManager, hooks: Iterable[str]) -> pluggy.PluginManager:
     """Given a plugin manager, return one with the same plugins in the same order, minus their
     implementations of ``hooks`` (those are called elsewhere)."""
+    from types import SimpleNamespace
+
     from mendcrm.plugins import new_plugin_manager
 
     dropped = frozenset(hooks)
     copy = new_plugin_manager()
     for name, plugin in pm.list_name_plugin():
-        if plugin is not None:
-            copy.register(_Without(plugin, dropped), name=name)
+        if plugin is None:
+            continue
+        # Each plugin is seen through a namespace holding only its other hook implementations
+        # (pluggy finds them by attribute, statically, with their markers).
+        kept = {
+            attr: getattr(plugin, attr)
+            for attr in dir(plugin)
+            if attr not in dropped and pm.parse_hookimpl_opts(plugin, attr) is not None
+        }
+        copy.register(SimpleNamespace(**kept), name=name)
     return copy
-
-
-class _Without:
-    """A plugin seen without some of its attributes (pluggy reads hook implementations by name)."""
-
-    def __init__(self, plugin: object, dropped: frozenset[str]) -> None:
-        self._plugin = plugin
-        self._dropped = dropped
-
-    def __dir__(self) -> list[str]:
-        return [n for n in dir(self._plugin) if n not in self._dropped]
-
-    def __getattr__(self, name: str) -> Any:
-        if name in self._dropped:
-            raise AttributeError(name)
-        return getattr(self._plugin, name)
 
 
 def has_hooks(pm: pluggy.PluginManager | None, hooks: Iterable[str]) -> bool:

@@ -16,10 +16,13 @@ from typing import Any
 
 import pluggy
 
+from mendcrm.clock import Clock
 from mendcrm.config.model import AccountConfig, Config
 from mendcrm.daemon.child_pass import (
     DEFERRED_HOOKS,
+    STOP_GRACE_SECONDS,
     ChildResult,
+    Waiter,
     as_plan,
     has_hooks,
     remember_all,
@@ -59,10 +62,64 @@ def remembering_password(account: AccountConfig) -> str:
     return password
 
 
+def child_sync(
+    store: Store,
+    clock: Clock,
+    plugins: Callable[[], pluggy.PluginManager],
+    *,
+    wait: Waiter,
+    stopping: Callable[[], bool],
+    sync_pass: Callable[..., Any] | None = None,
+    grace: float = STOP_GRACE_SECONDS,
+) -> Callable[[Config, list[str]], ChildResult]:
+    """Given the daemon's store, clock and current plugin manager, return its ``sync`` job:
+    one pass over the given sources in a forked child (:mod:`mendcrm.daemon.child_pass`).
+
+    The plugins' encounter hooks run here, in the daemon, after the child committed; their
+    prep-note sections are rendered in the child. ``wait`` and ``stopping`` are as for
+    :func:`run_in_child`; ``sync_pass`` defaults to :func:`mendcrm.pipeline.sync_pass`.
+    """
+
+    def sync(config: Config, sources: list[str]) -> ChildResult:
+        pm = plugins()
+        hooks_here = has_hooks(pm, DEFERRED_HOOKS)
+        result = run_in_child(
+            lambda stopping_here: _pass_in_child(
+                config,
+                store.path,
+                clock,
+                pm,
+                sources,
+                stopping_here,
+                sync_pass,
+                keep_plan=hooks_here,
+            ),
+            wait=wait,
+            stopping=stopping,
+            grace=grace,
+        )
+        remember_all(result.secrets)
+        report = result.report
+        log.info(
+            "pass: %d occurrence(s), %d encounter(s) detected, %d queue change(s) in %.1f s",
+            report.get("occurrences", 0),
+            report.get("encounters", {}).get("detected", 0),
+            report.get("queue_changes", 0),
+            report.get("seconds", 0.0),
+        )
+        if hooks_here:
+            from mendcrm.pipeline import announce
+
+            announce(pm, store, as_plan(result), config)
+        return result
+
+    return sync
+
+
 def _pass_in_child(
     config: Config,
     store_path: Path,
-    clock: SignalClock,
+    clock: Clock,
     pm: pluggy.PluginManager,
     sources: list[str],
     stopping: Callable[[], bool],
@@ -158,33 +215,14 @@ def run_daemon(
     clock = SignalClock()
     daemon: Daemon
 
-    def sync(cfg: Config, sources: list[str]) -> ChildResult:
-        # The pass runs in a forked child (mendcrm.daemon.child_pass): the CalDAV stack it
-        # imports and everything it builds leave with the child, so the daemon at rest keeps
-        # only its own baseline. Plugins' encounter hooks run here, after the child committed.
-        pm = runtime.pm
-        hooks_here = has_hooks(pm, DEFERRED_HOOKS)
-        result = run_in_child(
-            lambda stopping: _pass_in_child(
-                cfg, store.path, clock, pm, sources, stopping, sync_pass, keep_plan=hooks_here
-            ),
-            wait=clock.wait_for,
-            stopping=lambda: daemon.stop_requested,
-        )
-        remember_all(result.secrets)
-        report = result.report
-        log.info(
-            "pass: %d occurrence(s), %d encounter(s) detected, %d queue change(s) in %.1f s",
-            report.get("occurrences", 0),
-            report.get("encounters", {}).get("detected", 0),
-            report.get("queue_changes", 0),
-            report.get("seconds", 0.0),
-        )
-        if hooks_here:
-            from mendcrm.pipeline import announce
-
-            announce(pm, store, as_plan(result), cfg)
-        return result
+    sync = child_sync(
+        store,
+        clock,
+        lambda: runtime.pm,
+        wait=clock.wait_for,
+        stopping=lambda: daemon.stop_requested,
+        sync_pass=sync_pass,
+    )
 
     def deliver(cfg: Config) -> DeliveryReport:
         return deliver_due(
@@ -258,4 +296,4 @@ def run_daemon(
     return 0
 
 
-__all__ = ["remembering_password", "run_daemon"]
+__all__ = ["child_sync", "release_memory", "remembering_password", "run_daemon"]
