@@ -2,14 +2,14 @@
 
 ``mendcrm daemon`` runs as a user runs it (the console script, a config file, the password from
 ``password_command``) against the counting Radicale, once with the page off and once with it on
-(``[ui] enabled``, one request for its front page). Its first pass is measured as it runs: the
-daemon's whole footprint, its own RSS plus its pass's child process (each pass runs in a forked
-child), sampled every 0.1 s from ``/proc``, and the child's own peak (``VmHWM``). Then it is
-asked for :data:`PASSES` passes in all (SIGUSR1 syncs now; the health record counts them), and
-sampled once a second for the rest period: resident memory (``VmRSS`` of the daemon and any
-child) and CPU time (``utime + stime``, children included once they end). The sync interval is
-its minimum, one minute (the default is 15), so the rest period includes no-change re-syncs and
-delivery rounds: an upper bound on what the daemon costs when nothing happens.
+(``[ui] enabled``, its front page loaded once). Each pass runs in a forked child of the daemon,
+so the daemon is sampled with its child every 0.1 s from ``/proc`` while passes run: its
+footprint (its own RSS plus the child's private pages) and the child's own peak (``VmHWM``).
+It is asked for :data:`PASSES` passes in all (SIGUSR1 syncs now; the health record counts
+them); once it rests, its RSS is taken, then it is sampled once a second for the rest period:
+resident memory and CPU time (``utime + stime``, ended children included). The sync interval
+is its minimum, one minute (the default is 15), so the rest period includes no-change re-syncs
+and delivery rounds: an upper bound on what the daemon costs when nothing happens.
 """
 
 from __future__ import annotations
@@ -50,16 +50,20 @@ class DaemonFigures:
     page: bool
     first_pass_seconds: float
     peak_first_pass: int
-    """The daemon's whole footprint (its RSS plus its pass child's) at its highest, bytes."""
+    """The daemon's footprint during its first pass at its highest (its RSS plus what its
+    pass child holds alone), bytes."""
     peak_child: int
     """The largest ``VmHWM`` of a pass child seen, bytes."""
     peak_parent: int
     """The daemon process's own ``VmHWM`` by the end, bytes."""
     passes: int
     rss_after_passes: int
+    """The daemon's RSS once it rests after the last pass (no pass child running), bytes."""
     rss_start: int
     rss_end: int
     rss_max: int
+    footprint_max: int
+    """The largest footprint at rest, a pass child's private memory included, bytes."""
     cpu_seconds: float
     requests: int
     syncs: int
@@ -90,6 +94,20 @@ def _children(pid: int) -> list[int]:
         return []
 
 
+def _private(pid: int) -> int:
+    """Return the bytes a process holds alone (``Private_Clean + Private_Dirty``): what a
+    forked child adds to its parent's footprint; 0 once it is gone."""
+    total = 0
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as rollup:
+            for line in rollup:
+                if line.startswith(("Private_Clean:", "Private_Dirty:")):
+                    total += int(line.split()[1]) * 1024
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return total
+
+
 def _cpu(pid: int) -> float:
     """CPU seconds of a process and of its children that ended (utime+stime+cutime+cstime)."""
     with open(f"/proc/{pid}/stat") as stat:
@@ -98,22 +116,35 @@ def _cpu(pid: int) -> float:
 
 
 class Sampler:
-    """Samples a daemon and its pass children: the largest footprint and child peak seen."""
+    """Samples a daemon and its pass children: its RSS, its footprint (its RSS plus what its
+    children hold alone: a forked child shares its parent's pages until it writes them), and
+    the largest footprint and child ``VmHWM`` seen."""
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
         self.peak_total = 0
         self.peak_child = 0
 
-    def sample(self) -> int:
-        """Return the daemon's footprint now (its RSS plus its children's), remembering peaks."""
-        total = _status(self.pid)[0]
+    def sample(self) -> tuple[int, int]:
+        """Return (the daemon's own RSS, its footprint with its children), remembering peaks."""
+        own = _status(self.pid)[0]
+        total = own
         for child in _children(self.pid):
-            rss, hwm = _status(child)
-            total += rss
-            self.peak_child = max(self.peak_child, hwm)
+            total += _private(child)
+            self.peak_child = max(self.peak_child, _status(child)[1])
         self.peak_total = max(self.peak_total, total)
-        return total
+        return own, total
+
+    def at_rest(self, settle: float) -> int:
+        """Wait until no pass child runs for ``settle`` seconds (the daemon then has rested
+        before sleeping); return the daemon's RSS."""
+        while True:
+            while _children(self.pid):
+                self.sample()
+                time.sleep(0.1)
+            time.sleep(settle)
+            if not _children(self.pid):
+                return self.sample()[0]
 
 
 def write_config(home: Path, server_url: str, *, page_port: int | None = None) -> Path:
@@ -221,23 +252,26 @@ def run_daemon(
             wait_for(lambda h: bool(h.get("next_sync_at")), "first pass")
             first_pass = time.perf_counter() - began
             peak_first = sampler.peak_total
+            sampler.peak_total = 0
             log(f"daemon ({label}): first pass done in {first_pass:.1f} s; {passes} passes")
             for count in range(2, passes + 1):
                 process.send_signal(signal.SIGUSR1)
                 wait_for(partial(_reached, count), "pass")
             if page:
                 _open_page(env, work)
-            time.sleep(SETTLE_SECONDS)
-            rss_after = sampler.sample()
+            rss_after = sampler.at_rest(SETTLE_SECONDS)
             log(f"daemon ({label}): {passes} passes done; resting {period:.0f} s")
             server.reset()
-            rss0, cpu0 = sampler.sample(), _cpu(process.pid)
+            rss0, cpu0 = sampler.sample()[0], _cpu(process.pid)
             samples = [rss0]
+            footprints = [rss0]
             rest_began = time.perf_counter()
             while time.perf_counter() - rest_began < period:
                 time.sleep(1.0)
-                samples.append(sampler.sample())
-            rss1, cpu1 = sampler.sample(), _cpu(process.pid)
+                own, total = sampler.sample()
+                samples.append(own)
+                footprints.append(total)
+            rss1, cpu1 = sampler.sample()[0], _cpu(process.pid)
             peak_parent = _status(process.pid)[1]
             usage = server.usage()
         finally:
@@ -262,6 +296,7 @@ def run_daemon(
         rss_start=rss0,
         rss_end=rss1,
         rss_max=max([*samples, rss1]),
+        footprint_max=max(footprints),
         cpu_seconds=cpu1 - cpu0,
         requests=usage.requests,
         syncs=usage.methods.get("PROPFIND", 0),
@@ -283,12 +318,13 @@ def daemon_table(runs: list[DaemonFigures]) -> Table:
         table.add(label, *(value(f) for f in runs))
 
     row("start to first pass committed, s", lambda f: seconds(f.first_pass_seconds))
-    row("first pass: daemon + its pass child at the peak, MiB", lambda f: mib(f.peak_first_pass))
+    row("first pass: the daemon's footprint at its peak, MiB", lambda f: mib(f.peak_first_pass))
     row("peak of a pass child (VmHWM), MiB", lambda f: mib(f.peak_child))
     row("daemon's own peak (VmHWM), MiB", lambda f: mib(f.peak_parent))
     row(f"RSS after {first.passes} passes, MiB", lambda f: mib(f.rss_after_passes))
     row("RSS at rest: start / max / end, MiB",
         lambda f: f"{mib(f.rss_start)} / {mib(f.rss_max)} / {mib(f.rss_end)}")  # fmt: skip
+    row("footprint at rest, max (a pass child included), MiB", lambda f: mib(f.footprint_max))
     row("CPU used at rest, s", lambda f: seconds(f.cpu_seconds))
     row("CPU at rest, % of one core", lambda f: f"{100 * f.cpu_seconds / f.period:.2f}")
     row("requests to the server at rest", lambda f: f"{f.requests} ({f.syncs} no-change syncs)")
@@ -300,10 +336,11 @@ def daemon_table(runs: list[DaemonFigures]) -> Table:
             f"rest period ({'flat' if abs(growth) < 2 * 1024 * 1024 else 'check for a leak'})."
         )
     table.notes.append(
-        "RSS here is the daemon's footprint: its own plus its pass child's while one runs (each "
-        "pass runs in a forked child that exits with it). No peer runs as a service (vdirsyncer "
-        "and the caldav script are run by hand or by cron), so the figures stand alone; the "
-        "bare interpreter gives the scale."
+        "RSS is the daemon process's own, taken when no pass runs (each pass runs in a forked "
+        "child that exits with it); the footprint adds what a running pass child holds alone "
+        "(its private pages: it shares the rest with the daemon). No peer runs as a service "
+        "(vdirsyncer and the caldav script are run by hand or by cron), so the figures stand "
+        "alone; the bare interpreter gives the scale."
     )
     return table
 
