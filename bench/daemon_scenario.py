@@ -2,14 +2,14 @@
 
 ``mendcrm daemon`` runs as a user runs it (the console script, a config file, the password from
 ``password_command``) against the counting Radicale, once with the page off and once with it on
-(``[ui] enabled``, its front page loaded once). Each pass runs in a forked child of the daemon,
-so the daemon is sampled with its child every 0.1 s from ``/proc`` while passes run: its
-footprint (its own RSS plus the child's private pages) and the child's own peak (``VmHWM``).
-It is asked for :data:`PASSES` passes in all (SIGUSR1 syncs now; the health record counts
-them); once it rests, its RSS is taken, then it is sampled once a second for the rest period:
-resident memory and CPU time (``utime + stime``, ended children included). The sync interval
-is its minimum, one minute (the default is 15), so the rest period includes no-change re-syncs
-and delivery rounds: an upper bound on what the daemon costs when nothing happens.
+(``[ui] enabled``, its front page loaded once after the first pass). Each pass runs in a forked
+child of the daemon, so the daemon is sampled with its child every 0.1 s from ``/proc`` while
+passes run: its footprint (its own RSS plus the child's private pages) and the child's own peak
+(``VmHWM``). It is asked for :data:`PASSES` passes in all (SIGUSR1 syncs now; the health record
+counts them); once it rests, its RSS is taken, then it is sampled once a second for the rest
+period: resident memory and CPU time (``utime + stime``, ended children included). The sync
+interval is its minimum, one minute (the default is 15), so the rest period includes no-change
+re-syncs and delivery rounds: an upper bound on what the daemon costs when nothing happens.
 """
 
 from __future__ import annotations
@@ -254,11 +254,13 @@ def run_daemon(
             peak_first = sampler.peak_total
             sampler.peak_total = 0
             log(f"daemon ({label}): first pass done in {first_pass:.1f} s; {passes} passes")
+            if page:
+                # Looked at once, as a user would after the first sync; what the view leaves
+                # is handed back when the daemon next rests (before its next sleep).
+                _open_page(env, work)
             for count in range(2, passes + 1):
                 process.send_signal(signal.SIGUSR1)
                 wait_for(partial(_reached, count), "pass")
-            if page:
-                _open_page(env, work)
             rss_after = sampler.at_rest(SETTLE_SECONDS)
             log(f"daemon ({label}): {passes} passes done; resting {period:.0f} s")
             server.reset()

@@ -30,6 +30,7 @@ from mendcrm.daemon.child_pass import (
     run_in_child,
     without_hooks,
 )
+from mendcrm.daemon.heap import one_heap, release_memory
 from mendcrm.daemon.lock import DaemonLock
 from mendcrm.daemon.loop import Daemon
 from mendcrm.daemon.redaction import install_redaction, remember_secret
@@ -162,38 +163,6 @@ def _pass_in_child(
     return result
 
 
-def release_memory(store: Store) -> None:
-    """Drop the store's cached copy and hand freed heap back to the system (glibc only).
-
-    Called before the daemon sleeps: it rests for a minute or more between jobs, and the cache
-    (about 4× the file's size once decoded) only saves re-reading a file that the pass's child
-    changes anyway. The page's requests load what they need while the daemon sleeps.
-    """
-    import gc
-
-    store.close()
-    gc.collect()
-    trim_heap()
-
-
-def trim_heap() -> None:
-    """Return the allocator's free memory to the system, where the C library can (glibc's
-    ``malloc_trim``); elsewhere do nothing."""
-    global _malloc_trim
-    if _malloc_trim is None:
-        import ctypes
-
-        try:
-            _malloc_trim = ctypes.CDLL(None).malloc_trim  # the process's own C library
-        except (OSError, AttributeError):
-            _malloc_trim = False
-    if _malloc_trim:
-        _malloc_trim(0)
-
-
-_malloc_trim: Any = None
-
-
 def run_daemon(
     load: Callable[[], Config],
     store_path: Path,
@@ -207,6 +176,7 @@ def run_daemon(
     :func:`mendcrm.pipeline.sync_pass`.
     """
     install_redaction()
+    one_heap()  # before any thread starts (the page's)
     config = load()
     runtime = _Runtime(config)
     lock = DaemonLock(store_path)
@@ -296,4 +266,4 @@ def run_daemon(
     return 0
 
 
-__all__ = ["child_sync", "release_memory", "remembering_password", "run_daemon"]
+__all__ = ["child_sync", "remembering_password", "run_daemon"]
