@@ -287,3 +287,36 @@ def test_a_stop_during_the_pass_ends_the_child_and_stops_the_daemon(
     with world.store.read() as view:
         assert view.all("sync_state") == []
     assert "passes_since_start" not in world.health()
+
+
+def test_a_lock_another_thread_holds_at_the_fork_does_not_hang_the_child(world: World) -> None:
+    # The page's thread may be masking a log line (holding the redaction lock) at the moment
+    # the daemon forks its pass; the child, which has no such thread, must not wait for it.
+    import threading
+
+    from mendcrm.daemon import redaction
+
+    held, release = threading.Event(), threading.Event()
+
+    def page_thread() -> None:
+        with redaction._lock:
+            held.set()
+            release.wait()
+
+    def wait(waitables: Sequence[Any]) -> list[Any]:
+        # The child answered (or died): only now may the thread let go, so the child cannot
+        # have borrowed the parent's release. The parent then takes the lock itself.
+        ready = wait_on(waitables)
+        release.set()
+        return ready
+
+    thread = threading.Thread(target=page_thread)
+    thread.start()
+    try:
+        assert held.wait(30)
+        daemon = world.start(fetching_a_password, wait=wait)  # the child takes the lock
+        result = daemon._sync(world.config, ["feed:team"])
+        assert result.secrets == [("c0rrect-h0rse-battery", "me")]
+    finally:
+        release.set()
+        thread.join()
