@@ -10,7 +10,8 @@ Scenarios (all by default, in this order):
 - ``detection``: 10,000 occurrences × 2,000 flagged contacts against a naive scan;
 - ``store``: MendCRM's store against stock TinyDB; ``upcoming --json``; batched writes;
 - ``startup``: the command line's start-up and what it imports;
-- ``daemon``: the daemon at rest for ``--period`` seconds (default 300).
+- ``daemon``: the daemon's 20 passes, then at rest for ``--period`` seconds (default 300),
+  page off and on.
 
 ``--quick`` shrinks every scenario (1,000 events, 60 s at rest) to finish in a few minutes.
 Data comes from ``--seed``; servers run on loopback in temporary folders. Progress goes to
@@ -172,11 +173,15 @@ def run(args: argparse.Namespace, emit: Callable[[str], None]) -> Targets:
         if "daemon" in chosen:
             from bench.daemon_scenario import daemon_table, run_daemon
 
-            daemon = run_daemon(
-                events=plan.daemon_events, seed=seed, folder=folder, period=period, log=log
-            )
-            targets.add_daemon(daemon)
-            show(daemon_table(daemon))
+            daemons = [
+                run_daemon(
+                    events=plan.daemon_events, seed=seed, folder=folder, period=period,
+                    page=page, log=log,
+                )
+                for page in (False, True)
+            ]  # fmt: skip
+            targets.add_daemon(daemons)
+            show(daemon_table(daemons))
     return targets
 
 

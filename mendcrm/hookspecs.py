@@ -94,7 +94,8 @@ def queue_snapshot(
 def encounter_detected(encounter: Encounter, contact: Contact | None, config: Config) -> None:
     """Given an encounter seen for the first time by a sync pass, react to it (no return value).
 
-    Errors are logged with the plugin's name and never stop the sync.
+    Errors are logged with the plugin's name and never stop the sync. The daemon runs each pass
+    in a child process but calls the three encounter hooks in its own, after the pass committed.
     """
 
 
@@ -136,7 +137,8 @@ def prep_note_sections(
     """Given a prep note or follow-up being rendered, return extra Markdown sections for it.
 
     Return one Markdown string (e.g. ``"## From my notes\\n\\n…"``), a list of them, or None.
-    They are appended after the built-in sections, in plugin registration order.
+    They are appended after the built-in sections, in plugin registration order. In the daemon
+    this runs in the pass's child process: what a plugin keeps in memory here does not last.
     """
 
 

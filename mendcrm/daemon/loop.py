@@ -3,7 +3,8 @@
 :class:`Daemon` knows nothing about processes, signals or plugins: it is given the config, the
 store, a clock, and two callables — ``sync(config, sources)`` runs one sync pass over the named
 sources only (the others are in back-off) and ``deliver(config)`` one delivery round — plus,
-optionally, ``reload()`` to re-read the config. The real process wires these up in
+optionally, ``reload()`` to re-read the config and ``rest()``, called before each sleep (the
+real daemon hands memory back there). The real process wires these up in
 :mod:`mendcrm.daemon.runner`; tests pass fakes and a FrozenClock and step through hours of
 timetable without sleeping.
 
@@ -39,9 +40,12 @@ RETRY_CHECK_SECONDS = 60
 class SyncSummary(Protocol):
     """What the daemon needs from a sync pass's summary."""
 
-    failed_sources: Collection[str]
-    errors: Mapping[str, str]
-    warnings: Sequence[str]
+    @property
+    def failed_sources(self) -> Collection[str]: ...
+    @property
+    def errors(self) -> Mapping[str, str]: ...
+    @property
+    def warnings(self) -> Sequence[str]: ...
 
 
 class DeliveryOutcome(Protocol):
@@ -70,6 +74,7 @@ class Daemon:
         sync: SyncFn,
         deliver: DeliverFn,
         reload: ReloadFn | None = None,
+        rest: Callable[[], None] | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -77,10 +82,12 @@ class Daemon:
         self._sync = sync
         self._deliver = deliver
         self._reload = reload
+        self._rest = rest
         self.scheduler = ClockScheduler(clock)
         self.backoff = SourceBackoff(timedelta(minutes=config.daemon.max_backoff_minutes))
         self.stop_requested = False
         self.reload_requested = False
+        self.sync_requested = False
         self.delivered_total = 0
         self.passes = 0
 
@@ -91,6 +98,10 @@ class Daemon:
 
     def request_reload(self) -> None:
         self.reload_requested = True
+
+    def request_sync(self) -> None:
+        """Sync now (SIGUSR1), as the timetable's sync job would; the timetable stays."""
+        self.sync_requested = True
 
     # -- the loop --
 
@@ -119,16 +130,22 @@ class Daemon:
             while not self.stop_requested:
                 if self.reload_requested:
                     self._do_reload()
+                if self.sync_requested:
+                    self.sync_requested = False
+                    self.sync_job()
+                    continue
                 now = self.clock.now()
                 if until is not None and now >= until:
                     break
                 self.scheduler.run_pending()
-                if self.stop_requested or self.reload_requested:
+                if self.stop_requested or self.reload_requested or self.sync_requested:
                     continue
                 wait = self.scheduler.idle_seconds or 0.0
                 if until is not None:
                     wait = min(wait, (until - self.clock.now()).total_seconds())
                 if wait > 0:
+                    if self._rest is not None:
+                        self._rest()  # e.g. hand memory back before a long sleep
                     self.clock.sleep(wait)
         finally:
             self._health({"state": "stopped", "stopped_at": to_iso(self.clock.now())}, quiet=True)
@@ -205,6 +222,7 @@ class Daemon:
             )
         else:
             self.passes += 1
+            changes["passes_since_start"] = self.passes
             for warning in summary.warnings:
                 log.warning("%s", redact(one_line(warning)))
             for source in sources:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+import os
 import re
 import threading
 from collections.abc import Callable
@@ -33,6 +34,17 @@ _MIN_LENGTH = 4
 """Shorter values would mask innocent text everywhere; such passwords are not worth guarding."""
 
 _lock = threading.Lock()
+
+
+def _fresh_lock() -> None:
+    # A child forked while another thread (the page's) held the lock would wait for it forever:
+    # the child gets a lock of its own (the daemon forks a child per sync pass).
+    global _lock
+    _lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_fresh_lock)
+
 _secrets: set[str] = set()
 """Literal forms: the secret as typed and percent-encoded."""
 _signatures: set[str] = set()

@@ -16,7 +16,21 @@ from typing import Any
 
 import pluggy
 
+from mendcrm.clock import Clock
 from mendcrm.config.model import AccountConfig, Config
+from mendcrm.daemon.child_pass import (
+    DEFERRED_HOOKS,
+    STOP_GRACE_SECONDS,
+    ChildResult,
+    Waiter,
+    as_plan,
+    has_hooks,
+    remember_all,
+    result_of,
+    run_in_child,
+    without_hooks,
+)
+from mendcrm.daemon.heap import one_heap, release_memory
 from mendcrm.daemon.lock import DaemonLock
 from mendcrm.daemon.loop import Daemon
 from mendcrm.daemon.redaction import install_redaction, remember_secret
@@ -49,6 +63,106 @@ def remembering_password(account: AccountConfig) -> str:
     return password
 
 
+def child_sync(
+    store: Store,
+    clock: Clock,
+    plugins: Callable[[], pluggy.PluginManager],
+    *,
+    wait: Waiter,
+    stopping: Callable[[], bool],
+    sync_pass: Callable[..., Any] | None = None,
+    grace: float = STOP_GRACE_SECONDS,
+) -> Callable[[Config, list[str]], ChildResult]:
+    """Given the daemon's store, clock and current plugin manager, return its ``sync`` job:
+    one pass over the given sources in a forked child (:mod:`mendcrm.daemon.child_pass`).
+
+    The plugins' encounter hooks run here, in the daemon, after the child committed; their
+    prep-note sections are rendered in the child. ``wait`` and ``stopping`` are as for
+    :func:`run_in_child`; ``sync_pass`` defaults to :func:`mendcrm.pipeline.sync_pass`.
+    """
+
+    def sync(config: Config, sources: list[str]) -> ChildResult:
+        pm = plugins()
+        hooks_here = has_hooks(pm, DEFERRED_HOOKS)
+        result = run_in_child(
+            lambda stopping_here: _pass_in_child(
+                config,
+                store.path,
+                clock,
+                pm,
+                sources,
+                stopping_here,
+                sync_pass,
+                keep_plan=hooks_here,
+            ),
+            wait=wait,
+            stopping=stopping,
+            grace=grace,
+        )
+        remember_all(result.secrets)
+        report = result.report
+        log.info(
+            "pass: %d occurrence(s), %d encounter(s) detected, %d queue change(s) in %.1f s",
+            report.get("occurrences", 0),
+            report.get("encounters", {}).get("detected", 0),
+            report.get("queue_changes", 0),
+            report.get("seconds", 0.0),
+        )
+        if hooks_here:
+            from mendcrm.pipeline import announce
+
+            announce(pm, store, as_plan(result), config)
+        return result
+
+    return sync
+
+
+def _pass_in_child(
+    config: Config,
+    store_path: Path,
+    clock: Clock,
+    pm: pluggy.PluginManager,
+    sources: list[str],
+    stopping: Callable[[], bool],
+    sync_pass: Callable[..., Any] | None,
+    *,
+    keep_plan: bool,
+) -> ChildResult:
+    """In the pass's child: run one pass over ``sources`` and return what the daemon needs."""
+    fetched: list[tuple[str, str]] = []
+
+    def password_for(account: AccountConfig) -> str:
+        password = remembering_password(account)
+        fetched.append((password, account.username))
+        return password
+
+    def check_stop(*args: Any, **kwargs: Any) -> None:
+        # The pass's progress callback: a stop request abandons the pass at the next step;
+        # the open transaction is discarded, so the store stays consistent.
+        if stopping():
+            raise StopNow()
+
+    run_pass = sync_pass
+    if run_pass is None:
+        from mendcrm import pipeline
+
+        run_pass = pipeline.sync_pass
+    summary = run_pass(
+        config,
+        Store(store_path),  # its own: the parent's may be locked by another thread
+        clock=clock,
+        plugin_manager=without_hooks(pm, DEFERRED_HOOKS),
+        password_for=password_for,
+        progress=check_stop,
+        only=set(sources),
+    )
+    result = result_of(summary, fetched)
+    if not keep_plan:  # nobody in the parent listens: do not send the encounters back
+        result.detected = result.withdrawn = ()
+        result.changed = ()
+    return result
+
+
 def run_daemon(
     load: Callable[[], Config],
     store_path: Path,
@@ -62,6 +176,7 @@ def run_daemon(
     :func:`mendcrm.pipeline.sync_pass`.
     """
     install_redaction()
+    one_heap()  # before any thread starts (the page's)
     config = load()
     runtime = _Runtime(config)
     lock = DaemonLock(store_path)
@@ -70,29 +185,14 @@ def run_daemon(
     clock = SignalClock()
     daemon: Daemon
 
-    def check_stop(*args: Any, **kwargs: Any) -> None:
-        # Given as the sync pass's progress callback: a stop request abandons the pass at the
-        # next step; the open transaction is discarded, so the store stays consistent.
-        if daemon.stop_requested:
-            raise StopNow()
-
-    def sync(cfg: Config, sources: list[str]) -> Any:
-        # Imported on first use: the CalDAV stack is heavy, and a daemon with no sources never
-        # needs it.
-        run_pass = sync_pass
-        if run_pass is None:
-            from mendcrm import pipeline
-
-            run_pass = pipeline.sync_pass
-        return run_pass(
-            cfg,
-            store,
-            clock=clock,
-            plugin_manager=runtime.pm,
-            password_for=remembering_password,
-            progress=check_stop,
-            only=set(sources),
-        )
+    sync = child_sync(
+        store,
+        clock,
+        lambda: runtime.pm,
+        wait=clock.wait_for,
+        stopping=lambda: daemon.stop_requested,
+        sync_pass=sync_pass,
+    )
 
     def deliver(cfg: Config) -> DeliveryReport:
         return deliver_due(
@@ -135,15 +235,25 @@ def run_daemon(
             page = EmbeddedPage(store, clock, remembering_password)
         page.apply(cfg)
 
-    daemon = Daemon(config, store, clock=clock, sync=sync, deliver=deliver, reload=reload)
+    daemon = Daemon(
+        config,
+        store,
+        clock=clock,
+        sync=sync,
+        deliver=deliver,
+        reload=reload,
+        rest=lambda: release_memory(store),
+    )
     allow_requests()
-    install_handlers(request_stop, daemon.request_reload, lambda: daemon.stop_requested)
+    install_handlers(
+        request_stop, daemon.request_reload, lambda: daemon.stop_requested, daemon.request_sync
+    )
     sd_notify("READY=1\nSTATUS=running")
     try:
         serve_page(config)
         daemon.run()
     except StopNow:
-        log.info("stop requested again: abandoned the current step")
+        log.info("stop requested: abandoned the current step")
     except Stopped:
         log.info("stop requested: abandoned the request in flight")
     finally:
@@ -156,4 +266,4 @@ def run_daemon(
     return 0
 
 
-__all__ = ["remembering_password", "run_daemon"]
+__all__ = ["child_sync", "remembering_password", "run_daemon"]

@@ -11,9 +11,10 @@ from __future__ import annotations
 import os
 import select
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from types import FrameType
+from typing import Any
 
 from mendcrm.clock import SystemClock
 
@@ -45,6 +46,16 @@ class SignalClock(SystemClock):
         if ready:
             self._drain()
 
+    def wait_for(self, waitables: Sequence[Any]) -> list[Any]:
+        """Given connections, sockets or process sentinels, block until one of them is ready or
+        any signal arrives; return the ready ones (empty if only a signal woke us)."""
+        from multiprocessing.connection import wait
+
+        ready = wait([*waitables, self._read])
+        if self._read in ready:
+            self._drain()
+        return [w for w in ready if w != self._read]
+
     def _drain(self) -> None:
         try:
             while os.read(self._read, 512):
@@ -59,9 +70,13 @@ class SignalClock(SystemClock):
 
 
 def install_handlers(
-    on_stop: Callable[[], None], on_reload: Callable[[], None], stopping: Callable[[], bool]
+    on_stop: Callable[[], None],
+    on_reload: Callable[[], None],
+    stopping: Callable[[], bool],
+    on_sync: Callable[[], None] | None = None,
 ) -> None:
-    """Route SIGTERM/SIGINT to ``on_stop`` (a second raises StopNow), SIGHUP to ``on_reload``."""
+    """Route SIGTERM/SIGINT to ``on_stop`` (a second raises StopNow), SIGHUP to ``on_reload``,
+    SIGUSR1 to ``on_sync`` (sync now) if given."""
 
     def stop(signum: int, frame: FrameType | None) -> None:
         if stopping():
@@ -74,6 +89,13 @@ def install_handlers(
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGHUP, reload)
+    if on_sync is not None:
+        sync = on_sync
+
+        def sync_now(signum: int, frame: FrameType | None) -> None:
+            sync()
+
+        signal.signal(signal.SIGUSR1, sync_now)
 
 
 __all__ = ["SignalClock", "StopNow", "install_handlers"]

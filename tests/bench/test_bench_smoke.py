@@ -65,3 +65,25 @@ def test_targets_table_lists_every_target_and_judges_what_was_measured() -> None
     assert rows["reads"].endswith("MISSED")
     assert rows["detection"].endswith("MET") and "0.250 s" in rows["detection"]
     assert NOT_MEASURED in rows["one-change"] and NOT_MEASURED in rows["first-floor"]
+
+
+def test_the_daemon_target_judges_both_pages_after_the_passes_and_at_the_end() -> None:
+    from types import SimpleNamespace
+
+    from bench.targets import MIB, Targets
+
+    def run(page: bool, after: float, start: float, end: float) -> SimpleNamespace:
+        return SimpleNamespace(
+            page=page, passes=20, rss_after_passes=after * MIB, rss_start=start * MIB,
+            rss_end=end * MIB,
+        )  # fmt: skip
+
+    targets = Targets()
+    # Page off rests at 31 MiB; page on at 48, but grows 5 MiB over the rest period to 61:
+    # over the 60 MiB bound (MISSED) and not flat (a note).
+    targets.add_daemon([run(False, 31.0, 31.0, 31.5), run(True, 48.0, 56.0, 61.0)])
+    row = next(line for line in targets.table().render().splitlines() if "daemon" in line)
+    assert "31.0 MiB (page off, after 20 passes)" in row
+    assert "61.0 MiB (page on, end of rest)" in row
+    assert row.endswith("MISSED")
+    assert targets.notes == ["daemon (page on): RSS moved +5.0 MiB at rest: not flat"]

@@ -174,3 +174,29 @@ def test_a_stop_request_ends_the_loop_between_jobs(
     assert len(recorder.deliveries) == 4
     assert clock.now() < START + timedelta(minutes=5)
     assert read_health(store)["state"] == "stopped"
+
+
+def test_a_sync_request_syncs_at_once_and_keeps_the_timetable(
+    setup: tuple[Daemon, Recorder, FrozenClock, Store],
+) -> None:
+    # SIGUSR1 sets the request (as the delivery at minute 3 does here): the daemon syncs right
+    # then, without waiting for minute 15, and the 15-minute timetable stays as it was; before
+    # each sleep it rests (the real daemon hands memory back there).
+    daemon, recorder, clock, store = setup
+    original = recorder.deliver
+    rests: list[datetime] = []
+
+    def deliver_and_ask(config: Config) -> Report:
+        if len(recorder.deliveries) == 3:
+            daemon.request_sync()
+        return original(config)
+
+    daemon._deliver = deliver_and_ask
+    daemon._rest = lambda: rests.append(clock.now())
+    daemon.run(until=START + timedelta(minutes=15, seconds=1))
+    minutes = [(t - START) / timedelta(minutes=1) for t, _ in recorder.syncs]
+    assert minutes == [0, 3, 15]
+    assert read_health(store)["passes_since_start"] == 3
+    # One rest before each sleep: after the start (minute 0) and after each minute's delivery
+    # through minute 15 (the sync at 3 runs between the delivery and the sleep).
+    assert [(t - START) / timedelta(minutes=1) for t in rests] == list(range(16))
