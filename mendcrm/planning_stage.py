@@ -187,7 +187,11 @@ def _full_pass(
     _write_sync_state(tx, sync, held)
     repository.save(tx, "encounters", *the_plan.encounters)
     repository.save(tx, "queue", *the_plan.queue)
-    newly_due = mark_due(repository.queue(tx), now)
+    # The queue as it now stands is the stored one with the plan's items laid over it: no need
+    # to decode every item again to find the due ones.
+    queue = {i.id: i for i in stored_queue}
+    queue.update((i.id, i) for i in the_plan.queue)
+    newly_due = mark_due(queue.values(), now)
     repository.save(tx, "queue", *newly_due)
     prune(tx, now=now, retention=retention, nudges_in_use=the_plan.nudges_in_use)
     return FullPass(the_plan, newly_due, held, contacts, interactions, stored, stored_queue)
@@ -230,15 +234,17 @@ def _mark_due_only(
 
     if memo.next_due is None or now < memo.next_due:
         return Plan(), 0
-    newly_due = mark_due(repository.queue(tx), now)
+    pending = tx.decode("queue", QueueItem.from_record, lambda r: r.get("state") == "pending")
+    newly_due = mark_due(pending, now)
     repository.save(tx, "queue", *newly_due)
+    due_now = {i.id for i in newly_due}
     tx.put(
         "meta",
         pass_memo.PassMemo(
             inputs=_inputs(tx, context, sync),
             computed_at=memo.computed_at,
             valid_until=memo.valid_until,
-            next_due=pass_memo.next_due(repository.queue(tx)),
+            next_due=pass_memo.next_due(i for i in pending if i.id not in due_now),
             rendered_from=memo.rendered_from,
         ).to_record(),
     )
