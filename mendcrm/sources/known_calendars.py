@@ -36,8 +36,11 @@ DIRECT_MAX_CALENDARS = 4
 Why a rule keyed on the count: on Radicale the listing computes every calendar's token, which
 costs the server about what each calendar's no-change REPORT does, so with N calendars the
 direct way costs the same server work plus N - 1 more round trips when nothing changed, and
-saves one whole REPORT-sized walk (plus a round trip) whenever a calendar changed. Round trips
-to a remote server are tens of milliseconds; a few calendars are worth it, dozens are not."""
+saves one whole REPORT-sized walk (plus a round trip) whenever a calendar changed. Measured on
+Radicale over loopback with 3 calendars of 1,700 events (server CPU, medians of 5): the listing
+0.303 s, the three no-change REPORTs 0.310 s together, one REPORT 0.104 s; so with one change
+the listing way costs about 0.41 s against 0.31 s. Round trips to a remote server are tens of
+milliseconds; a few calendars are worth them, dozens are not."""
 
 
 def selection_of(account: AccountConfig) -> list[Any]:

@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 
 from mendcrm.sources import davxml
+from mendcrm.sources.known_calendars import DIRECT_MAX_CALENDARS
 from tests.fixtures.servers import DavAccount
 from tests.sync.helpers import NOW, Syncer, make_config, summaries
 from tests.sync.ics import event
@@ -196,3 +197,35 @@ def test_the_clock_going_back_lists_again(dav_account: DavAccount) -> None:
     result = sync(NOW + timedelta(minutes=29))
 
     assert _methods(dav_account)[0] == "PROPFIND" and summaries(result) == ["A"]
+
+
+def test_more_calendars_than_the_rule_allows_are_listed_on_every_pass(
+    dav_account: DavAccount,
+) -> None:
+    cals = [dav_account.new_calendar(f"C{n}") for n in range(DIRECT_MAX_CALENDARS + 1)]
+    for n, cal in enumerate(cals):
+        _put(dav_account, cal, f"e{n}", n + 3, f"E{n}")
+    sync = Syncer(make_config((dav_account.config("work"),)))
+    first = sync()
+    dav_account.server.reset()
+
+    again = sync(NOW + timedelta(minutes=5))
+
+    # Past the rule, one listing answers for every calendar: nothing changed, nothing else.
+    assert _methods(dav_account) == ["PROPFIND"]
+    assert again.occurrences == first.occurrences
+
+
+def test_a_changed_choice_of_calendars_in_the_config_lists_again(dav_account: DavAccount) -> None:
+    work = dav_account.new_calendar("Work")
+    home = dav_account.new_calendar("Home")
+    _put(dav_account, work, "w", 5, "W")
+    _put(dav_account, home, "h", 6, "H")
+    sync = Syncer(make_config((dav_account.config("work", calendars=(work,)),)))
+    assert summaries(sync()) == ["W"]
+    sync.config = make_config((dav_account.config("work", calendars=(work, home)),))
+    dav_account.server.reset()
+
+    result = sync(NOW + timedelta(minutes=5))  # within the interval, but the choice changed
+
+    assert summaries(result) == ["W", "H"] and _methods(dav_account)[0] == "PROPFIND"
