@@ -59,6 +59,9 @@ class SyncConfig:
     max_object_bytes: int = 1_000_000
     request_deadline_seconds: float = 300.0
     """Total seconds one request to a server may take; ``timeout_seconds`` is per read."""
+    listing_refresh_minutes: int = 60
+    """How long an account's calendar listing is trusted: within it, a pass asks each known
+    calendar for its changes directly; 0 lists the calendars on every pass."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -174,6 +174,7 @@ SECTIONS: dict[str, dict[str, Key]] = {
         "max_occurrences_per_series": _int(Range(1, 100_000)),
         "max_object_bytes": _int(Range(1024, 100_000_000, "bytes")),
         "request_deadline_seconds": _number(Range(1, 86_400, "seconds (a day)")),
+        "listing_refresh_minutes": _int(Range(0, 10_080, "minutes (a week)")),
     },
     "detection": {
         "conference_keywords": _STRS,

@@ -5,7 +5,9 @@ How a calendar is brought up to date, cheapest first:
 
 1. The account's calendar listing (one PROPFIND, Depth 1, on the calendar home) carries each
    calendar's DAV:sync-token and CS:getctag. Unchanged → nothing more is asked. A re-sync with
-   no change therefore costs one request per account.
+   no change therefore costs one request per account. Within ``[sync] listing_refresh_minutes``
+   of the last listing the listing is skipped and step 2 is asked directly, one request per
+   calendar (:mod:`mendcrm.sources.known_calendars`).
 2. sync-token (RFC 6578): a sync-collection REPORT from the stored token asking for
    calendar-data, so changed objects arrive in the same answer; deletions come with it. The
    caldav library's own call would GET each object and, on any error, silently fall back to a
@@ -101,10 +103,21 @@ class InvalidToken(Exception):
 class CalendarSync:
     """Brings one calendar's stored objects up to date, by the cheapest way the server allows."""
 
-    def __init__(self, transport: Transport, calendar: DavCalendar, work: CalendarWork) -> None:
+    def __init__(
+        self,
+        transport: Transport,
+        calendar: DavCalendar,
+        work: CalendarWork,
+        *,
+        direct: bool = False,
+    ) -> None:
+        """``direct``: the calendar was not listed this pass (its token is unknown); the REPORT
+        from the stored token is sent at once, and an invalid token raises InvalidToken so the
+        pass lists the account's calendars (:mod:`mendcrm.sources.known_calendars`)."""
         self.t = transport
         self.cal = calendar
         self.work = work
+        self.direct = direct
 
     def run(self) -> dict[str, Any]:
         """Sync and return the calendar's new state document; raise SourceError if it fails."""
@@ -185,6 +198,8 @@ class CalendarSync:
         try:
             changed, deleted, new_token = self._sync_changes(token)
         except InvalidToken:
+            if self.direct:
+                raise
             self.work.report.warnings.append(
                 f"{self.work.source} ({self.work.name}): the server no longer accepts the stored "
                 "sync token; compared ETags over the window instead"
@@ -195,7 +210,9 @@ class CalendarSync:
         self._load_members(changed)
         if self.work.grew:
             self._slide()
-        self.work.report.method = "sync-token"
+        # Asked directly, an answer with no member is what the listing's unchanged token says.
+        quiet = self.direct and not changed and not deleted and not self.work.grew
+        self.work.report.method = "unchanged" if quiet else "sync-token"
         return self._document("sync-token", new_token)
 
     def _by_listing(self, method: str, *, fallback: bool = False) -> dict[str, Any]:

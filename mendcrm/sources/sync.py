@@ -31,6 +31,7 @@ from mendcrm.sources.discovery import (
     select_calendars,
 )
 from mendcrm.sources.feeds import FeedSync, feed_location, feed_source
+from mendcrm.sources.known_calendars import known_calendars, selection_of, sync_known
 from mendcrm.sources.results import (
     AccountTestReport,
     CalendarReport,
@@ -102,7 +103,14 @@ def sync_sources(
             new_state.update(mine)
             continue
         out, report, failed = _sync_account(
-            account, mine, env, password_for, sleep, force, max_backoff
+            account,
+            mine,
+            env,
+            password_for,
+            sleep,
+            force,
+            max_backoff,
+            config.sync.listing_refresh_minutes,
         )
         _collect(result, new_state, out, report, failed)
         # What this principal said the user is counts for the sources read after it too.
@@ -215,6 +223,7 @@ def _sync_account(
     sleep: Sleep,
     force: bool,
     max_backoff: timedelta,
+    refresh_minutes: int = 0,
 ) -> tuple[dict[str, dict[str, Any]], SourceReport, bool]:
     source = source_name(account)
     report = SourceReport(source=source)
@@ -229,54 +238,47 @@ def _sync_account(
         out[source] = account_doc
         return out, report, True
     began = time.perf_counter()
-    transport = None
+    transport: Transport | None = None
+    spent = 0  # requests of a transport closed before the one in use
     failed = False
     try:
         password = password_for(account) if account.username else ""
-        targets: list[tuple[str, str]] = [(t[0], t[1]) for t in account_doc.get("listing") or []]
-        if "addresses" not in account_doc:
-            targets = []  # stored before the address set was asked for: discover once more
-        with_ctag = bool(account_doc.get("ctag"))
-        transport, targets, calendars, addresses = _connect(
-            account, password, env, account_doc.get("auth"), sleep, targets, with_ctag
-        )
-        if addresses is not None:
-            account_doc["addresses"] = list(addresses)
-        # The calendars are read knowing every address the principal has for the user.
-        env = dataclasses.replace(
-            env, my_emails=env.my_emails | own_addresses(account_doc.get("addresses") or ())
-        )
-        selected = select_calendars(account, calendars)
-        if not with_ctag and any(c.token is None for c in selected):
-            # No sync-token here: list again with ctags, and ask for them from now on.
-            with_ctag = True
-            selected = select_calendars(account, list_calendars(transport, targets, with_ctag=True))
-        if account.calendars and not selected:
-            raise SourceError(
-                f"account {account.name!r}: none of the calendars {list(account.calendars)} found",
-                hint="run 'mendcrm account test' to see the calendars the server has",
+        refresh = timedelta(minutes=max(0, refresh_minutes))
+        known = known_calendars(account, account_doc, old_calendars, env.now, refresh)
+        done: dict[str, tuple[dict[str, Any], CalendarReport]] = {}
+        if known is not None:
+            transport = make_transport(
+                account, password, env, account_doc.get("auth") or "basic", sleep
             )
-        seen: set[str] = set()
-        for calendar in selected:
-            key = calendar_key(source, calendar.url)
-            seen.add(key)
-            work = CalendarWork(
-                key, source, calendar.url, calendar.name, env, old_calendars.get(key)
+            done = sync_known(transport, known, source, _with_own(env, account_doc), old_calendars)
+        if known is not None and len(done) == len(known):
+            for key, (doc, calendar_report) in done.items():
+                out[key] = doc
+                failed = failed or calendar_report.suspicious
+                report.calendars.append(calendar_report)
+        else:
+            if transport is not None:
+                spent = transport.requests
+                transport.close()
+                transport = None
+            targets: list[tuple[str, str]] = [
+                (t[0], t[1]) for t in account_doc.get("listing") or []
+            ]
+            if "addresses" not in account_doc:
+                targets = []  # stored before the address set was asked for: discover once more
+            with_ctag = bool(account_doc.get("ctag"))
+            transport, targets, calendars, addresses = _connect(
+                account, password, env, account_doc.get("auth"), sleep, targets, with_ctag
             )
-            try:
-                out[key] = CalendarSync(transport, calendar, work).run()
-                failed = failed or work.report.suspicious
-            except Exception as exc:  # one calendar failing must not stop the others
-                if not isinstance(exc, MendError):
-                    log.exception("sync of %s failed unexpectedly", calendar.url)
-                work.report.error = _one_line(exc)
-                failed = True
-            report.calendars.append(work.report)
-        failed = _vanished(source, old_calendars, seen, out, report, env) or failed
+            if addresses is not None:
+                account_doc["addresses"] = list(addresses)
+            listed = _Listed(transport, targets, calendars, with_ctag)
+            failed = _sync_listed(
+                account, account_doc, listed, env, old_calendars, out, report, done
+            )
+        assert transport is not None
         account_doc.update(
-            listing=[list(t) for t in targets],
             auth=transport.auth_type or account_doc.get("auth"),
-            ctag=with_ctag,
             failures=0,
             retry_at=None,
             last_error="",
@@ -295,12 +297,87 @@ def _sync_account(
             last_error=report.error,
         )
     finally:
+        report.requests = spent
         if transport is not None:
-            report.requests = transport.requests
+            report.requests += transport.requests
             transport.close()
         report.seconds = round(time.perf_counter() - began, 3)
     out[source] = account_doc
     return out, report, failed
+
+
+def _with_own(env: SyncEnv, account_doc: Mapping[str, Any]) -> SyncEnv:
+    """The calendars are read knowing every address the principal has for the user."""
+    own = own_addresses(account_doc.get("addresses") or ())
+    return env if own <= env.my_emails else dataclasses.replace(env, my_emails=env.my_emails | own)
+
+
+@dataclasses.dataclass(slots=True)
+class _Listed:
+    """An account's open transport and the calendars its listing found."""
+
+    transport: Transport
+    targets: list[tuple[str, str]]
+    calendars: list[DavCalendar]
+    with_ctag: bool
+
+
+def _sync_listed(
+    account: AccountConfig,
+    account_doc: dict[str, Any],
+    listed: _Listed,
+    env: SyncEnv,
+    old_calendars: Mapping[str, dict[str, Any]],
+    out: dict[str, dict[str, Any]],
+    report: SourceReport,
+    done: Mapping[str, tuple[dict[str, Any], CalendarReport]],
+) -> bool:
+    """Sync each listed calendar the config selects (those in ``done``, already synced
+    directly this pass, are taken as they are); return whether something failed or looks
+    suspicious; raise SourceError if none of the configured calendars is there. Record the
+    listing in ``account_doc``."""
+    source = source_name(account)
+    failed = False
+    transport, targets, with_ctag = listed.transport, listed.targets, listed.with_ctag
+    env = _with_own(env, account_doc)
+    selected = select_calendars(account, listed.calendars)
+    if not with_ctag and any(c.token is None for c in selected):
+        # No sync-token here: list again with ctags, and ask for them from now on.
+        with_ctag = True
+        selected = select_calendars(account, list_calendars(transport, targets, with_ctag=True))
+    if account.calendars and not selected:
+        raise SourceError(
+            f"account {account.name!r}: none of the calendars {list(account.calendars)} found",
+            hint="run 'mendcrm account test' to see the calendars the server has",
+        )
+    seen: set[str] = set()
+    for calendar in selected:
+        key = calendar_key(source, calendar.url)
+        seen.add(key)
+        if key in done:
+            out[key], calendar_report = done[key]
+            failed = failed or calendar_report.suspicious
+            report.calendars.append(calendar_report)
+            continue
+        work = CalendarWork(key, source, calendar.url, calendar.name, env, old_calendars.get(key))
+        try:
+            out[key] = CalendarSync(transport, calendar, work).run()
+            failed = failed or work.report.suspicious
+        except Exception as exc:  # one calendar failing must not stop the others
+            if not isinstance(exc, MendError):
+                log.exception("sync of %s failed unexpectedly", calendar.url)
+            work.report.error = _one_line(exc)
+            failed = True
+        report.calendars.append(work.report)
+    failed = _vanished(source, old_calendars, seen, out, report, env) or failed
+    account_doc.update(
+        listing=[list(t) for t in targets],
+        ctag=with_ctag,
+        listed_at=to_iso(env.now),
+        selection=selection_of(account),
+        selected=sorted(seen),
+    )
+    return failed
 
 
 def _connect(

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from mendcrm.sources import state_size
+from mendcrm.sources import davxml, state_size
 from tests.fixtures.servers import DavAccount, DavServer
 from tests.sync.helpers import NOW, Syncer, make_config, summaries
 from tests.sync.ics import calendar, event, vevent
@@ -57,7 +57,9 @@ def test_first_sync_reads_only_the_window_and_a_resync_costs_one_request(
     again = sync(NOW + timedelta(minutes=15))
 
     assert summaries(again) == ["Soon", "Later"]
-    assert len(server.requests()) == 1  # one PROPFIND for the account's calendar listing
+    # One request: within [sync] listing_refresh_minutes the calendar is asked directly, a
+    # sync-collection REPORT from the stored token (the listing PROPFIND is skipped).
+    assert server.requests() == [("REPORT", davxml.href_path(cal))]
     assert again.reports[0].method == "unchanged" and again.requests == 1
     [(key, doc)] = [(k, d) for k, d in again.state.items() if d["kind"] == "calendar"]
     assert (doc["objects"], doc["token"]) == (
