@@ -30,7 +30,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import PurePath
-from typing import Any
+from typing import Any, Protocol
 
 from mendcrm.events.window import Span
 from mendcrm.model import (
@@ -51,6 +51,14 @@ _INSTANT = timedelta(microseconds=1)
 
 PLANNING_TABLES = ("contacts", "dismissals", "encounters", "interactions", "queue")
 """The store tables detection and planning read."""
+
+
+class Tables(Protocol):
+    """What the memo reads: a store transaction, or a read view (for a check without the lock)."""
+
+    def get(self, table: str, record_id: str) -> dict[str, Any] | None: ...
+
+    def digest(self, names: Iterable[str]) -> str: ...
 
 
 def canonical(value: Any) -> Any:
@@ -79,7 +87,7 @@ def context_digest(**parts: Any) -> str:
 
 
 def inputs_digest(
-    tx: Transaction,
+    tx: Tables,
     context: str,
     state: Mapping[str, Mapping[str, Any]],
     extra: Iterable[Mapping[str, Any] | None] = (),
@@ -95,7 +103,7 @@ def inputs_digest(
     return found.hexdigest()
 
 
-def render_digest(tx: Transaction, context: str) -> str:
+def render_digest(tx: Tables, context: str) -> str:
     """Given the pass's transaction and context digest, return the digest of what every note's
     text depends on besides its own contact and encounter: the context (templates, playbook,
     config, plugins, zone) and the contacts and interactions tables."""
@@ -134,7 +142,7 @@ class PassMemo:
         }
 
     @classmethod
-    def load(cls, tx: Transaction) -> PassMemo | None:
+    def load(cls, tx: Tables) -> PassMemo | None:
         """Given a transaction, return the stored memo, or None if there is none (or it is not
         one this version reads)."""
         record = tx.get("meta", MEMO_ID)

@@ -22,7 +22,7 @@ from mendcrm.store import Store, Transaction
 if TYPE_CHECKING:
     import pluggy
 
-    from mendcrm.pass_memo import PassMemo
+    from mendcrm.pass_memo import PassMemo, Tables
     from mendcrm.planning import Plan
     from mendcrm.playbook import Playbook
     from mendcrm.render import Renderer
@@ -56,14 +56,18 @@ def detect_and_plan(
     from mendcrm.render import Renderer
 
     playbook = load_playbook(config.playbook)
-    renderer = Renderer.from_config(
-        config, playbook, sections=_sections_hook(plugin_manager, config)
-    )
     keep = retention or Retention.of(config)
     mine = user_addresses(config.me.emails, sync.state)
     # Programmes change with their own clock (heads-ups, sessions): always recomputed.
     memo_ok = incremental and sync.window is not None and not config.programmes
-    context = _context(config, playbook, renderer, plugin_manager, mine, sync, keep)
+    context = _context(config, playbook, plugin_manager, mine, sync, keep)
+    if memo_ok and _nothing_to_do(store, context, sync, now):
+        from mendcrm.planning import Plan
+
+        return Plan(), 0
+    renderer = Renderer.from_config(
+        config, playbook, sections=_sections_hook(plugin_manager, config)
+    )
     with store.transaction() as tx:
         memo = pass_memo.PassMemo.load(tx) if memo_ok else None
         if memo is not None and memo.covers(_inputs(tx, context, sync), now):
@@ -251,16 +255,31 @@ def _mark_due_only(
     return Plan(), len(newly_due)
 
 
-def _inputs(tx: Transaction, context: str, sync: SyncResult) -> str:
+def _inputs(tx: Tables, context: str, sync: SyncResult) -> str:
     from mendcrm.pass_memo import inputs_digest
 
     return inputs_digest(tx, context, sync.state, [tx.get("meta", DEPARTED_ID)])
 
 
+def _nothing_to_do(store: Store, context: str, sync: SyncResult, now: datetime) -> bool:
+    """Return True if the memo covers this pass, nothing has fallen due and the sync changed
+    no stored document: then the pass writes nothing, and needs neither the lock nor the
+    store's big tables decoded (the transaction checks again before it acts otherwise)."""
+    from mendcrm.pass_memo import PassMemo
+
+    with store.read(only=["meta", "sync_state"]) as view:
+        memo = PassMemo.load(view)
+        if memo is None or not memo.covers(_inputs(view, context, sync), now):
+            return False
+        if memo.next_due is not None and now >= memo.next_due:
+            return False
+        stored = {d["id"]: d for d in view.all("sync_state") if not is_annotation_state(d["id"])}
+    return stored == sync.state
+
+
 def _context(
     config: Config,
     playbook: Playbook,
-    renderer: Renderer,
     plugin_manager: pluggy.PluginManager | None,
     mine: frozenset[str],
     sync: SyncResult,
@@ -269,7 +288,7 @@ def _context(
     """Return the digest of a pass's inputs that do not live in the store."""
     from mendcrm import __version__
     from mendcrm.pass_memo import context_digest
-    from mendcrm.render import zone_name
+    from mendcrm.render import template_sources, user_zone, zone_name
 
     plugins: list[str] = []
     if plugin_manager is not None:
@@ -285,8 +304,8 @@ def _context(
         version=__version__,
         config=config,
         playbook=playbook,
-        templates=renderer.template_sources,
-        zone=zone_name(renderer.zone),
+        templates=template_sources(config),
+        zone=zone_name(user_zone(config.me)),
         plugins=plugins,
         mine=mine,
         failed=sync.failed_sources,

@@ -228,6 +228,20 @@ def _load(path: Path | None, default: str, key: str) -> tuple[jinja2.Template, s
         ) from None
 
 
+def template_sources(config: Config) -> dict[str, str]:
+    """Given the config, return per note kind what its template is made from — the user's text,
+    or the built-in's name — without compiling anything (what :class:`Renderer` records as
+    ``template_sources``; a file that cannot be read is named, and fails when rendering)."""
+    found: dict[str, str] = {}
+    for kind, path in (("prep", config.prep.template), ("followup", config.followup.template)):
+        try:
+            found[kind] = path.read_text("utf-8") if path is not None else f"{kind}.md.j2"
+        except (OSError, UnicodeDecodeError):
+            found[kind] = f"unreadable: {path}"
+    found["nudge"] = "nudge.md.j2"
+    return found
+
+
 class Renderer:
     """Templates loaded once (at the edge; compiled once per process), then pure rendering of
     notes."""

@@ -133,8 +133,9 @@ class StoreFile:
         of them the file holds), for a read that touches no others.
 
         The whole file is still read and its layout checked; a table outside ``names`` is not
-        decoded, so its damage is not noticed here (the next full load reports it). The result
-        is never cached nor a base to commit on (its ``signature`` is None). A file not in the
+        decoded, so its damage is not noticed here (the next full load reports it), but its
+        text is kept in ``fragments`` (for :meth:`ReadView.digest`). The result is never cached
+        nor a base to commit on (its ``signature`` is None). A file not in the
         one-table-per-line layout is loaded whole. Raise StoreError as :meth:`load` does.
         """
         opened = self._open_changed()
@@ -147,6 +148,7 @@ class StoreFile:
         if split is None:
             return Snapshot(self._parse(raw, Signature.of(st), EMPTY).tables)
         tables: Tables = {}
+        fragments = {name: bytes(fragment) for name, fragment in split}
         for name, fragment in split:
             if name not in names:
                 continue
@@ -159,7 +161,7 @@ class StoreFile:
             except ValueError:
                 return Snapshot(self._parse_whole(raw))  # reports the damage with its position
             tables[name] = self._checked_table(name, value)
-        return Snapshot(tables)
+        return Snapshot(tables, fragments)
 
     def _open_changed(self) -> Snapshot | tuple[int, os.stat_result, bytes]:
         """Return the cached snapshot if the file is unchanged (the empty store if it is

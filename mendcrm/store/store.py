@@ -162,6 +162,7 @@ class ReadView(_Reader):
     """A consistent, read-only snapshot of the store (see :meth:`Store.read`)."""
 
     def __init__(self, snapshot: Snapshot, only: frozenset[str] | None = None) -> None:
+        self._snapshot = snapshot
         self._tables = snapshot.tables
         self._storage = SnapshotStorage(snapshot.tables)
         self._only = only
@@ -172,6 +173,23 @@ class ReadView(_Reader):
             # A view opened for some tables must not pass another off as empty.
             raise ValueError(f"this read view holds only {', '.join(sorted(self._only))}")
         return name
+
+    def digest(self, names: Iterable[str]) -> str:
+        """Given table names, return the digest :meth:`Transaction.digest` would give for them
+        on this version (any table of the file, decoded in this view or not)."""
+        snapshot = self._snapshot
+        found = hashlib.sha256()
+        for name in sorted({_known(n) for n in names}):
+            table = snapshot.tables.get(name)
+            text = snapshot.fragments.get(name) if table is None else None
+            if text is None:
+                text = fragment_of(snapshot, name, table if table is not None else {})
+            elif not text.startswith(codec.MARK):
+                # Written by an older version: its text is not what the next commit writes.
+                text = fragment_of(EMPTY, name, codec.decode(text))
+            found.update(b"%s:%d:" % (name.encode("ascii"), len(text)))
+            found.update(text)
+        return found.hexdigest()
 
     def get(self, table: str, record_id: str) -> Record | None:
         return super().get(self._readable(table), record_id)
