@@ -7,8 +7,9 @@ go out with the new sync state, atomically.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from mendcrm import repository
@@ -22,6 +23,7 @@ from mendcrm.store import Store, Transaction
 if TYPE_CHECKING:
     import pluggy
 
+    from mendcrm.events.window import Span
     from mendcrm.pass_memo import PassMemo, Tables
     from mendcrm.planning import Plan
     from mendcrm.playbook import Playbook
@@ -79,32 +81,47 @@ def detect_and_plan(
             tx, config, sync, now, plugin_manager, warnings, keep, playbook, renderer, mine,
             keep_rendered,
         )  # fmt: skip
-        the_plan, newly_due = done.plan, done.newly_due
         final = _final_records(tx, done)
-        if memo_ok and final is not None:
-            encounters, queue = final
-            thresholds = pass_memo.Thresholds(now)
-            starts = thresholds.encounters(encounters)
-            thresholds.queue(queue, keep.keep_for)
-            thresholds.add(
-                next_nudge_change(
-                    now, done.contacts, _by_contact(done.interactions), playbook, starts
-                )
+        if memo_ok and final is not None and sync.window is not None:
+            memo = _memo_after(
+                tx, done, final, now, sync, sync.window, context, playbook, keep, renderer.zone
             )
-            assert sync.window is not None
-            thresholds.window(sync.state.values(), sync.window)
-            thresholds.midnight(renderer.zone)
-            memo = pass_memo.PassMemo(
-                inputs=_inputs(tx, context, sync),
-                computed_at=now,
-                valid_until=thresholds.first,
-                next_due=pass_memo.next_due(queue),
-                rendered_from=rendered_from,
-            )
-            tx.put("meta", memo.to_record())
+            tx.put("meta", dataclasses.replace(memo, rendered_from=rendered_from).to_record())
         else:
             pass_memo.forget(tx)
-    return the_plan, len(newly_due)
+    return done.plan, len(done.newly_due)
+
+
+def _memo_after(
+    tx: Transaction,
+    done: FullPass,
+    final: tuple[list[Encounter], list[QueueItem]],
+    now: datetime,
+    sync: SyncResult,
+    window: Span,
+    context: str,
+    playbook: Playbook,
+    keep: Retention,
+    zone: tzinfo,
+) -> PassMemo:
+    """Given a full pass and what it leaves, return the memo: its inputs, and the first moment
+    at which the time alone could change what it decided (:mod:`mendcrm.pass_memo`)."""
+    from mendcrm import pass_memo
+
+    encounters, queue = final
+    thresholds = pass_memo.Thresholds(now)
+    starts = thresholds.encounters(encounters)
+    thresholds.queue(queue, keep.keep_for)
+    interactions = _by_contact(done.interactions)
+    thresholds.add(next_nudge_change(now, done.contacts, interactions, playbook, starts))
+    thresholds.window(sync.state.values(), window)
+    thresholds.midnight(zone)
+    return pass_memo.PassMemo(
+        inputs=_inputs(tx, context, sync),
+        computed_at=now,
+        valid_until=thresholds.first,
+        next_due=pass_memo.next_due(queue),
+    )
 
 
 @dataclass(frozen=True, slots=True)
