@@ -98,6 +98,11 @@ class SyncResult:
         self.window = window
         self._occurrences = occurrences if occurrences is not None else []
 
+    def expand_from_state(self, window: Span) -> None:
+        """Given the window, let ``occurrences`` come from ``state`` over it, when first asked."""
+        self.window = window
+        self._occurrences = None
+
     @property
     def occurrences(self) -> list[Occurrence]:
         if self._occurrences is None:

@@ -139,8 +139,7 @@ def sync_sources(
             )
             _collect(result, new_state, {source: out}, report, failed)
     result.state = new_state
-    result.window = env.window
-    result._occurrences = None  # expanded when first asked for
+    result.expand_from_state(env.window)
     result.stale_keys = set(state) - set(new_state)
     counts: dict[tuple[str, str], int] = {}
     for doc in new_state.values():

@@ -104,12 +104,10 @@ def serve(
     server_file: Path,
 ) -> None:
     """Given the app context and the address, run the page until interrupted."""
-    import uvicorn
-
     from mendcrm.files import write_private
     from mendcrm.secrets import get_password
-    from mendcrm.web.app import Site, guarded
-    from mendcrm.web.exposed import page_hosts, page_sessions, tls_options, uses_tls
+    from mendcrm.web.app import Site
+    from mendcrm.web.exposed import page_hosts, page_server, page_sessions, uses_tls
 
     ui_config = app.config.ui
     site = Site(
@@ -122,17 +120,7 @@ def serve(
     )
     tls = uses_tls(ui_config)
     url = page_url(host, port, token, tls=tls)
-    config = uvicorn.Config(
-        guarded(site),
-        host=host,
-        port=port,
-        log_level="warning",
-        access_log=False,  # the first request's URL carries the token
-        server_header=False,
-        lifespan="off",
-        **tls_options(ui_config),
-    )
-    server = uvicorn.Server(config)
+    server = page_server(site, host, port, ui_config)
     # Listen before the URL is printed or the browser opened, so whoever reads that line (a
     # person, a browser, a script) finds the page answering.
     listening = _listen(host, port)

@@ -53,17 +53,15 @@ class EmbeddedPage:
             log.error("the page is not served: %s", exc)
 
     def _start(self, config: Config, host: str, port: int) -> None:
-        import uvicorn
-
         from mendcrm.files import write_private
-        from mendcrm.web.app import Site, guarded
+        from mendcrm.web.app import Site
         from mendcrm.web.command import SERVER_FILE
         from mendcrm.web.exposed import (
             page_hosts,
+            page_server,
             page_sessions,
             read_password,
             refuse_exposed,
-            tls_options,
             uses_tls,
         )
         from mendcrm.web.security import load_token, token_path
@@ -78,18 +76,7 @@ class EmbeddedPage:
             hosts=page_hosts(host, port, config.ui),
             password_for=self.password_for,
         )
-        server = uvicorn.Server(
-            uvicorn.Config(
-                guarded(self._site),
-                host=host,
-                port=port,
-                log_level="warning",
-                access_log=False,  # the first request's URL carries the token
-                server_header=False,
-                lifespan="off",
-                **tls_options(config.ui),
-            )
-        )
+        server = page_server(self._site, host, port, config.ui)
         thread = threading.Thread(target=server.run, name="mendcrm-page", daemon=True)
         thread.start()
         deadline = time.monotonic() + 10

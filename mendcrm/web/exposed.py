@@ -13,11 +13,16 @@ only with both of:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mendcrm.config.model import UiConfig
 from mendcrm.errors import SecretError, UsageError
 from mendcrm.web.security import Sessions, allowed_hosts, is_loopback
+
+if TYPE_CHECKING:
+    import uvicorn
+
+    from mendcrm.web.app import Site
 
 PASSWORD_ENTRY = "mendcrm-ui-page"
 """The page password's keyring entry (service ``mendcrm``), apart from the accounts' entries."""
@@ -91,9 +96,31 @@ def page_sessions(host: str, port: int, ui: UiConfig, token: str) -> Sessions:
     return Sessions(token=token, port=port, password=read_password(host), secure=True)
 
 
+def page_server(site: Site, host: str, port: int, ui: UiConfig) -> uvicorn.Server:
+    """Given the page's site, the listening address, port and ``[ui]``, return the uvicorn
+    server that serves it (guarded, quiet, TLS as ``[ui]`` says); nothing listens yet."""
+    import uvicorn
+
+    from mendcrm.web.app import guarded
+
+    return uvicorn.Server(
+        uvicorn.Config(
+            guarded(site),
+            host=host,
+            port=port,
+            log_level="warning",
+            access_log=False,  # the first request's URL carries the token
+            server_header=False,
+            lifespan="off",
+            **tls_options(ui),
+        )
+    )
+
+
 __all__ = [
     "PASSWORD_ENTRY",
     "page_hosts",
+    "page_server",
     "page_sessions",
     "read_password",
     "refuse_exposed",
