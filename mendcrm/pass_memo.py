@@ -97,7 +97,8 @@ def inputs_digest(
     digest of every input of detection and planning."""
     found = hashlib.sha256(context.encode("ascii"))
     found.update(tx.digest(PLANNING_TABLES).encode("ascii"))
-    found.update(table_text({key: state[key] for key in state}))
+    # In key order: the stored table and the sync stage's result list documents differently.
+    found.update(table_text({key: state[key] for key in sorted(state)}))
     for record in extra:
         found.update(table_text({"record": record or {}}))
     return found.hexdigest()

@@ -207,6 +207,7 @@ def plan(
     renderer: Renderer,
     dismissals: Dismissals | None = None,
     keep_rendered: bool = False,
+    meeting_soon: Mapping[str, datetime] | None = None,
 ) -> Plan:
     """Given this pass's encounters and the stored state, return what to write and announce.
 
@@ -217,6 +218,8 @@ def plan(
     note's text depends on beyond its contact and encounter — contacts, interactions,
     templates, playbook, config — changed since the stored texts were rendered), an item whose
     contact and encounter are unchanged keeps its text instead of being rendered again.
+    ``meeting_soon`` gives contacts' next meetings among encounters not passed in (a caller
+    planning only some meetings, :mod:`mendcrm.changed_pass`): nudges weigh them too.
     Running :func:`plan` again on its own result gives an empty plan.
     """
     dismissed = dismissals or Dismissals()
@@ -312,6 +315,8 @@ def plan(
         start = final.occurrence.start
         if final.state == "active" and start >= now:
             soon[final.contact_id] = min(start, soon.get(final.contact_id, start))
+    for contact_id, start in (meeting_soon or {}).items():
+        soon[contact_id] = min(start, soon.get(contact_id, start))
     plan_nudges(work, soon)
     return Plan(
         encounters=tuple(sorted(work.out_encounters.values(), key=lambda e: e.id)),

@@ -10,13 +10,15 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from mendcrm import repository
 from mendcrm.addresses import user_addresses
 from mendcrm.config.model import Config
+from mendcrm.departed import DEPARTED_ID, hold_departed_sources
 from mendcrm.model import Contact, Encounter, Interaction, QueueItem
 from mendcrm.nudges import next_nudge_change
+from mendcrm.pass_context import pass_context, sections_hook
 from mendcrm.retention import Retention, prune
 from mendcrm.store import Store, Transaction
 
@@ -62,19 +64,25 @@ def detect_and_plan(
     mine = user_addresses(config.me.emails, sync.state)
     # Programmes change with their own clock (heads-ups, sessions): always recomputed.
     memo_ok = incremental and sync.window is not None and not config.programmes
-    context = _context(config, playbook, plugin_manager, mine, sync, keep)
+    context = pass_context(config, playbook, plugin_manager, mine, sync, keep)
     if memo_ok and _nothing_to_do(store, context, sync, now):
         from mendcrm.planning import Plan
 
         return Plan(), 0
     renderer = Renderer.from_config(
-        config, playbook, sections=_sections_hook(plugin_manager, config)
+        config, playbook, sections=sections_hook(plugin_manager, config)
     )
     with store.transaction() as tx:
         memo = pass_memo.PassMemo.load(tx) if memo_ok else None
         if memo is not None and memo.covers(_inputs(tx, context, sync), now):
             _write_sync_state(tx, sync, held=set())
             return _mark_due_only(tx, memo, now, context, sync)
+        if memo is not None and not sync.stale_keys:
+            changed = _changed_only(
+                tx, memo, config, sync, now, context, playbook, renderer, mine, keep
+            )
+            if changed is not None:
+                return changed
         rendered_from = pass_memo.render_digest(tx, context) if memo_ok else ""
         keep_rendered = memo is not None and memo.rendered_from == rendered_from
         done = _full_pass(
@@ -272,6 +280,63 @@ def _mark_due_only(
     return Plan(), len(newly_due)
 
 
+def _changed_only(
+    tx: Transaction,
+    memo: PassMemo,
+    config: Config,
+    sync: SyncResult,
+    now: datetime,
+    context: str,
+    playbook: Playbook,
+    renderer: Renderer,
+    mine: frozenset[str],
+    keep: Retention,
+) -> tuple[Plan, int] | None:
+    """The pass over what changed (:mod:`mendcrm.changed_pass`): when the memo covers the
+    stored state and only some calendar objects changed, detect and plan their meetings alone
+    and commit; return None (having written nothing) when only a full pass will do."""
+    from mendcrm import changed_pass as cp
+    from mendcrm.pass_memo import inputs_digest, render_digest
+    from mendcrm.planning import mark_due
+
+    assert sync.window is not None
+    stored = {
+        r["id"]: r
+        for r in tx.decode("sync_state", lambda r: r, lambda r: not is_annotation_state(r["id"]))
+    }
+    departed = [tx.get("meta", DEPARTED_ID)]
+    if not memo.covers(inputs_digest(tx, context, stored, departed), now):
+        return None
+    changed = cp.changed_objects(stored, sync.state)
+    if not changed:
+        return None
+    uids = cp.touched_uids(stored, sync.state, changed)
+    the_plan, scope, interactions, contacts = cp.plan_changed(
+        tx, config=config, state=sync.state, uids=uids, window=sync.window, now=now,
+        playbook=playbook, renderer=renderer, mine=mine,
+        keep_rendered=memo.rendered_from == render_digest(tx, context),
+    )  # fmt: skip
+    _write_sync_state(tx, sync, held=set())
+    repository.save(tx, "encounters", *the_plan.encounters)
+    repository.save(tx, "queue", *the_plan.queue)
+    due, next_due = cp.due_now(tx, now)
+    newly_due = mark_due(due, now)
+    repository.save(tx, "queue", *newly_due)
+    # Nudges in use are those of the last full pass (the memo vouches for the contacts and
+    # their interactions): None keeps every closed nudge, as that pass's prune left them.
+    prune(tx, now=now, retention=keep, nudges_in_use=None)
+    tx.put(
+        "meta",
+        cp.memo_after_change(
+            memo, inputs=_inputs(tx, context, sync), now=now, scope=scope, the_plan=the_plan,
+            changed_entries=cp.changed_entries(sync.state, changed), window=sync.window,
+            contacts=contacts, interactions=interactions, playbook=playbook, keep=keep,
+            zone=renderer.zone, next_due=next_due,
+        ).to_record(),
+    )  # fmt: skip
+    return the_plan, len(newly_due)
+
+
 def _inputs(tx: Tables, context: str, sync: SyncResult) -> str:
     from mendcrm.pass_memo import inputs_digest
 
@@ -294,115 +359,11 @@ def _nothing_to_do(store: Store, context: str, sync: SyncResult, now: datetime) 
     return stored == sync.state
 
 
-def _context(
-    config: Config,
-    playbook: Playbook,
-    plugin_manager: pluggy.PluginManager | None,
-    mine: frozenset[str],
-    sync: SyncResult,
-    retention: Retention,
-) -> str:
-    """Return the digest of a pass's inputs that do not live in the store."""
-    from mendcrm import __version__
-    from mendcrm.pass_memo import context_digest
-    from mendcrm.render import template_sources, user_zone, zone_name
-
-    plugins: list[str] = []
-    if plugin_manager is not None:
-        versions = {
-            id(plugin): f"{dist.project_name} {dist.version}"
-            for plugin, dist in plugin_manager.list_plugin_distinfo()
-        }
-        plugins = sorted(
-            f"{name} {versions.get(id(plugin), '')}"
-            for name, plugin in plugin_manager.list_name_plugin()
-        )
-    return context_digest(
-        version=__version__,
-        config=config,
-        playbook=playbook,
-        templates=template_sources(config),
-        zone=zone_name(user_zone(config.me)),
-        plugins=plugins,
-        mine=mine,
-        failed=sync.failed_sources,
-        retention=retention,
-    )
-
-
 def _by_contact(interactions: list[Interaction]) -> dict[str, list[Interaction]]:
     grouped: dict[str, list[Interaction]] = {}
     for interaction in interactions:
         grouped.setdefault(interaction.contact_id, []).append(interaction)
     return grouped
-
-
-DEPARTED_ID = "departed_sources"
-
-
-def hold_departed_sources(
-    tx: Transaction,
-    config: Config,
-    encounters: list[Encounter],
-    now: datetime,
-    warnings: list[str] | None,
-) -> set[str]:
-    """Given the stored encounters, return the sources to hold back this pass, and warn.
-
-    A source that has upcoming encounters but is no longer in the config may be a typo or a
-    rename: the first pass that notices keeps its encounters and state (and says so); the next
-    one lets them go. Putting the source back cancels the countdown.
-    """
-    configured = {f"account:{a.name}" for a in config.accounts}
-    configured |= {f"feed:{f.name}" for f in config.feeds}
-    configured |= {f"programme:{p.name}" for p in config.programmes}
-    upcoming = [e for e in encounters if e.state == "active" and e.occurrence.end >= now]
-    active = {e.occurrence.source for e in upcoming}
-    record = dict(tx.get("meta", DEPARTED_ID) or {"id": DEPARTED_ID})
-    noticed: dict[str, str] = {
-        s: when for s, when in record.get("sources", {}).items() if s not in configured
-    }
-    held: set[str] = set()
-    for source in sorted(active - configured):
-        if source in noticed:
-            continue  # warned last pass: withdraw now
-        noticed[source] = now.isoformat()
-        held.add(source)
-        count = sum(1 for e in upcoming if e.occurrence.source == source)
-        if warnings is not None:
-            warnings.append(
-                f"{source} is no longer in the config: its {count} encounter(s) are kept for "
-                "now and withdrawn at the next sync (put it back to keep them)"
-            )
-    noticed = {s: w for s, w in noticed.items() if s in active}
-    if noticed != record.get("sources", {}):
-        tx.put("meta", {"id": DEPARTED_ID, "sources": noticed})
-    return held
-
-
-def _sections_hook(plugin_manager: pluggy.PluginManager | None, config: Config) -> Any:
-    """Given the plugin manager, return a callable collecting extra prep-note sections, or None."""
-    if plugin_manager is None:
-        return None
-    from mendcrm.plugins import call_each
-
-    def sections(
-        item: QueueItem, contact: Contact | None, encounter: Encounter | None
-    ) -> list[str]:
-        found: list[str] = []
-        for outcome in call_each(
-            plugin_manager,
-            "prep_note_sections",
-            item=item,
-            contact=contact,
-            encounter=encounter,
-            config=config,
-        ):
-            if outcome.value:
-                found.extend(outcome.value if isinstance(outcome.value, list) else [outcome.value])
-        return found
-
-    return sections
 
 
 def is_annotation_state(doc_id: str) -> bool:
@@ -411,4 +372,4 @@ def is_annotation_state(doc_id: str) -> bool:
     return doc_id.startswith(STATE_PREFIX)
 
 
-__all__ = ["DEPARTED_ID", "detect_and_plan", "hold_departed_sources", "is_annotation_state"]
+__all__ = ["detect_and_plan", "is_annotation_state"]

@@ -1,0 +1,154 @@
+"""The pass over what changed (:mod:`mendcrm.changed_pass`), case by case.
+
+Each case runs on :class:`IncrementalEqualsFull` from the state-machine test, whose ``check``
+also asserts that the incremental pass left exactly what a full recomputation leaves. Here the
+cases say which path a pass took (only the changed meetings planned) and the values the rules
+give: a prep note is due 24 hours before its meeting, a follow-up 2 hours after it ends (the
+defaults, both inside the user's day here: README, "Due times"); a contact in a stage with a
+cadence gets a nudge after that long without contact, held back while a meeting comes within
+one cadence (:mod:`mendcrm.nudges`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+
+from mendcrm import changed_pass
+from mendcrm.model import from_iso
+from tests.core import test_incremental_machine as machine
+
+
+@pytest.fixture
+def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[machine.IncrementalEqualsFull]:
+    monkeypatch.setattr(machine, "event", lambda *_: None)  # hypothesis's, outside a test run
+    runs = machine.IncrementalEqualsFull()
+    runs.start()
+    yield runs
+    runs.teardown()
+
+
+def changed_only(monkeypatch: pytest.MonkeyPatch) -> list[set[str]]:
+    """Record, from now on, the UIDs each pass over changed objects planned."""
+    calls: list[set[str]] = []
+    real = changed_pass.plan_changed
+
+    def recording(tx: Any, **kwargs: Any) -> Any:
+        calls.append(set(kwargs["uids"]))
+        return real(tx, **kwargs)
+
+    monkeypatch.setattr(changed_pass, "plan_changed", recording)
+    return calls
+
+
+def items(world: machine.IncrementalEqualsFull) -> dict[tuple[str, str], dict[str, Any]]:
+    """Return the queue by (kind, contact name), the last one of each."""
+    data = json.loads(world.store_path.read_bytes())
+    names = {c["id"]: c["name"] for c in data["contacts"].values()}
+    return {(i["kind"], names[i["contact_id"]]): i for i in data["queue"].values()}
+
+
+def nudge_open(world: machine.IncrementalEqualsFull, name: str) -> bool:
+    """Return True if the contact has a pending or due nudge (one held back before the user saw
+    it is withdrawn, and so leaves the store: mendcrm.retention)."""
+    nudge = items(world).get(("nudge", name))
+    return nudge is not None and nudge["state"] in ("pending", "due")
+
+
+def encounters(world: machine.IncrementalEqualsFull) -> list[dict[str, Any]]:
+    return list(json.loads(world.store_path.read_bytes())["encounters"].values())
+
+
+def move(world: machine.IncrementalEqualsFull, uid: str, to: datetime) -> None:
+    ev = world.events[uid]
+    world.events[uid] = dataclasses.replace(ev, start=to, sequence=ev.sequence + 1)
+    world._write()
+
+
+def test_a_moved_meeting_is_planned_alone_and_its_notes_follow_it(
+    world: machine.IncrementalEqualsFull, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.add_event(hours=50, minutes=30, people={2}, in_summary=False, weekly=0)  # e1: Kim
+    world.add_event(hours=75, minutes=60, people={0}, in_summary=False, weekly=0)  # e2: Rob
+    rob_before = items(world)[("prep", "Robert Hale")]
+    calls = changed_only(monkeypatch)
+    start = world.events["e1@test"].start + timedelta(hours=24)
+    move(world, "e1@test", start)
+    assert calls == [{"e1@test"}]  # only the moved meeting's UID was detected and planned
+    kim = items(world)
+    # 24 hours before the new start (10:00 in Berlin); the follow-up 2 hours after the
+    # 30-minute meeting ends (12:30 in Berlin).
+    assert from_iso(kim[("prep", "Kim Lee")]["due"]) == start - timedelta(hours=24)
+    assert from_iso(kim[("followup", "Kim Lee")]["due"]) == start + timedelta(hours=2, minutes=30)
+    assert kim[("prep", "Robert Hale")] == rob_before
+
+
+def test_a_new_meeting_far_out_does_not_bring_back_a_nudge_held_for_a_near_one(
+    world: machine.IncrementalEqualsFull, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Kim is "talking" (a 14-day cadence) and has been quiet for 20 days: a nudge is due.
+    # A meeting in 3 days is within one cadence: the nudge is held back.
+    assert nudge_open(world, "Kim Lee")
+    world.add_event(hours=72, minutes=30, people={2}, in_summary=False, weekly=0)
+    assert not nudge_open(world, "Kim Lee")
+    calls = changed_only(monkeypatch)
+    # A second meeting with Kim in 25 days: the pass plans only it, but Kim's nudge must still
+    # weigh the meeting in 3 days that it did not plan.
+    world.add_event(hours=24 * 25, minutes=30, people={2}, in_summary=False, weekly=0)
+    assert calls == [{"e2@test"}]
+    assert not nudge_open(world, "Kim Lee")
+
+
+def test_a_meeting_moved_within_one_cadence_holds_the_nudge_back(
+    world: machine.IncrementalEqualsFull, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Ann is "cordial" (a 21-day cadence), quiet for 20 days: no nudge yet, and a meeting in
+    # 25 days is beyond one cadence. Moved to 10 days ahead, it is within it.
+    world.add_event(hours=24 * 25, minutes=30, people={1}, in_summary=False, weekly=0)
+    world.time_passes(timedelta(days=1, hours=2))  # quiet for 21 days: the nudge is due
+    assert nudge_open(world, "Ann Ortega")
+    calls = changed_only(monkeypatch)
+    move(world, "e1@test", world.now + timedelta(days=10))
+    assert calls == [{"e1@test"}]
+    assert not nudge_open(world, "Ann Ortega")
+
+
+def test_a_copy_in_another_calendar_stays_one_encounter_when_the_original_moves(
+    world: machine.IncrementalEqualsFull, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.add_event(hours=50, minutes=30, people={0}, in_summary=False, weekly=0)
+    world.copies["e1@test"] = world.events["e1@test"]  # the shared calendar holds a copy
+    world._write()
+    first = [e["id"] for e in encounters(world) if e["state"] == "active"]
+    assert len(first) == 1
+    calls = changed_only(monkeypatch)
+    start = world.events["e1@test"].start + timedelta(hours=3)
+    move(world, "e1@test", start)  # the copy stays at the old time, with a lower SEQUENCE
+    assert calls == [{"e1@test"}]
+    # The newer copy (RFC 5546 §2.1.5: the higher SEQUENCE) says when: one active encounter,
+    # at the new time.
+    active = [e for e in encounters(world) if e["state"] == "active"]
+    assert [from_iso(e["occurrence"]["start"]) for e in active] == [start]
+
+
+def test_a_changed_object_beyond_the_limit_recomputes_everything(
+    world: machine.IncrementalEqualsFull, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.add_event(hours=50, minutes=30, people={0}, in_summary=False, weekly=0)
+    world.add_event(hours=60, minutes=30, people={2}, in_summary=False, weekly=0)
+    monkeypatch.setattr(changed_pass, "MAX_CHANGED_OBJECTS", 1)
+    calls = changed_only(monkeypatch)
+    for uid in ("e1@test", "e2@test"):
+        ev = world.events[uid]
+        world.events[uid] = dataclasses.replace(
+            ev, start=ev.start + timedelta(hours=1), sequence=ev.sequence + 1
+        )
+    world._write()
+    assert calls == []
+    move(world, "e1@test", world.events["e1@test"].start + timedelta(hours=1))
+    assert calls == [{"e1@test"}]
