@@ -87,16 +87,17 @@ def context_digest(**parts: Any) -> str:
 
 
 def inputs_digest(
-    tx: Tables,
+    tables: str,
     context: str,
     state: Mapping[str, Mapping[str, Any]],
     extra: Iterable[Mapping[str, Any] | None] = (),
 ) -> str:
-    """Given the pass's transaction, its context digest, the sync state documents the pass
-    reads (annotation documents left out by the caller) and other records it reads, return the
-    digest of every input of detection and planning."""
+    """Given the digest of the planning tables (``tx.digest(PLANNING_TABLES)``), the pass's
+    context digest, the sync state documents it reads (annotation documents left out by the
+    caller) and other records it reads, return the digest of every input of detection and
+    planning."""
     found = hashlib.sha256(context.encode("ascii"))
-    found.update(tx.digest(PLANNING_TABLES).encode("ascii"))
+    found.update(tables.encode("ascii"))
     # In key order: the stored table and the sync stage's result list documents differently.
     found.update(table_text({key: state[key] for key in sorted(state)}))
     for record in extra:

@@ -74,12 +74,15 @@ def detect_and_plan(
     )
     with store.transaction() as tx:
         memo = pass_memo.PassMemo.load(tx) if memo_ok else None
-        if memo is not None and memo.covers(_inputs(tx, context, sync), now):
+        # The planning tables as read: hashed once for both checks of the memo below.
+        tables = pass_memo.PLANNING_TABLES
+        read_as = tx.digest(tables) if memo is not None else ""
+        if memo is not None and memo.covers(_inputs(tx, context, sync, read_as), now):
             _write_sync_state(tx, sync, held=set())
             return _mark_due_only(tx, memo, now, context, sync)
         if memo is not None and not sync.stale_keys:
             changed = _changed_only(
-                tx, memo, config, sync, now, context, playbook, renderer, mine, keep
+                tx, memo, read_as, config, sync, now, context, playbook, renderer, mine, keep
             )
             if changed is not None:
                 return changed
@@ -283,6 +286,7 @@ def _mark_due_only(
 def _changed_only(
     tx: Transaction,
     memo: PassMemo,
+    read_as: str,
     config: Config,
     sync: SyncResult,
     now: datetime,
@@ -305,10 +309,8 @@ def _changed_only(
         for r in tx.decode("sync_state", lambda r: r, lambda r: not is_annotation_state(r["id"]))
     }
     departed = [tx.get("meta", DEPARTED_ID)]
-    if not memo.covers(inputs_digest(tx, context, stored, departed), now):
-        return None
     changed = cp.changed_objects(stored, sync.state)
-    if not changed:
+    if not changed or not memo.covers(inputs_digest(read_as, context, stored, departed), now):
         return None
     uids = cp.touched_uids(stored, sync.state, changed)
     the_plan, scope, interactions, contacts = cp.plan_changed(
@@ -337,10 +339,14 @@ def _changed_only(
     return the_plan, len(newly_due)
 
 
-def _inputs(tx: Tables, context: str, sync: SyncResult) -> str:
-    from mendcrm.pass_memo import inputs_digest
+def _inputs(tx: Tables, context: str, sync: SyncResult, tables: str | None = None) -> str:
+    """Return the memo's digest of the pass's inputs; ``tables``: the planning tables' digest
+    if the caller has it."""
+    from mendcrm.pass_memo import PLANNING_TABLES, inputs_digest
 
-    return inputs_digest(tx, context, sync.state, [tx.get("meta", DEPARTED_ID)])
+    if tables is None:
+        tables = tx.digest(PLANNING_TABLES)
+    return inputs_digest(tables, context, sync.state, [tx.get("meta", DEPARTED_ID)])
 
 
 def _nothing_to_do(store: Store, context: str, sync: SyncResult, now: datetime) -> bool:
@@ -351,12 +357,13 @@ def _nothing_to_do(store: Store, context: str, sync: SyncResult, now: datetime) 
 
     with store.read(only=["meta", "sync_state"]) as view:
         memo = PassMemo.load(view)
-        if memo is None or not memo.covers(_inputs(view, context, sync), now):
+        if memo is None or (memo.next_due is not None and now >= memo.next_due):
             return False
-        if memo.next_due is not None and now >= memo.next_due:
+        # The sync's own comparison first: a changed object is the common reason to go on.
+        stored = view.decode("sync_state", lambda r: r, lambda r: not is_annotation_state(r["id"]))
+        if {r["id"]: r for r in stored} != sync.state:
             return False
-        stored = {d["id"]: d for d in view.all("sync_state") if not is_annotation_state(d["id"])}
-    return stored == sync.state
+        return memo.covers(_inputs(view, context, sync), now)
 
 
 def _by_contact(interactions: list[Interaction]) -> dict[str, list[Interaction]]:
