@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from mendcrm.model import FLAGGED_STAGES, Encounter, Interaction, QueueItem, from_iso
 from mendcrm.sources.state import entry_occurrences
@@ -129,6 +129,8 @@ class Scope:
     stored: tuple[Encounter, ...]
     """Every stored encounter of the UIDs or of the contacts."""
 
+    EMPTY: ClassVar[Scope]
+
     @property
     def stored_of_uids(self) -> list[Encounter]:
         return [e for e in self.stored if e.occurrence.uid in self.uids]
@@ -146,6 +148,9 @@ class Scope:
             ):
                 soon[encounter.contact_id] = start
         return soon
+
+
+Scope.EMPTY = Scope(frozenset(), frozenset(), ())
 
 
 def scope_of(tx: Transaction, uids: Collection[str], found: Iterable[Encounter]) -> Scope:

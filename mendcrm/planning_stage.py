@@ -301,7 +301,7 @@ def _changed_only(
     and commit; return None (having written nothing) when only a full pass will do."""
     from mendcrm import changed_pass as cp
     from mendcrm.pass_memo import inputs_digest, render_digest
-    from mendcrm.planning import mark_due
+    from mendcrm.planning import Plan, mark_due
 
     assert sync.window is not None
     stored = {
@@ -310,23 +310,28 @@ def _changed_only(
     }
     departed = [tx.get("meta", DEPARTED_ID)]
     changed = cp.changed_objects(stored, sync.state)
-    if not changed or not memo.covers(inputs_digest(read_as, context, stored, departed), now):
+    if changed is None or not memo.covers(inputs_digest(read_as, context, stored, departed), now):
         return None
     uids = cp.touched_uids(stored, sync.state, changed)
-    the_plan, scope, interactions, contacts = cp.plan_changed(
-        tx, config=config, state=sync.state, uids=uids, window=sync.window, now=now,
-        playbook=playbook, renderer=renderer, mine=mine,
-        keep_rendered=memo.rendered_from == render_digest(tx, context),
-    )  # fmt: skip
+    if uids:
+        the_plan, scope, interactions, contacts = cp.plan_changed(
+            tx, config=config, state=sync.state, uids=uids, window=sync.window, now=now,
+            playbook=playbook, renderer=renderer, mine=mine,
+            keep_rendered=memo.rendered_from == render_digest(tx, context),
+        )  # fmt: skip
+    else:  # only sync-tokens or a feed's validator changed: no meeting to look at again
+        the_plan, scope, interactions, contacts = Plan(), cp.Scope.EMPTY, [], []
     _write_sync_state(tx, sync, held=set())
     repository.save(tx, "encounters", *the_plan.encounters)
     repository.save(tx, "queue", *the_plan.queue)
     due, next_due = cp.due_now(tx, now)
     newly_due = mark_due(due, now)
     repository.save(tx, "queue", *newly_due)
-    # Nudges in use are those of the last full pass (the memo vouches for the contacts and
-    # their interactions): None keeps every closed nudge, as that pass's prune left them.
-    prune(tx, now=now, retention=keep, nudges_in_use=None)
+    if not the_plan.empty:
+        # Nudges in use are those of the last full pass (the memo vouches for the contacts
+        # and their interactions): None keeps every closed nudge, as that pass's prune left
+        # them. With nothing planned, that prune's result stands as it is.
+        prune(tx, now=now, retention=keep, nudges_in_use=None)
     tx.put(
         "meta",
         cp.memo_after_change(

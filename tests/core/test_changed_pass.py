@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from mendcrm import changed_pass
+from mendcrm import changed_pass, planning
 from mendcrm.model import from_iso
 from tests.core import test_incremental_machine as machine
 
@@ -152,3 +152,26 @@ def test_a_changed_object_beyond_the_limit_recomputes_everything(
     assert calls == []
     move(world, "e1@test", world.events["e1@test"].start + timedelta(hours=1))
     assert calls == [{"e1@test"}]
+
+
+def test_a_calendar_rewritten_unchanged_plans_nothing(
+    world: machine.IncrementalEqualsFull, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A feed saved again with the same events (a new modification time, so the sources stage
+    # reads it and stores a new validator; a server's new sync-token is the same case): no
+    # object changed, so no meeting is detected or planned again — yet notes still fall due.
+    world.add_event(hours=26, minutes=30, people={2}, in_summary=False, weekly=0)
+    assert items(world)[("prep", "Kim Lee")]["state"] == "pending"
+    calls: list[Any] = []
+    real = planning.plan
+
+    def counting(**kwargs: Any) -> Any:
+        calls.append(kwargs["now"])
+        return real(**kwargs)
+
+    monkeypatch.setattr(planning, "plan", counting)
+    world.now += timedelta(hours=2, minutes=30)  # past the prep note's due time (24 h before)
+    world.feed.write_bytes(machine._ics(world.events))
+    world.check()
+    assert calls == [world.now]  # the full recomputation on the copy alone planned
+    assert items(world)[("prep", "Kim Lee")]["state"] == "due"
