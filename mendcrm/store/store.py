@@ -612,13 +612,12 @@ def _plain_record(table: str, record: Mapping[str, Any]) -> Record:
     if table == "meta" and record_id == SCHEMA_ID:
         raise ValueError(f"the meta record {SCHEMA_ID!r} is managed by the store")
     try:
-        # A round trip through JSON both proves the record can be stored and makes it our own
-        # copy, with tuples turned into lists exactly as a reload would see them.
-        text = json.dumps(record, allow_nan=False)
-        doc: Record = json.loads(text)
+        # The copy is what a round trip through JSON would give (proving the record can be
+        # stored, tuples turned into lists exactly as a reload would see them), our own.
+        doc, has_error_key = codec.plain_copy(record)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{table} record {record_id!r} is not plain JSON: {exc}") from None
-    if 'error":' in text:
+    if has_error_key:
         # Error text comes from servers and libraries, which may quote a password in any form:
         # whatever writes it, it is stored only with every remembered secret masked.
         doc = clean_error_texts(doc)
