@@ -335,14 +335,21 @@ class StoreFile:
 
     # -- writing ------------------------------------------------------------------------------
 
-    def commit(self, tables: Tables, base: Snapshot) -> Snapshot:
-        """Given the new tables and the snapshot they derive from, write them as the new version.
+    def commit(
+        self,
+        tables: Tables,
+        base: Snapshot,
+        known: Mapping[str, tuple[Mapping[str, Any], bytes]] | None = None,
+    ) -> Snapshot:
+        """Given the new tables, the snapshot they derive from and optionally the text of
+        some of them already encoded (name → (the very table object, its text)), write them as
+        the new version.
 
-        The caller holds the lock. Tables shared with ``base`` are not serialised again. Return
-        the new snapshot; raise StoreError, with the store file left as it was, if any step
-        before the final rename fails.
+        The caller holds the lock. Tables shared with ``base``, and those ``known`` holds, are
+        not serialised again. Return the new snapshot; raise StoreError, with the store file
+        left as it was, if any step before the final rename fails.
         """
-        chunks, fragments = _serialise(tables, base)
+        chunks, fragments = _serialise(tables, base, known or {})
         fd, temp = self._new_temp()
         try:
             _write_all(fd, chunks)
@@ -586,14 +593,20 @@ def fragment_of(snapshot: Snapshot, name: str, table: Mapping[str, Any]) -> byte
     return table_text(table)
 
 
-def _serialise(tables: Tables, base: Snapshot) -> tuple[list[bytes], dict[str, bytes]]:
-    """Given tables and the snapshot they derive from, return the file as a list of chunks (to
-    be written without joining them) and the JSON text of each table."""
+def _serialise(
+    tables: Tables, base: Snapshot, known: Mapping[str, tuple[Mapping[str, Any], bytes]]
+) -> tuple[list[bytes], dict[str, bytes]]:
+    """Given tables, the snapshot they derive from and tables already encoded, return the file
+    as a list of chunks (to be written without joining them) and the JSON text of each table."""
     fragments: dict[str, bytes] = {}
     chunks: list[bytes] = [b"{\n"]
     for name in sorted(tables):
         table = tables[name]
-        fragment = fragments[name] = fragment_of(base, name, table)
+        encoded = known.get(name)
+        if encoded is not None and encoded[0] is table:
+            fragment = fragments[name] = encoded[1]
+        else:
+            fragment = fragments[name] = fragment_of(base, name, table)
         if len(chunks) > 1:
             chunks.append(b",\n")
         chunks += [json.dumps(name).encode("ascii") + b":", fragment]
