@@ -236,7 +236,7 @@ def finish_removals(
     export) and an annotation pass (the calendar servers). A removal that succeeded everywhere is
     cleared; one that failed keeps its record with the error, for the next pass and ``status``.
     Return the warnings, one line each; never raise for a plugin or a server."""
-    with store.read() as view:
+    with store.read(only=[REMOVALS]) as view:  # every pass asks: decode nothing else
         pending = pending_removals(view)
     if not pending:
         return []

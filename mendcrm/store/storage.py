@@ -77,11 +77,12 @@ class Snapshot:
 
     ``tables`` is shared, never modified in place: a transaction copies a table before changing
     it. ``fragments`` holds, per table, the JSON text that table was read from or written as;
-    it is valid only for the very table object in ``tables``.
+    it is valid only for the very table object in ``tables`` (a view into the file's bytes in
+    a snapshot of :meth:`StoreFile.load_only`, which is never cached nor committed on).
     """
 
     tables: Tables
-    fragments: Mapping[str, bytes] = field(default_factory=dict)
+    fragments: Mapping[str, bytes | memoryview] = field(default_factory=dict)
     signature: Signature | None = None
 
 
@@ -148,7 +149,9 @@ class StoreFile:
         if split is None:
             return Snapshot(self._parse(raw, Signature.of(st), EMPTY).tables)
         tables: Tables = {}
-        fragments = {name: bytes(fragment) for name, fragment in split}
+        # Views into ``raw``, not copies: the file is held once, not twice (a store of several
+        # megabytes, read by every pass to find its sync state).
+        fragments: dict[str, bytes | memoryview] = dict(split)
         for name, fragment in split:
             if name not in names:
                 continue
@@ -200,7 +203,7 @@ class StoreFile:
         if split is None:
             return Snapshot(self._parse_whole(raw), {}, signature)
         tables: Tables = {}
-        fragments: dict[str, bytes] = {}
+        fragments: dict[str, bytes | memoryview] = {}
         for name, fragment in split:
             known = previous.tables.get(name)
             kept = previous.fragments.get(name)
@@ -588,8 +591,8 @@ def fragment_of(snapshot: Snapshot, name: str, table: Mapping[str, Any]) -> byte
         known = snapshot.fragments.get(name)
         # A table read from an older file is written again (once) so that the next read can
         # take orjson's fast path for it.
-        if known is not None and known.startswith(codec.MARK):
-            return known
+        if known is not None and known[:1] == codec.MARK:
+            return bytes(known)  # the very object when it is bytes already
     return table_text(table)
 
 

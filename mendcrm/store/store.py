@@ -184,7 +184,7 @@ class ReadView(_Reader):
             text = snapshot.fragments.get(name) if table is None else None
             if text is None:
                 text = fragment_of(snapshot, name, table if table is not None else {})
-            elif not text.startswith(codec.MARK):
+            elif text[:1] != codec.MARK:
                 # Written by an older version: its text is not what the next commit writes.
                 text = fragment_of(EMPTY, name, codec.decode(text))
             found.update(b"%s:%d:" % (name.encode("ascii"), len(text)))
