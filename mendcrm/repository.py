@@ -147,7 +147,9 @@ def queue_item(view: Readable, item_id: str) -> QueueItem | None:
 
 def save(tx: Writable, table: str, *records: Contact | Interaction | Encounter | QueueItem) -> None:
     """Given a transaction, a table and model objects, upsert them by id."""
-    tx.put_many(table, [r.to_record() for r in records])
+    # One record at a time: a pass saves thousands, and a list of them all would be held whole
+    # beside the store's own copies.
+    tx.put_many(table, (r.to_record() for r in records))
 
 
 __all__ = [

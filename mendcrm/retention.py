@@ -44,7 +44,7 @@ import logging
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from mendcrm.config.model import Config
 from mendcrm.model import from_iso, to_iso
@@ -107,51 +107,54 @@ def prune(
     nudge ids the pass's planning still consults (None: expire no closed nudge). Return what was
     deleted; raise nothing beyond the store's own errors.
     """
-    encounters = {r["id"]: r for r in tx.all("encounters")}
-    named = {r.get("encounter_id") for r in tx.all("interactions")}
+    # Read through ``decode``, which copies nothing: prune needs a few fields of every record,
+    # and copying whole tables (the queue holds every note's text) was a pass's memory peak.
+    encounters = dict(tx.decode("encounters", _id_and_state))
+    named = set(tx.decode("interactions", _encounter_id))
     # The encounter a dismissal names stays too: a copy of that meeting seen in another
     # calendar must find its id taken (mendcrm.copies.keep_known_ids), or it would come back
     # under the id of the copy instead of staying dismissed.
-    named |= {r.get("encounter_id") for r in tx.all(DISMISSALS)}
+    named |= set(tx.decode(DISMISSALS, _encounter_id))
     named.discard(None)
     cutoff = None if retention.keep_for is None else now - retention.keep_for
     dropped_items: list[str] = []
-    unsent: list[dict[str, Any]] = []
+    unsent: list[_Item] = []
     expired_from: set[str] = set()
     stamped = 0
-    for item in tx.all("queue"):
-        encounter_id = item.get("encounter_id")
-        state = item.get("state")
-        if _delivered(item) or state not in (*_CLOSED_STATES, "withdrawn"):
+    for item in tx.decode("queue", _Item.of):
+        encounter_id = item.encounter_id
+        state = item.state
+        if item.delivered or state not in (*_CLOSED_STATES, "withdrawn"):
             expired = False  # open, delivered, or a state this version does not know
         elif state == "withdrawn" and retention.drop_unseen:
             unsent.append(item)  # decided below, with its encounter
             continue
         elif state == "withdrawn":
             expired = False
-        elif not item.get("closed_at"):
-            tx.put("queue", {**item, "closed_at": to_iso(now)})
+        elif not item.closed_at:
+            record = tx.get("queue", item.id) or {}
+            tx.put("queue", {**record, "closed_at": to_iso(now)})
             stamped += 1
             expired = False
         else:
             expired = (
                 cutoff is not None
-                and from_iso(item["closed_at"]) <= cutoff
+                and from_iso(item.closed_at) <= cutoff
                 and not _holds(item, encounters, nudges_in_use)
             )
         if expired:
-            dropped_items.append(item["id"])
-            tx.delete("queue", item["id"])
+            dropped_items.append(item.id)
+            tx.delete("queue", item.id)
             expired_from.add(encounter_id or "")
         elif encounter_id:
             named.add(encounter_id)
-    staying = {i for i, r in encounters.items() if r.get("state") != "withdrawn" or i in named}
+    staying = {i for i, state in encounters.items() if state != "withdrawn" or i in named}
     for item in unsent:
         # A withdrawn item never delivered goes with its encounter when that goes (unseen), and
         # stays while it stays: a meeting put back revives it under the id it had.
-        if item.get("encounter_id") not in staying:
-            dropped_items.append(item["id"])
-            tx.delete("queue", item["id"])
+        if item.encounter_id not in staying:
+            dropped_items.append(item.id)
+            tx.delete("queue", item.id)
     dropped_encounters: list[str] = []
     for encounter_id in sorted(set(encounters) - staying):
         # Nothing kept names it: unseen (it never had a kept record) or its last one expired.
@@ -169,23 +172,48 @@ def prune(
     return pruned
 
 
-def _delivered(item: dict[str, Any]) -> bool:
-    """Return True if the item reached the user through any plugin."""
-    return bool(item.get("delivered_at") or item.get("deliveries"))
+class _Item(NamedTuple):
+    """What retention reads of a queue record (read without copying the record)."""
+
+    id: str
+    encounter_id: str | None
+    state: str | None
+    kind: str | None
+    closed_at: str | None
+    delivered: bool
+    """The item reached the user through any plugin."""
+
+    @classmethod
+    def of(cls, record: dict[str, Any]) -> _Item:
+        return cls(
+            record["id"],
+            record.get("encounter_id"),
+            record.get("state"),
+            record.get("kind"),
+            record.get("closed_at"),
+            bool(record.get("delivered_at") or record.get("deliveries")),
+        )
+
+
+def _id_and_state(record: dict[str, Any]) -> tuple[str, str]:
+    """An encounter record's id and state (an older record without one is active)."""
+    return record["id"], record.get("state", "active")
+
+
+def _encounter_id(record: dict[str, Any]) -> str | None:
+    return record.get("encounter_id")
 
 
 def _holds(
-    item: dict[str, Any],
-    encounters: dict[str, dict[str, Any]],
+    item: _Item,
+    encounters: dict[str, str],
     nudges_in_use: Collection[str] | None,
 ) -> bool:
     """Return True if a closed item still stops planning from queuing its note again."""
-    encounter_id = item.get("encounter_id")
-    if encounter_id:
-        encounter = encounters.get(encounter_id)
-        return encounter is not None and encounter.get("state", "active") == "active"
-    if item.get("kind") == "nudge":
-        return nudges_in_use is None or item["id"] in nudges_in_use
+    if item.encounter_id:
+        return encounters.get(item.encounter_id) == "active"
+    if item.kind == "nudge":
+        return nudges_in_use is None or item.id in nudges_in_use
     return False
 
 

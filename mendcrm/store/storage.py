@@ -77,11 +77,12 @@ class Snapshot:
 
     ``tables`` is shared, never modified in place: a transaction copies a table before changing
     it. ``fragments`` holds, per table, the JSON text that table was read from or written as;
-    it is valid only for the very table object in ``tables``.
+    it is valid only for the very table object in ``tables`` (a view into the file's bytes in
+    a snapshot of :meth:`StoreFile.load_only`, which is never cached nor committed on).
     """
 
     tables: Tables
-    fragments: Mapping[str, bytes] = field(default_factory=dict)
+    fragments: Mapping[str, bytes | memoryview] = field(default_factory=dict)
     signature: Signature | None = None
 
 
@@ -148,7 +149,9 @@ class StoreFile:
         if split is None:
             return Snapshot(self._parse(raw, Signature.of(st), EMPTY).tables)
         tables: Tables = {}
-        fragments = {name: bytes(fragment) for name, fragment in split}
+        # Views into ``raw``, not copies: the file is held once, not twice (a store of several
+        # megabytes, read by every pass to find its sync state).
+        fragments: dict[str, bytes | memoryview] = dict(split)
         for name, fragment in split:
             if name not in names:
                 continue
@@ -200,7 +203,7 @@ class StoreFile:
         if split is None:
             return Snapshot(self._parse_whole(raw), {}, signature)
         tables: Tables = {}
-        fragments: dict[str, bytes] = {}
+        fragments: dict[str, bytes | memoryview] = {}
         for name, fragment in split:
             known = previous.tables.get(name)
             kept = previous.fragments.get(name)
@@ -335,14 +338,21 @@ class StoreFile:
 
     # -- writing ------------------------------------------------------------------------------
 
-    def commit(self, tables: Tables, base: Snapshot) -> Snapshot:
-        """Given the new tables and the snapshot they derive from, write them as the new version.
+    def commit(
+        self,
+        tables: Tables,
+        base: Snapshot,
+        known: Mapping[str, tuple[Mapping[str, Any], bytes]] | None = None,
+    ) -> Snapshot:
+        """Given the new tables, the snapshot they derive from and optionally the text of
+        some of them already encoded (name → (the very table object, its text)), write them as
+        the new version.
 
-        The caller holds the lock. Tables shared with ``base`` are not serialised again. Return
-        the new snapshot; raise StoreError, with the store file left as it was, if any step
-        before the final rename fails.
+        The caller holds the lock. Tables shared with ``base``, and those ``known`` holds, are
+        not serialised again. Return the new snapshot; raise StoreError, with the store file
+        left as it was, if any step before the final rename fails.
         """
-        chunks, fragments = _serialise(tables, base)
+        chunks, fragments = _serialise(tables, base, known or {})
         fd, temp = self._new_temp()
         try:
             _write_all(fd, chunks)
@@ -581,19 +591,25 @@ def fragment_of(snapshot: Snapshot, name: str, table: Mapping[str, Any]) -> byte
         known = snapshot.fragments.get(name)
         # A table read from an older file is written again (once) so that the next read can
         # take orjson's fast path for it.
-        if known is not None and known.startswith(codec.MARK):
-            return known
+        if known is not None and known[:1] == codec.MARK:
+            return bytes(known)  # the very object when it is bytes already
     return table_text(table)
 
 
-def _serialise(tables: Tables, base: Snapshot) -> tuple[list[bytes], dict[str, bytes]]:
-    """Given tables and the snapshot they derive from, return the file as a list of chunks (to
-    be written without joining them) and the JSON text of each table."""
+def _serialise(
+    tables: Tables, base: Snapshot, known: Mapping[str, tuple[Mapping[str, Any], bytes]]
+) -> tuple[list[bytes], dict[str, bytes]]:
+    """Given tables, the snapshot they derive from and tables already encoded, return the file
+    as a list of chunks (to be written without joining them) and the JSON text of each table."""
     fragments: dict[str, bytes] = {}
     chunks: list[bytes] = [b"{\n"]
     for name in sorted(tables):
         table = tables[name]
-        fragment = fragments[name] = fragment_of(base, name, table)
+        encoded = known.get(name)
+        if encoded is not None and encoded[0] is table:
+            fragment = fragments[name] = encoded[1]
+        else:
+            fragment = fragments[name] = fragment_of(base, name, table)
         if len(chunks) > 1:
             chunks.append(b",\n")
         chunks += [json.dumps(name).encode("ascii") + b":", fragment]

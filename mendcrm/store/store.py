@@ -184,7 +184,7 @@ class ReadView(_Reader):
             text = snapshot.fragments.get(name) if table is None else None
             if text is None:
                 text = fragment_of(snapshot, name, table if table is not None else {})
-            elif not text.startswith(codec.MARK):
+            elif text[:1] != codec.MARK:
                 # Written by an older version: its text is not what the next commit writes.
                 text = fragment_of(EMPTY, name, codec.decode(text))
             found.update(b"%s:%d:" % (name.encode("ascii"), len(text)))
@@ -224,6 +224,9 @@ class Transaction(_Reader):
         self._materialised: set[str] = set()
         self._tinydb: dict[str, StoreTable] = {}
         self._storage: Storage = TransactionStorage(self)
+        self._texts: dict[str, tuple[Record, bytes]] = {}
+        """Per changed table, the text :meth:`digest` encoded it as, with the very table object
+        it encoded: the commit writes that text instead of encoding the table again."""
 
     @property
     def changed(self) -> bool:
@@ -241,10 +244,23 @@ class Transaction(_Reader):
         self._check_open()
         found = hashlib.sha256()
         for name in sorted({_known(n) for n in names}):
-            text = fragment_of(self._base, name, self._tables.get(name, {}))
+            text = self._text_of(name)
             found.update(b"%s:%d:" % (name.encode("ascii"), len(text)))
             found.update(text)
         return found.hexdigest()
+
+    def _text_of(self, name: str) -> bytes:
+        """Given a table name, return the text the commit writes for the table as it stands."""
+        table = self._tables.get(name, {})
+        known = self._texts.get(name)
+        if known is not None and known[0] is table:
+            return known[1]
+        text = fragment_of(self._base, name, table)
+        if name in self._tables and name not in self._materialised:
+            # Changed only through put/delete, which forget the text (TinyDB's tables are
+            # edited in place, so theirs is never kept).
+            self._texts[name] = (table, text)
+        return text
 
     def _tinydb_read(self) -> Tables:
         return self._tables
@@ -252,6 +268,7 @@ class Transaction(_Reader):
     def _tinydb_write(self, tables: Tables) -> None:
         self._tables = tables
         self._changed = True
+        self._texts.clear()
 
     def get(self, table: str, record_id: str) -> Record | None:
         self._check_open()
@@ -287,16 +304,21 @@ class Transaction(_Reader):
         self._check_open()
         name = _known(table)
         target: dict[str, Record] | None = None
-        for record in records:
-            doc = _plain_record(name, record)
-            stored = (target if target is not None else self._tables.get(name, {})).get(doc["id"])
-            if stored == doc:
-                continue
-            if target is None:
-                target = self._writable(name)
-            target[doc["id"]] = doc
-        if target is not None:
-            self._touched(name)
+        try:
+            for record in records:
+                doc = _plain_record(name, record)
+                stored = (target if target is not None else self._tables.get(name, {})).get(
+                    doc["id"]
+                )
+                if stored == doc:
+                    continue
+                if target is None:
+                    target = self._writable(name)
+                target[doc["id"]] = doc
+        finally:
+            # Also when a later record is refused: the ones before it are in the table.
+            if target is not None:
+                self._touched(name)
 
     def delete(self, table: str, record_id: str) -> None:
         """Given a table and a record id, remove that record; an absent id is not an error."""
@@ -332,6 +354,7 @@ class Transaction(_Reader):
 
     def _touched(self, name: str) -> None:
         self._changed = True
+        self._texts.pop(name, None)
         tinydb_table = self._tinydb.get(name)
         if tinydb_table is not None:
             tinydb_table.clear_cache()
@@ -406,7 +429,7 @@ class Store:
                     finally:
                         tx._open = False
                     if tables is not None:
-                        self._file.commit(migrations.stamp(tables), base)
+                        self._file.commit(migrations.stamp(tables), base, known=tx._texts)
             finally:
                 self._tx_thread = None
 
@@ -612,13 +635,12 @@ def _plain_record(table: str, record: Mapping[str, Any]) -> Record:
     if table == "meta" and record_id == SCHEMA_ID:
         raise ValueError(f"the meta record {SCHEMA_ID!r} is managed by the store")
     try:
-        # A round trip through JSON both proves the record can be stored and makes it our own
-        # copy, with tuples turned into lists exactly as a reload would see them.
-        text = json.dumps(record, allow_nan=False)
-        doc: Record = json.loads(text)
+        # The copy is what a round trip through JSON would give (proving the record can be
+        # stored, tuples turned into lists exactly as a reload would see them), our own.
+        doc, has_error_key = codec.plain_copy(record)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{table} record {record_id!r} is not plain JSON: {exc}") from None
-    if 'error":' in text:
+    if has_error_key:
         # Error text comes from servers and libraries, which may quote a password in any form:
         # whatever writes it, it is stored only with every remembered secret masked.
         doc = clean_error_texts(doc)

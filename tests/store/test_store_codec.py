@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 from datetime import UTC, datetime
+from enum import IntEnum, StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -221,3 +222,115 @@ def test_a_backup_holding_nan_is_not_restored(tmp_path: Path, store_path: Path) 
         store.restore_from(backup)
     with store.read() as view:
         assert view.get("contacts", "c1") == record("c1", name="Ada")
+
+
+class Stage(StrEnum):
+    STRAINED = "strained"
+
+
+class Count(IntEnum):
+    TWO = 2
+
+
+class Share(float):
+    pass
+
+
+# What a record put in the store must become: exactly what ``json.loads(json.dumps(record))``
+# gives (the store's copy has always been that round trip), worked out by hand from RFC 8259:
+# arrays for tuples (§5), object names as strings (§4: ``1`` → "1", ``True`` → "true", ``None``
+# → "null", ``1.5`` → "1.5"), the plain value of a subclass of str, int or float (an enum on
+# str is written as its text, one on int as its number), and a later duplicate name after
+# conversion keeping the first one's place with the last one's value.
+PLAIN_COPIES = [
+    ({"id": "q1", "tags": ("a", ("b", "c"))}, {"id": "q1", "tags": ["a", ["b", "c"]]}),
+    (
+        # (1 and True are one key to a Python dict, hence two objects)
+        {"id": "q2", "n": {1: "one", None: "none", 1.5: "half"}, "b": {True: "y", False: "n"}},
+        {
+            "id": "q2",
+            "n": {"1": "one", "null": "none", "1.5": "half"},
+            "b": {"true": "y", "false": "n"},
+        },
+    ),
+    (
+        {"id": "q3", "stage": Stage.STRAINED, "count": Count.TWO, "share": Share(0.25)},
+        {"id": "q3", "stage": "strained", "count": 2, "share": 0.25},
+    ),
+    ({"id": "q4", "k": {2: "int", "2": "str"}}, {"id": "q4", "k": {"2": "str"}}),
+    ({"id": "q5", "x": [None, False, 0, -0.0, 2**70, "é😀"]},) * 2,
+]
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"), PLAIN_COPIES, ids=[r[1]["id"] for r in PLAIN_COPIES]
+)
+def test_a_put_record_is_stored_as_json_would_read_it_back(
+    store_path: Path, given: dict[str, Any], expected: dict[str, Any]
+) -> None:
+    copied, _ = codec.plain_copy(given)
+    assert copied == expected
+    assert [type(k) for k in copied] == [type(k) for k in expected]
+    assert json.dumps(copied) == json.dumps(expected)  # same order, same types of numbers
+    with Store(store_path).transaction() as tx:
+        tx.put("queue", given)
+    with Store(store_path).read() as view:
+        assert json.dumps(view.get("queue", expected["id"])) == json.dumps(expected)
+
+
+def test_a_put_record_shares_its_text_but_not_its_containers(store_path: Path) -> None:
+    # A note's text is held by the model object that rendered it: the store's copy points at
+    # the same string instead of a second one (strings cannot change), while every object and
+    # array is the store's own, so changing the caller's record changes nothing stored.
+    body = "# Before you meet Ada\n" * 100
+    given = {"id": "q1", "body": body, "tags": ["a"], "nested": {"list": [1]}}
+    copied, flagged = codec.plain_copy(given)
+    assert copied["body"] is body
+    assert copied["tags"] is not given["tags"] and copied["nested"] is not given["nested"]
+    assert not flagged
+    store = Store(store_path)
+    with store.transaction() as tx:
+        tx.put("queue", given)
+        given["tags"].append("changed")
+        given["nested"]["list"].append(2)
+        assert tx.get("queue", "q1") == {
+            "id": "q1", "body": body, "tags": ["a"], "nested": {"list": [1]}
+        }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "value",
+    [math.nan, math.inf, Share("-inf"), datetime(2025, 1, 1, tzinfo=UTC), {1, 2}, b"x", object()],
+    ids=["nan", "inf", "float-subclass-inf", "datetime", "set", "bytes", "object"],
+)
+def test_a_value_json_would_refuse_is_refused_by_the_copy(value: Any) -> None:
+    with pytest.raises((TypeError, ValueError)):
+        json.dumps(value, allow_nan=False)  # the reference: JSON refuses it...
+    with pytest.raises((TypeError, ValueError)):
+        codec.plain_copy({"id": "r", "deep": [{"v": value}]})  # ...and so does the copy
+
+
+def test_a_key_json_would_refuse_and_a_cycle_are_refused() -> None:
+    with pytest.raises(TypeError, match="keys must be"):
+        codec.plain_copy({("tuple", "key"): 1})
+    with pytest.raises(ValueError):
+        codec.plain_copy({math.nan: 1})  # a NaN name would be written as NaN, not JSON
+    cycle: dict[str, Any] = {"id": "r"}
+    cycle["self"] = cycle
+    with pytest.raises(ValueError, match="refers to itself"):
+        codec.plain_copy(cycle)
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        {"id": "s1", "last_error": "x"},
+        {"id": "s2", "calendars": [{"error": "x"}]},
+        {"id": "s3", "deep": {"deeper": {"sync_error": "x"}}},
+    ],
+)
+def test_a_key_ending_in_error_at_any_depth_is_flagged(record: dict[str, Any]) -> None:
+    # The store masks remembered secrets in error text (mendcrm.daemon.redaction) for exactly
+    # the records whose JSON holds a name ending in "error".
+    assert codec.plain_copy(record)[1] is True
+    assert codec.plain_copy({"id": "n", "note": 'an error": here', "errors": []})[1] is False
