@@ -32,13 +32,13 @@ The rules, strongest first (each encounter records the strongest one that matche
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from datetime import timedelta
 
 from mendcrm.addresses import own_addresses
 from mendcrm.annotations.markers import BLOCK_START, strip_block
 from mendcrm.config.model import DetectionConfig, MeConfig
+from mendcrm.detection.encounters import Maker, encounter_id
 from mendcrm.detection.index import ContactIndex, cycles_collected_after, words
 from mendcrm.detection.scan import (
     CONFIDENCE,
@@ -54,28 +54,6 @@ from mendcrm.model import Encounter, Occurrence
 from mendcrm.names import fold
 
 _MULTI_DAY = timedelta(hours=24)
-
-
-def encounter_id(occurrence: Occurrence, contact_id: str) -> str:
-    """Given an occurrence and a contact id, return the encounter's stable id (16 hex digits).
-
-    Built from source, calendar, UID, occurrence key (RECURRENCE-ID or start) and contact, so
-    every sync pass finds the same id for the same possible meeting.
-    """
-    return _id_for(_id_base(occurrence), contact_id)
-
-
-def _id_base(occurrence: Occurrence) -> hashlib._Hash:
-    # The hash of everything but the contact, copied per contact: ids stay sha256 of
-    # "source␟calendar␟uid␟key␟contact", as stored ids were made.
-    key = "\x1f".join((occurrence.source, occurrence.calendar, occurrence.uid, occurrence.key, ""))
-    return hashlib.sha256(key.encode("utf-8"))
-
-
-def _id_for(base: hashlib._Hash, contact_id: str) -> str:
-    digest = base.copy()
-    digest.update(contact_id.encode("utf-8"))
-    return digest.hexdigest()[:16]
 
 
 def looks_like_conference(occurrence: Occurrence, keywords: Iterable[str]) -> bool:
@@ -220,7 +198,7 @@ def detect(
     if not index.contacts:
         return found
     scan = Scanner(index, my_emails, keywords)
-    add = found.append
+    make = Maker()
     with cycles_collected_after():
         for occurrence in occurrences:
             matched = _best_matches(occurrence, scan, keywords)
@@ -231,24 +209,9 @@ def detect(
             if not kept:
                 continue
             kept.sort()
-            contact_ids = tuple(kept)
-            kind = "conference" if conference else "meeting"
-            base = _id_base(occurrence)
-            for i, cid in enumerate(contact_ids):
-                _, match, declined = best[cid]
-                digest = base.copy()  # as _id_for, without a call per encounter
-                digest.update(cid.encode())
-                add(
-                    Encounter(
-                        id=digest.hexdigest()[:16],
-                        contact_id=cid,
-                        kind=kind,
-                        match=match,
-                        occurrence=occurrence,
-                        contact_declined=declined,
-                        others=contact_ids[:i] + contact_ids[i + 1 :],
-                    )
-                )
+            make.add(
+                found, occurrence, "conference" if conference else "meeting", tuple(kept), best
+            )
     return found
 
 
