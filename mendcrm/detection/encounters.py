@@ -1,11 +1,14 @@
 """The encounters of one occurrence, made at the cost of their fields and no more.
 
 :func:`~mendcrm.detection.detect` makes tens of thousands of encounters on a large calendar (a
-conference with sixty flagged contacts in its audience gives sixty), and the frozen dataclass's
+conference with sixty flagged contacts in its audience gives sixty). The frozen dataclass's
 generated ``__init__`` sets each of an :class:`~mendcrm.model.Encounter`'s eleven fields through
-``object.__setattr__`` looked up by name: two thirds of the cost of making one. :class:`Maker`
-sets them through the class's own slot descriptors instead, so what it makes is an ordinary
-``Encounter``, equal to and indistinguishable from one made by calling the class.
+``object.__setattr__`` looked up by name, which is most of the cost of making one.
+:class:`Maker` fills the same slots in an unfrozen twin of the class (same base, same
+``__slots__``, so the same memory layout) with plain attribute stores, then sets the object's
+``__class__`` to ``Encounter``, which Python allows between classes of one layout. What comes
+out is an ordinary ``Encounter``: of that type, equal to and indistinguishable from one made
+by calling the class (checked once at import, and by the tests).
 
 It also shares what repeats: the ``others`` of a set of contacts met together again (a series,
 the same meeting seen twice) are the tuples made the first time.
@@ -15,7 +18,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from itertools import combinations
 from typing import Any
 
 from mendcrm.model import Encounter, Match, Occurrence
@@ -35,8 +39,6 @@ _FIELDS = (
 )
 """Encounter's fields, in the order :meth:`Maker.add` sets them: every one must be set (a slot
 left unset would raise AttributeError when read)."""
-
-_Setter = Callable[[Encounter, Any], None]
 
 
 def encounter_id(occurrence: Occurrence, contact_id: str) -> str:
@@ -58,29 +60,35 @@ def id_base(occurrence: Occurrence) -> hashlib._Hash:
     return hashlib.sha256(key.encode("utf-8"))
 
 
-def _slot_setters() -> tuple[tuple[_Setter, ...], dict[str, Any]]:
-    """Return the slot descriptors' setters of Encounter's fields, in :data:`_FIELDS`' order, and
-    the defaults of those that have one; raise RuntimeError if the fields are not those."""
-    fields = dataclasses.fields(Encounter)
-    names = tuple(f.name for f in fields)
-    if names != _FIELDS:
+def _unfrozen_twin() -> Any:
+    """Return a class of Encounter's layout without its frozen ``__setattr__``; raise
+    RuntimeError if Encounter's fields are not :data:`_FIELDS` or its instances cannot be
+    made through the twin."""
+    names = tuple(f.name for f in dataclasses.fields(Encounter))
+    if names != _FIELDS or tuple(Encounter.__slots__) != _FIELDS:
         raise RuntimeError(
             f"mendcrm.model.Encounter's fields are now {names}, not {_FIELDS}: update"
             " mendcrm/detection/encounters.py (_FIELDS and Maker.add) to set every one"
         )
-    defaults = {f.name: f.default for f in fields if f.default is not dataclasses.MISSING}
-    return tuple(vars(Encounter)[name].__set__ for name in names), defaults
+    twin = type("UnfrozenEncounter", Encounter.__bases__, {"__slots__": Encounter.__slots__})
+    probe = object.__new__(twin)
+    for name, value in zip(_FIELDS, _PROBE_VALUES, strict=True):
+        setattr(probe, name, value)
+    probe.__class__ = Encounter
+    if probe != Encounter(*_PROBE_VALUES) or type(probe) is not Encounter:
+        raise RuntimeError("an Encounter made through its unfrozen twin differs from one made")
+    return twin
+
+
+_DEFAULTS = {f.name: f.default for f in dataclasses.fields(Encounter)}
+_PROBE_VALUES = ("id", "c", "meeting", None, None, "active", True, ("d",), "", "p", ())
+_Unfrozen = _unfrozen_twin()
 
 
 class Maker:
     """Makes the encounters of one :func:`~mendcrm.detection.detect` call."""
 
     def __init__(self) -> None:
-        self.setters, defaults = _slot_setters()
-        self.state = defaults["state"]
-        self.withdrawn_reason = defaults["withdrawn_reason"]
-        self.parent_id = defaults["parent_id"]
-        self.talks = defaults["talks"]
         self.others: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
         """Per set of contacts met together (sorted ids), the ``others`` of each of them."""
 
@@ -102,44 +110,34 @@ class Maker:
         """
         others = self.others.get(contact_ids)
         if others is None:
-            if len(contact_ids) == 1:
-                others = [()]
-            else:
-                others = [contact_ids[:i] + contact_ids[i + 1 :] for i in range(len(contact_ids))]
+            # The (n-1)-combinations of n sorted ids, in the order itertools documents, leave
+            # out the last id first and the first id last: reversed, each leaves out the id at
+            # its own position. One tuple made per id, where slicing and joining make three.
+            others = list(combinations(contact_ids, len(contact_ids) - 1))
+            others.reverse()
             self.others[contact_ids] = others
         base = id_base(occurrence)  # copied per contact, as encounter_id does
-        new = Encounter.__new__
-        (
-            s_id,
-            s_cid,
-            s_kind,
-            s_match,
-            s_occ,
-            s_state,
-            s_declined,
-            s_others,
-            s_why,
-            s_parent,
-            s_talks,
-        ) = self.setters
-        state, why, parent, talks = self.state, self.withdrawn_reason, self.parent_id, self.talks
+        new, unfrozen, encounter_class = object.__new__, _Unfrozen, Encounter
+        state, why = _DEFAULTS["state"], _DEFAULTS["withdrawn_reason"]
+        parent, talks = _DEFAULTS["parent_id"], _DEFAULTS["talks"]
         append = found.append
         for cid, other in zip(contact_ids, others, strict=True):
             _, match, declined = best[cid]
             digest = base.copy()
             digest.update(cid.encode("utf-8"))
-            encounter = new(Encounter)
-            s_id(encounter, digest.hexdigest()[:16])
-            s_cid(encounter, cid)
-            s_kind(encounter, kind)
-            s_match(encounter, match)
-            s_occ(encounter, occurrence)
-            s_state(encounter, state)
-            s_declined(encounter, declined)
-            s_others(encounter, other)
-            s_why(encounter, why)
-            s_parent(encounter, parent)
-            s_talks(encounter, talks)
+            encounter = new(unfrozen)
+            encounter.id = digest.hexdigest()[:16]
+            encounter.contact_id = cid
+            encounter.kind = kind
+            encounter.match = match
+            encounter.occurrence = occurrence
+            encounter.state = state
+            encounter.contact_declined = declined
+            encounter.others = other
+            encounter.withdrawn_reason = why
+            encounter.parent_id = parent
+            encounter.talks = talks
+            encounter.__class__ = encounter_class
             append(encounter)
 
 

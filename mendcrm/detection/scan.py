@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from mendcrm.addresses import address_key
+from mendcrm.addresses import PLAIN_ADDRESS, address_key
 from mendcrm.detection.index import WORD, ContactIndex, Phrase, phrases_in, words
 from mendcrm.model import Match
 from mendcrm.names import fold
@@ -37,6 +37,8 @@ CONFIDENCE: dict[str, float] = {
 
 _TEXT_CACHE = 50_000
 """Entries each cache keeps at most: beyond, texts are read again rather than held."""
+
+_plain_address = PLAIN_ADDRESS.fullmatch
 
 Entry = tuple[float, Match, bool]
 """A contact's best match so far in an occurrence: confidence, match, contact declined."""
@@ -132,14 +134,19 @@ class Scanner:
         """Given a role ("attendee" or "organizer") and a calendar user's address, return
         whether it is the user's own and the matches by address (:func:`address_key`), and keep
         them in :attr:`emails` (callers look there first)."""
-        key = address_key(value) if value else ""
+        # Most values are plain addresses (tens of thousands of distinct ones on a large
+        # calendar, nearly all of people who are no contact): their key without the calls.
+        plain = _plain_address(value)
+        key = plain[1] if plain else address_key(value) if value else ""
         if key in self.mine:
             found = ME  # the user's own entry never matches a contact
-        elif key not in self.index.by_email:
-            found = _NOT_ME
         else:
-            confidence, match = _match(f"{role}-email", f"{role} {key}")
-            found = False, tuple((cid, confidence, match) for cid in self.index.by_email[key])
+            ids = self.index.by_email.get(key)
+            if ids is None:
+                found = _NOT_ME
+            else:
+                confidence, match = _match(f"{role}-email", f"{role} {key}")
+                found = False, tuple((cid, confidence, match) for cid in ids)
         cache = self.emails[role]
         if len(cache) < _TEXT_CACHE:
             cache[value] = found
