@@ -80,9 +80,11 @@ class ContactIndex:
     def build(cls, contacts: Iterable[Contact]) -> ContactIndex:
         """Given contacts, return an index of the flagged ones (the others are ignored)."""
         index = cls()
+        # Organisations and affinity terms repeat across contacts: each is read once.
+        terms: dict[str, tuple[str, ...]] = {}
         with cycles_collected_after():
             for contact in sorted((c for c in contacts if c.flagged), key=lambda c: c.id):
-                index._add(contact)
+                index._add(contact, terms)
             index.names = NameMatcher.build(index.contacts.values())
         index.leads = frozenset(index.lead_words).union(index.names.by_lead)
         index.ascii_leads = frozenset(w.encode("ascii") for w in index.leads if w.isascii())
@@ -102,24 +104,29 @@ class ContactIndex:
     def __len__(self) -> int:
         return len(self.contacts)
 
-    def _add(self, contact: Contact) -> None:
-        self.contacts[contact.id] = contact
+    def _add(self, contact: Contact, read: dict[str, tuple[str, ...]]) -> None:
+        """Index one contact; ``read``: the folded words of the terms read so far."""
+        cid = contact.id
+        self.contacts[cid] = contact
         # Only real mail addresses: a principal path or urn:uuid is nobody's contact address.
         for email in {m for m in (mail_address(e) for e in contact.emails) if m}:
-            self.by_email.setdefault(email, []).append(contact.id)
+            self.by_email.setdefault(email, []).append(cid)
         for name in {contact.name, *contact.aliases}:
             folded = tuple(words(name))
             if len(folded) > 1:  # one word alone is the name matcher's weak rule, never exact
-                _add_unique(self.by_name, tuple(sorted(folded)), contact.id)
-        seen: set[Phrase] = set()
+                _add_unique(self.by_name, tuple(sorted(folded)), cid)
+        seen: set[tuple[str, tuple[str, ...], str]] = set()
         for role, terms in (("affinity", set(contact.affinity)), ("org", {contact.org})):
             for term in terms:
-                folded = tuple(words(term))
+                folded = read.get(term)
+                if folded is None:
+                    folded = read[term] = tuple(words(term))
                 if not folded:
                     continue
-                phrase = Phrase(folded, contact.id, role, term.strip())
-                if phrase not in seen:
-                    seen.add(phrase)
+                text = term.strip()
+                if (role, folded, text) not in seen:  # a Phrase of this contact, as a key
+                    seen.add((role, folded, text))
+                    phrase = Phrase(folded, cid, role, text)
                     lead = folded[0] if len(folded) == 1 else (folded[0], folded[1])
                     self.by_lead.setdefault(lead, []).append(phrase)
                     self.lead_words.add(folded[0])
