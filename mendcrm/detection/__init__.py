@@ -85,22 +85,25 @@ def _best_matches(
     marked declined if an attendee who declined offered that match. The scanner's caches are
     read here directly: this runs once per occurrence.
     """
-    if occurrence.status.upper() == "CANCELLED":
+    status = occurrence.status
+    if status != "CONFIRMED" and status.upper() == "CANCELLED":
         return None
     emails, cns = scan.attendee_emails, scan.attendee_cns
     best: dict[str, Entry] = {}
     mine = None
     for attendee in occurrence.attendees:
-        person = emails.get(attendee.email) or scan.read_email("attendee", attendee.email)
+        email = attendee.email
+        person = emails.get(email) or scan.read_email("attendee", email)
         if person is ME:
             if mine is None:
                 mine = attendee
             continue
         offers = person[1]
-        if attendee.cn:
-            named = cns.get(attendee.cn)
+        cn = attendee.cn
+        if cn:
+            named = cns.get(cn)
             if named is None:
-                named = scan.read_cn("attendee", attendee.cn)
+                named = scan.read_cn("attendee", cn)
             if named:
                 offers = offers + named
         if offers:

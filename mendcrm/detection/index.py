@@ -179,6 +179,13 @@ def _spaced(gap: str) -> bool:
     return bool(gap) and (gap.isspace() or gap.strip() in _JOINERS)
 
 
+def _stands_at(phrase: tuple[str, ...], text_words: list[str], gaps: list[str], i: int) -> bool:
+    """Return True if the words of ``phrase`` (whose first two were found joined at ``i``) are
+    the text's from ``i`` on, each joined to the one before as a name may be."""
+    n = len(phrase)
+    return tuple(text_words[i : i + n]) == phrase and all(_spaced(g) for g in gaps[i + 2 : i + n])
+
+
 def phrases_in(folded: str, index: ContactIndex) -> list[Phrase]:
     """Given a folded text (:func:`~mendcrm.names.fold`), return every indexed phrase in it as
     whole words separated by spaces or name punctuation, in text order."""
@@ -197,13 +204,17 @@ def phrases_in(folded: str, index: ContactIndex) -> list[Phrase]:
             found.extend(single)
         double = lead.get((word, text_words[i + 1])) if i + 1 < len(text_words) else None
         if double and _spaced(gaps[i + 1]):
+            # Contacts of one organisation share its phrase: each wording is checked once.
+            here: dict[tuple[str, ...], bool] = {}
             for phrase in double:
                 n = len(phrase.words)
-                if n == 2 or (
-                    tuple(text_words[i : i + n]) == phrase.words
-                    and all(_spaced(g) for g in gaps[i + 2 : i + n])
-                ):
-                    found.append(phrase)
+                if n > 2:
+                    fits = here.get(phrase.words)
+                    if fits is None:
+                        fits = here[phrase.words] = _stands_at(phrase.words, text_words, gaps, i)
+                    if not fits:
+                        continue
+                found.append(phrase)
     return found
 
 
