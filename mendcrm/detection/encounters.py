@@ -65,13 +65,14 @@ def _unfrozen_twin() -> Any:
     RuntimeError if Encounter's fields are not :data:`_FIELDS` or its instances cannot be
     made through the twin."""
     names = tuple(f.name for f in dataclasses.fields(Encounter))
-    if names != _FIELDS or tuple(Encounter.__slots__) != _FIELDS:
+    slots = vars(Encounter)["__slots__"]
+    if names != _FIELDS or tuple(slots) != _FIELDS:
         raise RuntimeError(
             f"mendcrm.model.Encounter's fields are now {names}, not {_FIELDS}: update"
             " mendcrm/detection/encounters.py (_FIELDS and Maker.add) to set every one"
         )
-    twin = type("UnfrozenEncounter", Encounter.__bases__, {"__slots__": Encounter.__slots__})
-    probe = object.__new__(twin)
+    twin = type("UnfrozenEncounter", Encounter.__bases__, {"__slots__": slots})
+    probe: Any = object.__new__(twin)
     for name, value in zip(_FIELDS, _PROBE_VALUES, strict=True):
         setattr(probe, name, value)
     probe.__class__ = Encounter
@@ -81,7 +82,7 @@ def _unfrozen_twin() -> Any:
 
 
 _DEFAULTS = {f.name: f.default for f in dataclasses.fields(Encounter)}
-_PROBE_VALUES = ("id", "c", "meeting", None, None, "active", True, ("d",), "", "p", ())
+_PROBE_VALUES: tuple[Any, ...] = tuple(f"probe {name}" for name in _FIELDS)
 _Unfrozen = _unfrozen_twin()
 
 

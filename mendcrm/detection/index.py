@@ -118,18 +118,18 @@ class ContactIndex:
         seen: set[tuple[str, tuple[str, ...], str]] = set()
         for role, terms in (("affinity", set(contact.affinity)), ("org", {contact.org})):
             for term in terms:
-                folded = read.get(term)
-                if folded is None:
-                    folded = read[term] = tuple(words(term))
-                if not folded:
+                known = read.get(term)
+                if known is None:
+                    known = read[term] = tuple(words(term))
+                if not known:
                     continue
                 text = term.strip()
-                if (role, folded, text) not in seen:  # a Phrase of this contact, as a key
-                    seen.add((role, folded, text))
-                    phrase = Phrase(folded, cid, role, text)
-                    lead = folded[0] if len(folded) == 1 else (folded[0], folded[1])
+                if (role, known, text) not in seen:  # a Phrase of this contact, as a key
+                    seen.add((role, known, text))
+                    phrase = Phrase(known, cid, role, text)
+                    lead = known[0] if len(known) == 1 else (known[0], known[1])
                     self.by_lead.setdefault(lead, []).append(phrase)
-                    self.lead_words.add(folded[0])
+                    self.lead_words.add(known[0])
 
 
 @contextmanager
