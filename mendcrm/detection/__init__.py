@@ -131,7 +131,7 @@ def _best_matches(
     said = NOTHING
     if summary:
         said = scan.summaries.get(summary) or scan.read_text("summary", summary)
-    conference = _is_conference(occurrence, keywords, said.keyword)
+    conference = said.keyword or _is_conference(occurrence, keywords, False)
     if said is not NOTHING:
         _offer(best, said, conference)
     if occurrence.location:
