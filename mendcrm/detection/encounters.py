@@ -62,14 +62,19 @@ def id_base(occurrence: Occurrence) -> hashlib._Hash:
 
 def _unfrozen_twin() -> Any:
     """Return a class of Encounter's layout without its frozen ``__setattr__``; raise
-    RuntimeError if Encounter's fields are not :data:`_FIELDS` or its instances cannot be
-    made through the twin."""
+    RuntimeError if Encounter's fields are not :data:`_FIELDS`, if it has a ``__post_init__``
+    (which filling the slots would skip) or if its instances cannot be made through the twin."""
     names = tuple(f.name for f in dataclasses.fields(Encounter))
     slots = vars(Encounter)["__slots__"]
     if names != _FIELDS or tuple(slots) != _FIELDS:
         raise RuntimeError(
             f"mendcrm.model.Encounter's fields are now {names}, not {_FIELDS}: update"
             " mendcrm/detection/encounters.py (_FIELDS and Maker.add) to set every one"
+        )
+    if hasattr(Encounter, "__post_init__"):
+        raise RuntimeError(
+            "mendcrm.model.Encounter now has a __post_init__, which the maker would skip: make"
+            " mendcrm/detection/encounters.py call it, or make encounters by calling the class"
         )
     twin = type("UnfrozenEncounter", Encounter.__bases__, {"__slots__": slots})
     probe: Any = object.__new__(twin)

@@ -109,6 +109,12 @@ def test_a_changed_encounter_shape_is_refused_at_import(monkeypatch: pytest.Monk
         encounters_module._unfrozen_twin()
 
 
+def test_an_encounter_with_a_post_init_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Encounter, "__post_init__", lambda self: None, raising=False)
+    with pytest.raises(RuntimeError, match="__post_init__"):
+        encounters_module._unfrozen_twin()
+
+
 @pytest.fixture
 def collector() -> Iterator[None]:
     """Leave the collector as the test found it."""
