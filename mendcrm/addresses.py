@@ -40,6 +40,10 @@ _LOCAL_BAD = re.compile(r"[\s<>,;\\]")
 # in any case: most values and every stored identity. It is its own mail address (the general
 # reading below returns it unchanged), so it skips that reading.
 _PLAIN = re.compile(r"(?:[Mm][Aa][Ii][Ll][Tt][Oo]:)?([a-z0-9._+\-]+@[a-z0-9.\-]+)")
+PLAIN_ADDRESS = _PLAIN
+"""A value this matches in full (``PLAIN_ADDRESS.fullmatch(value)``) is a plain address, and
+its group 1 is what :func:`mail_address` and :func:`address_key` return for it without
+parameters: for callers that read tens of thousands of addresses and skip the calls."""
 _UNREADABLE = re.compile("[\x00-\x1f\ufffd]")  # control characters, or a broken %-escape
 
 
@@ -202,6 +206,7 @@ def _uri_key(value: str) -> str:
 
 
 __all__ = [
+    "PLAIN_ADDRESS",
     "address_key",
     "address_problem",
     "identities",

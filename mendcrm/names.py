@@ -317,6 +317,15 @@ def _next_words(tokens: list[_Word], i: int) -> set[str]:
 def _tokenise(text: str) -> list[_Word]:
     out: list[_Word] = []
     last = 0
+    if text.isascii():
+        # An ASCII token is one word of letters, digits and "_", and folding it is lower():
+        # its folded words are [token.lower()], without folding and splitting it again.
+        for m in TOKEN.finditer(text):
+            token = m.group()
+            start, end = m.span()
+            out.append(_Word(token.lower(), token, start, end, text[last:start]))
+            last = end
+        return out
     for m in TOKEN.finditer(text):
         gap = text[last : m.start()]
         for k, folded in enumerate(folded_words(m.group())):

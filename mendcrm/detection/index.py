@@ -36,6 +36,11 @@ _JOINERS = frozenset({"-", "\u2010", "'", "\u2019", "."})
 """Punctuation that may sit inside a name ("Jean-Luc", "O'Neill", "J.R.")."""
 
 
+def ascii_words(text: str) -> list[bytes]:
+    """Given an ASCII text, return its folded words (:func:`words`) as ASCII bytes, split in C."""
+    return text.encode("ascii").translate(_ASCII_WORDS).split()
+
+
 def words(text: str) -> list[str]:
     """Given any text, return its folded words: the unit of every whole-word match."""
     return WORD.findall(fold(text)) if text else []
@@ -75,9 +80,11 @@ class ContactIndex:
     def build(cls, contacts: Iterable[Contact]) -> ContactIndex:
         """Given contacts, return an index of the flagged ones (the others are ignored)."""
         index = cls()
+        # Organisations and affinity terms repeat across contacts: each is read once.
+        terms: dict[str, tuple[str, ...]] = {}
         with cycles_collected_after():
             for contact in sorted((c for c in contacts if c.flagged), key=lambda c: c.id):
-                index._add(contact)
+                index._add(contact, terms)
             index.names = NameMatcher.build(index.contacts.values())
         index.leads = frozenset(index.lead_words).union(index.names.by_lead)
         index.ascii_leads = frozenset(w.encode("ascii") for w in index.leads if w.isascii())
@@ -91,45 +98,61 @@ class ContactIndex:
         ASCII leads.
         """
         if text.isascii():
-            split = text.encode("ascii").translate(_ASCII_WORDS).split()
-            return not self.ascii_leads.isdisjoint(split)
+            return not self.ascii_leads.isdisjoint(ascii_words(text))
         return not self.leads.isdisjoint(WORD.findall(fold(text)))
 
     def __len__(self) -> int:
         return len(self.contacts)
 
-    def _add(self, contact: Contact) -> None:
-        self.contacts[contact.id] = contact
+    def _add(self, contact: Contact, read: dict[str, tuple[str, ...]]) -> None:
+        """Index one contact; ``read``: the folded words of the terms read so far."""
+        cid = contact.id
+        self.contacts[cid] = contact
         # Only real mail addresses: a principal path or urn:uuid is nobody's contact address.
         for email in {m for m in (mail_address(e) for e in contact.emails) if m}:
-            self.by_email.setdefault(email, []).append(contact.id)
+            self.by_email.setdefault(email, []).append(cid)
         for name in {contact.name, *contact.aliases}:
             folded = tuple(words(name))
             if len(folded) > 1:  # one word alone is the name matcher's weak rule, never exact
-                _add_unique(self.by_name, tuple(sorted(folded)), contact.id)
-        seen: set[Phrase] = set()
+                _add_unique(self.by_name, tuple(sorted(folded)), cid)
+        seen: set[tuple[str, tuple[str, ...], str]] = set()
         for role, terms in (("affinity", set(contact.affinity)), ("org", {contact.org})):
             for term in terms:
-                folded = tuple(words(term))
-                if not folded:
+                known = read.get(term)
+                if known is None:
+                    known = read[term] = tuple(words(term))
+                if not known:
                     continue
-                phrase = Phrase(folded, contact.id, role, term.strip())
-                if phrase not in seen:
-                    seen.add(phrase)
-                    lead = folded[0] if len(folded) == 1 else (folded[0], folded[1])
+                text = term.strip()
+                if (role, known, text) not in seen:  # a Phrase of this contact, as a key
+                    seen.add((role, known, text))
+                    phrase = Phrase(known, cid, role, text)
+                    lead = known[0] if len(known) == 1 else (known[0], known[1])
                     self.by_lead.setdefault(lead, []).append(phrase)
-                    self.lead_words.add(folded[0])
+                    self.lead_words.add(known[0])
 
 
 @contextmanager
 def cycles_collected_after() -> Iterator[None]:
-    """Pause the cyclic garbage collector for the block, restoring it after.
+    """Pause the cyclic garbage collector for the block; after it, move every tracked object to
+    the oldest generation (``gc.freeze()`` then ``gc.unfreeze()``, as documented) and restart it.
 
     Detection and the index's build allocate tens of thousands of small acyclic objects
-    (names, phrases, matches, encounters) over a large live heap, which set off full
-    collections that found nothing to collect: about a fifth of detection's time on 10,000
-    occurrences. Reference counting still frees everything
-    at once; only cycle detection waits until the block ends.
+    (names, phrases, matches, encounters, each encounter's tuple of others) over a large live
+    heap. Run with the collector on, they set off collections that find nothing; paused, the
+    first allocation after the block collects the young generation, which then holds all of
+    them: 30 ms of the 250 ms of 10,000 occurrences × 2,000 contacts, to find nothing (the
+    tuples of others, sixty ids each at a conference, cost most of it), and a second walk when
+    they are promoted past the middle generation. They outlive the call, so the collector would
+    promote them to the oldest generation anyway; this does so at once, without the walks.
+    Reference counting still frees them as ever.
+
+    What it costs: cycles that became garbage in the caller just before the block (objects
+    still young when it ends) wait for the next full collection instead of the next young one.
+    Passes run in their own process (the CLI, the daemon's forked child), so that is at most
+    the pass's lifetime. When something froze objects already (``gc.get_freeze_count()``, e.g.
+    a read command's records, :mod:`mendcrm.cli.context`), they are left frozen and the block
+    only restarts the collector.
     """
     if not gc.isenabled():
         yield
@@ -138,6 +161,9 @@ def cycles_collected_after() -> Iterator[None]:
     try:
         yield
     finally:
+        if gc.get_freeze_count() == 0:
+            gc.freeze()
+            gc.unfreeze()
         gc.enable()
 
 
@@ -151,6 +177,13 @@ def _spaced(gap: str) -> bool:
     """Return True if a name may continue across ``gap``: "Robert & Hale" is not "Robert Hale",
     but "Jean-Luc" and "O'Neill" are names."""
     return bool(gap) and (gap.isspace() or gap.strip() in _JOINERS)
+
+
+def _stands_at(phrase: tuple[str, ...], text_words: list[str], gaps: list[str], i: int) -> bool:
+    """Return True if the words of ``phrase`` (whose first two were found joined at ``i``) are
+    the text's from ``i`` on, each joined to the one before as a name may be."""
+    n = len(phrase)
+    return tuple(text_words[i : i + n]) == phrase and all(_spaced(g) for g in gaps[i + 2 : i + n])
 
 
 def phrases_in(folded: str, index: ContactIndex) -> list[Phrase]:
@@ -171,14 +204,26 @@ def phrases_in(folded: str, index: ContactIndex) -> list[Phrase]:
             found.extend(single)
         double = lead.get((word, text_words[i + 1])) if i + 1 < len(text_words) else None
         if double and _spaced(gaps[i + 1]):
+            # Contacts of one organisation share its phrase: each wording is checked once.
+            here: dict[tuple[str, ...], bool] = {}
             for phrase in double:
                 n = len(phrase.words)
-                if n == 2 or (
-                    tuple(text_words[i : i + n]) == phrase.words
-                    and all(_spaced(g) for g in gaps[i + 2 : i + n])
-                ):
-                    found.append(phrase)
+                if n > 2:
+                    fits = here.get(phrase.words)
+                    if fits is None:
+                        fits = here[phrase.words] = _stands_at(phrase.words, text_words, gaps, i)
+                    if not fits:
+                        continue
+                found.append(phrase)
     return found
 
 
-__all__ = ["WORD", "ContactIndex", "Phrase", "cycles_collected_after", "phrases_in", "words"]
+__all__ = [
+    "WORD",
+    "ContactIndex",
+    "Phrase",
+    "ascii_words",
+    "cycles_collected_after",
+    "phrases_in",
+    "words",
+]

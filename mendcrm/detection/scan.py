@@ -15,9 +15,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from mendcrm.addresses import address_key
-from mendcrm.detection.index import WORD, ContactIndex, Phrase, phrases_in, words
+from mendcrm.addresses import PLAIN_ADDRESS, address_key
+from mendcrm.detection.index import WORD, ContactIndex, Phrase, ascii_words, phrases_in, words
 from mendcrm.model import Match
 from mendcrm.names import fold
 
@@ -37,6 +38,8 @@ CONFIDENCE: dict[str, float] = {
 
 _TEXT_CACHE = 50_000
 """Entries each cache keeps at most: beyond, texts are read again rather than held."""
+
+_plain_address = PLAIN_ADDRESS.fullmatch
 
 Entry = tuple[float, Match, bool]
 """A contact's best match so far in an occurrence: confidence, match, contact declined."""
@@ -61,16 +64,24 @@ class Keywords:
     """The keywords as one expression over folded text: each keyword's words as whole words,
     one after another with only non-word characters between (what :meth:`in_words` asks of
     the text's words), or None if there is no keyword."""
+    ascii_single: frozenset[bytes] = frozenset()
+    ascii_multi: tuple[tuple[bytes, ...], ...] = ()
+    """The ASCII ones among :attr:`single` and :attr:`multi`, encoded: the only ones the words
+    of an ASCII text can hold (:meth:`in_ascii_words`)."""
 
     @classmethod
     def of(cls, keywords: Iterable[str]) -> Keywords:
         """Given the configured keywords, return them folded and split."""
         phrases = [tuple(w) for w in (words(k) for k in keywords) if w]
         either = "|".join(r"\W+".join(map(re.escape, p)) for p in phrases)
+        single = frozenset(p[0] for p in phrases if len(p) == 1)
+        multi = tuple(p for p in phrases if len(p) > 1)
         return cls(
-            frozenset(p[0] for p in phrases if len(p) == 1),
-            tuple(p for p in phrases if len(p) > 1),
+            single,
+            multi,
             re.compile(rf"(?<!\w)(?:{either})(?!\w)") if phrases else None,
+            frozenset(w.encode("ascii") for w in single if w.isascii()),
+            tuple(tuple(w.encode("ascii") for w in p) for p in multi if all(map(str.isascii, p))),
         )
 
     def in_text(self, folded: str) -> bool:
@@ -83,8 +94,15 @@ class Keywords:
             _contains(text_words, p) for p in self.multi
         )
 
+    def in_ascii_words(self, text_words: Sequence[bytes]) -> bool:
+        """Given an ASCII text's words (:func:`~mendcrm.detection.index.ascii_words`), return
+        True if one of the keywords stands in them as whole words (as :meth:`in_words`)."""
+        return not self.ascii_single.isdisjoint(text_words) or any(
+            p[0] in text_words and _contains(text_words, p) for p in self.ascii_multi
+        )
 
-def _contains(text_words: Sequence[str], phrase: tuple[str, ...]) -> bool:
+
+def _contains(text_words: Sequence[Any], phrase: tuple[Any, ...]) -> bool:
     n = len(phrase)
     return any(tuple(text_words[i : i + n]) == phrase for i in range(len(text_words) - n + 1))
 
@@ -100,6 +118,7 @@ class TextOffers:
 
 
 NOTHING = TextOffers()
+_KEYWORD_ONLY = TextOffers(keyword=True)
 Person = tuple[bool, tuple[PersonOffer, ...]]
 """A calendar user's address read: whether it is the user's own, and the matches it offers."""
 _NOT_ME: Person = (False, ())
@@ -132,14 +151,19 @@ class Scanner:
         """Given a role ("attendee" or "organizer") and a calendar user's address, return
         whether it is the user's own and the matches by address (:func:`address_key`), and keep
         them in :attr:`emails` (callers look there first)."""
-        key = address_key(value) if value else ""
+        # Most values are plain addresses (tens of thousands of distinct ones on a large
+        # calendar, nearly all of people who are no contact): their key without the calls.
+        plain = _plain_address(value)
+        key = plain[1] if plain else address_key(value) if value else ""
         if key in self.mine:
             found = ME  # the user's own entry never matches a contact
-        elif key not in self.index.by_email:
-            found = _NOT_ME
         else:
-            confidence, match = _match(f"{role}-email", f"{role} {key}")
-            found = False, tuple((cid, confidence, match) for cid in self.index.by_email[key])
+            ids = self.index.by_email.get(key)
+            if ids is None:
+                found = _NOT_ME
+            else:
+                confidence, match = _match(f"{role}-email", f"{role} {key}")
+                found = False, tuple((cid, confidence, match) for cid in ids)
         cache = self.emails[role]
         if len(cache) < _TEXT_CACHE:
             cache[value] = found
@@ -173,7 +197,9 @@ class Scanner:
         """Given a field ("summary", "location", "description" or "categories") and its
         non-empty text, return what it offers, and keep that in :attr:`texts` (callers look
         there first)."""
-        if field == "summary" or self.index.may_hit(text):
+        if field == "summary":
+            found = self._summary(text)
+        elif self.index.may_hit(text):
             found = self._text(field, text)
         else:
             found = NOTHING  # most texts: no word of theirs starts a name or phrase
@@ -182,11 +208,20 @@ class Scanner:
             cache[text] = found
         return found
 
+    def _summary(self, text: str) -> TextOffers:
+        """Read a summary, which is also read for conference keywords. An ASCII one (most) is
+        split into words once for both readings, in C."""
+        if text.isascii():
+            split = ascii_words(text)
+            if self.index.ascii_leads.isdisjoint(split):
+                return _KEYWORD_ONLY if self.keywords.in_ascii_words(split) else NOTHING
+        return self._text("summary", text)
+
     def _text(self, field: str, text: str) -> TextOffers:
         folded = fold(text)
         keyword = field == "summary" and self.keywords.in_text(folded)
         if field == "summary" and not self.index.may_hit(text):
-            return TextOffers(keyword=True) if keyword else NOTHING
+            return _KEYWORD_ONLY if keyword else NOTHING
         text_words = WORD.findall(folded)
         names: list[Offer] = []
         if field != "categories" and not self.index.names.by_lead.keys().isdisjoint(text_words):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 
 from mendcrm.addresses import (
+    PLAIN_ADDRESS,
     address_key,
     address_problem,
     identities,
@@ -252,3 +253,5 @@ def test_plain_addresses_read_as_the_general_reading_does(value: str, expected: 
 
     assert mail_address(value) == expected
     assert _mail_of(value) == expected  # the general reading, without the short road
+    plain = PLAIN_ADDRESS.fullmatch(value)  # the short road as detection takes it
+    assert plain is None or plain[1] == expected == address_key(value)

@@ -286,3 +286,53 @@ def test_names_sifted_by_their_second_word_are_the_names_found_without(
 def test_an_ascii_name_has_the_words_read_token_by_token(text: str) -> None:
     by_token = tuple(w for token in TOKEN.findall(text) for w in folded_words(token))
     assert name_words(text) == by_token
+
+
+@given(st.one_of(texts(8), st.text(alphabet=st.characters(max_codepoint=127), max_size=40)))
+def test_an_ascii_text_is_tokenised_as_folding_each_token_would(text: str) -> None:
+    # The general reading: every token (TOKEN) folded and split into its words, the gap
+    # before the token going with its first word.
+    want = []
+    last = 0
+    for m in TOKEN.finditer(text):
+        for k, folded in enumerate(folded_words(m.group())):
+            gap = text[last : m.start()] if k == 0 else ""
+            want.append((folded, m.group(), m.start(), m.end(), gap))
+        last = m.end()
+    if text.isascii():
+        assert [tuple(w) for w in names_module._tokenise(text)] == want
+
+
+@given(
+    texts(8),
+    st.lists(
+        st.sampled_from(["conference", "trade fair", "Expo", "fair", "Kongreß", "Café", "会议"])
+    ),
+)
+def test_keywords_in_an_ascii_texts_words_as_in_its_folded_text(
+    text: str, keywords: list[str]
+) -> None:
+    # "Kongreß" folds to the ASCII "kongress", "Café" to "cafe"; "会议" can stand in no ASCII
+    # text. The words split in C must find exactly what the expression over the folded text
+    # finds (whole words, the words of "trade fair" one after the other).
+    kw = Keywords.of(keywords)
+    for candidate in (text, f"{text} kongress", f"trade - fair {text}", "CAFE", "trade_fair"):
+        if candidate.isascii():
+            want = kw.in_text(fold(candidate))
+            assert kw.in_ascii_words(index_module.ascii_words(candidate)) == want, candidate
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("Trade Fair 2025", True),  # two words, any case, one space
+        ("trade-fair", True),  # any non-word characters between the words
+        ("trade_fair", False),  # "_" is a word character: one word, "trade_fair"
+        ("fair trade", False),  # the words in the other order
+        ("KONGRESS Berlin", True),  # "Kongreß" folded is "kongress"
+        ("Kongressional", False),  # not a whole word
+    ],
+)
+def test_keyword_instances_in_ascii_words(text: str, found: bool) -> None:
+    kw = Keywords.of(["trade fair", "Kongreß", "会议"])
+    assert kw.in_ascii_words(index_module.ascii_words(text)) is found
