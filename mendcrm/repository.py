@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from mendcrm.model import Contact, Encounter, Interaction, QueueItem, from_iso
+from mendcrm.store.records import Keep, all_of, holds, pair, time_at_least, time_at_most
 
 _T = TypeVar("_T")
 
@@ -46,7 +47,8 @@ def contacts_by_id(view: Readable, contact_ids: Collection[str]) -> dict[str, Co
     """Given a store view and contact ids, return {id: contact} for those of them stored;
     the other contacts are not decoded."""
     wanted = set(contact_ids)
-    found = view.decode("contacts", Contact.from_record, lambda r: r.get("id") in wanted)
+    keep = Keep(lambda r: r.get("id") in wanted, ids=wanted)
+    found = view.decode("contacts", Contact.from_record, keep)
     return {c.id: c for c in found}
 
 
@@ -84,15 +86,18 @@ def encounters_between(view: Readable, start: datetime, end: datetime) -> list[E
             return False
         return not (from_iso(occurrence["end"]) < start or from_iso(occurrence["start"]) > end)
 
-    found = view.decode("encounters", Encounter.from_record, within)
+    # A record's text holds its occurrence's end and start (and maybe other times): one that
+    # holds no end at or after ``start``, or no start at or before ``end``, is outside.
+    text = all_of(time_at_least("end", start), time_at_most("start", end))
+    found = view.decode("encounters", Encounter.from_record, Keep(within, text=text))
     return sorted(found, key=lambda e: (e.occurrence.start, e.id))
 
 
 def queue_of_encounters(view: Readable, encounter_ids: Collection[str]) -> list[QueueItem]:
     """Given a store view and encounter ids, return their queue items, by due time."""
-    found = view.decode(
-        "queue", QueueItem.from_record, lambda r: r.get("encounter_id") in encounter_ids
-    )
+    wanted = set(encounter_ids)
+    keep = Keep(lambda r: r.get("encounter_id") in wanted, text=holds("encounter_id", wanted))
+    found = view.decode("queue", QueueItem.from_record, keep)
     return sorted(found, key=lambda q: (q.due, q.id))
 
 
@@ -124,7 +129,9 @@ def queue_of_kind(
             return False
         return due_by is None or from_iso(record["due"]) <= due_by
 
-    found = view.decode("queue", QueueItem.from_record, keep)
+    text = time_at_most("due", due_by) if due_by is not None else None
+    needles = (pair("kind", kind),)
+    found = view.decode("queue", QueueItem.from_record, Keep(keep, needles=needles, text=text))
     return sorted(found, key=lambda q: (q.due, q.id))
 
 
@@ -136,7 +143,8 @@ def encounters_over(view: Readable, encounter_ids: Collection[str], now: datetim
     def over(record: dict[str, Any]) -> bool:
         return record.get("id") in wanted and from_iso(record["occurrence"]["end"]) <= now
 
-    return set(view.decode("encounters", lambda r: str(r["id"]), over))
+    keep = Keep(over, ids=wanted)
+    return set(view.decode("encounters", lambda r: str(r["id"]), keep))
 
 
 def queue_item(view: Readable, item_id: str) -> QueueItem | None:
