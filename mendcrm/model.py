@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -342,6 +341,8 @@ class QueueItem(_Record):
 
 def queue_id(*parts: str) -> str:
     """Given the parts that identify a queue item, return its stable id (12 hex digits)."""
+    import hashlib  # here: loading OpenSSL costs read commands, which never make an id
+
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:12]
 
 

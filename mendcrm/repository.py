@@ -122,6 +122,11 @@ def queue_of_kind(
     thousands that are done or far ahead).
     """
 
+    found = view.decode("queue", QueueItem.from_record, _queue_keep(kind, states, due_by))
+    return sorted(found, key=lambda q: (q.due, q.id))
+
+
+def _queue_keep(kind: str, states: Collection[str] | None, due_by: datetime | None) -> Keep:
     def keep(record: dict[str, Any]) -> bool:
         if record.get("kind") != kind:
             return False
@@ -130,8 +135,23 @@ def queue_of_kind(
         return due_by is None or from_iso(record["due"]) <= due_by
 
     text = time_at_most("due", due_by) if due_by is not None else None
-    needles = (pair("kind", kind),)
-    found = view.decode("queue", QueueItem.from_record, Keep(keep, needles=needles, text=text))
+    return Keep(keep, needles=(pair("kind", kind),), text=text)
+
+
+def queue_ahead(
+    view: Readable, kind: str, *, states: Collection[str], due_by: datetime, now: datetime
+) -> list[QueueItem]:
+    """Given a store view, a kind, states, a time and the time now, return the queue items of
+    that kind in one of the states, due at or before ``due_by``, whose encounter (if any) has
+    not ended at or before ``now``, by due time: what :func:`queue_of_kind` gives without the
+    items :func:`encounters_over` names, decoding into items only those it returns."""
+    # The records themselves (uncopied, as decode hands them over): read here, never changed,
+    # and only the items returned are built from them.
+    records = view.decode("queue", lambda r: r, _queue_keep(kind, states, due_by))
+    ended = encounters_over(
+        view, {r["encounter_id"] for r in records if r.get("encounter_id")}, now
+    )
+    found = [QueueItem.from_record(r) for r in records if r.get("encounter_id") not in ended]
     return sorted(found, key=lambda q: (q.due, q.id))
 
 
@@ -143,7 +163,8 @@ def encounters_over(view: Readable, encounter_ids: Collection[str], now: datetim
     def over(record: dict[str, Any]) -> bool:
         return record.get("id") in wanted and from_iso(record["occurrence"]["end"]) <= now
 
-    keep = Keep(over, ids=wanted)
+    # A record whose text holds no end at or before now is not over: it is not decoded.
+    keep = Keep(over, ids=wanted, text=time_at_most("end", now))
     return set(view.decode("encounters", lambda r: str(r["id"]), keep))
 
 
@@ -167,6 +188,7 @@ __all__ = [
     "encounters_over",
     "interactions",
     "queue",
+    "queue_ahead",
     "queue_item",
     "queue_of_encounters",
     "queue_of_kind",

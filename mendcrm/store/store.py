@@ -14,7 +14,6 @@ gives the TinyDB table (document ids are the record ids) for queries with ``tiny
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import marshal
@@ -192,6 +191,8 @@ class ReadView(_Reader):
     def digest(self, names: Iterable[str]) -> str:
         """Given table names, return the digest :meth:`Transaction.digest` would give for them
         on this version (any table of the file, decoded in this view or not)."""
+        import hashlib  # here: loading OpenSSL costs the read commands, which take no digest
+
         snapshot = self._snapshot
         found = hashlib.sha256()
         for name in sorted({_known(n) for n in names}):
@@ -267,6 +268,8 @@ class Transaction(_Reader):
         as it was read costs only hashing its text; equal digests mean equal tables, and a
         digest taken before a commit equals one taken after the file is read again.
         """
+        import hashlib  # see ReadView.digest
+
         self._check_open()
         found = hashlib.sha256()
         for name in sorted({_known(n) for n in names}):
