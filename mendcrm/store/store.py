@@ -183,9 +183,10 @@ class ReadView(_Reader):
     def _decoded(self, table: str) -> str:
         """Given a table name, decode that table whole if it is still text; return the name."""
         name = self._readable(table)
-        text = self._texts.pop(name, None)
+        text = self._texts.get(name)
         if text is not None:
-            self._tables[name] = text.whole()
+            self._tables[name] = text.whole()  # raises for damage, leaving the text in place
+            del self._texts[name]
         return name
 
     def digest(self, names: Iterable[str]) -> str:
