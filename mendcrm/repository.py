@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from mendcrm.model import Contact, Encounter, Interaction, QueueItem, from_iso
+from mendcrm.store.records import Keep, all_of, holds, pair, time_at_least, time_at_most
 
 _T = TypeVar("_T")
 
@@ -46,7 +47,8 @@ def contacts_by_id(view: Readable, contact_ids: Collection[str]) -> dict[str, Co
     """Given a store view and contact ids, return {id: contact} for those of them stored;
     the other contacts are not decoded."""
     wanted = set(contact_ids)
-    found = view.decode("contacts", Contact.from_record, lambda r: r.get("id") in wanted)
+    keep = Keep(lambda r: r.get("id") in wanted, ids=wanted)
+    found = view.decode("contacts", Contact.from_record, keep)
     return {c.id: c for c in found}
 
 
@@ -84,15 +86,18 @@ def encounters_between(view: Readable, start: datetime, end: datetime) -> list[E
             return False
         return not (from_iso(occurrence["end"]) < start or from_iso(occurrence["start"]) > end)
 
-    found = view.decode("encounters", Encounter.from_record, within)
+    # A record's text holds its occurrence's end and start (and maybe other times): one that
+    # holds no end at or after ``start``, or no start at or before ``end``, is outside.
+    text = all_of(time_at_least("end", start), time_at_most("start", end))
+    found = view.decode("encounters", Encounter.from_record, Keep(within, text=text))
     return sorted(found, key=lambda e: (e.occurrence.start, e.id))
 
 
 def queue_of_encounters(view: Readable, encounter_ids: Collection[str]) -> list[QueueItem]:
     """Given a store view and encounter ids, return their queue items, by due time."""
-    found = view.decode(
-        "queue", QueueItem.from_record, lambda r: r.get("encounter_id") in encounter_ids
-    )
+    wanted = set(encounter_ids)
+    keep = Keep(lambda r: r.get("encounter_id") in wanted, text=holds("encounter_id", wanted))
+    found = view.decode("queue", QueueItem.from_record, keep)
     return sorted(found, key=lambda q: (q.due, q.id))
 
 
@@ -117,6 +122,11 @@ def queue_of_kind(
     thousands that are done or far ahead).
     """
 
+    found = view.decode("queue", QueueItem.from_record, _queue_keep(kind, states, due_by))
+    return sorted(found, key=lambda q: (q.due, q.id))
+
+
+def _queue_keep(kind: str, states: Collection[str] | None, due_by: datetime | None) -> Keep:
     def keep(record: dict[str, Any]) -> bool:
         if record.get("kind") != kind:
             return False
@@ -124,7 +134,24 @@ def queue_of_kind(
             return False
         return due_by is None or from_iso(record["due"]) <= due_by
 
-    found = view.decode("queue", QueueItem.from_record, keep)
+    text = time_at_most("due", due_by) if due_by is not None else None
+    return Keep(keep, needles=(pair("kind", kind),), text=text)
+
+
+def queue_ahead(
+    view: Readable, kind: str, *, states: Collection[str], due_by: datetime, now: datetime
+) -> list[QueueItem]:
+    """Given a store view, a kind, states, a time and the time now, return the queue items of
+    that kind in one of the states, due at or before ``due_by``, whose encounter (if any) has
+    not ended at or before ``now``, by due time: what :func:`queue_of_kind` gives without the
+    items :func:`encounters_over` names, decoding into items only those it returns."""
+    # The records themselves (uncopied, as decode hands them over): read here, never changed,
+    # and only the items returned are built from them.
+    records = view.decode("queue", lambda r: r, _queue_keep(kind, states, due_by))
+    ended = encounters_over(
+        view, {r["encounter_id"] for r in records if r.get("encounter_id")}, now
+    )
+    found = [QueueItem.from_record(r) for r in records if r.get("encounter_id") not in ended]
     return sorted(found, key=lambda q: (q.due, q.id))
 
 
@@ -136,7 +163,9 @@ def encounters_over(view: Readable, encounter_ids: Collection[str], now: datetim
     def over(record: dict[str, Any]) -> bool:
         return record.get("id") in wanted and from_iso(record["occurrence"]["end"]) <= now
 
-    return set(view.decode("encounters", lambda r: str(r["id"]), over))
+    # A record whose text holds no end at or before now is not over: it is not decoded.
+    keep = Keep(over, ids=wanted, text=time_at_most("end", now))
+    return set(view.decode("encounters", lambda r: str(r["id"]), keep))
 
 
 def queue_item(view: Readable, item_id: str) -> QueueItem | None:
@@ -161,6 +190,7 @@ __all__ = [
     "encounters_over",
     "interactions",
     "queue",
+    "queue_ahead",
     "queue_item",
     "queue_of_encounters",
     "queue_of_kind",

@@ -63,12 +63,13 @@ class AppContext:
     def read_store(self, only: Iterable[str]) -> Iterator[ReadView]:
         """Given the tables a read command shows, yield a read view of just those.
 
-        In a process that runs this one command, the cycle collector is held off while they are
-        decoded and what was decoded is then frozen out of it (``gc.freeze``): the records hold
-        no reference cycles (reference counting frees them as ever), and having the collector
-        walk them during the command and once more at exit costs a tenth of a read command's
-        time on an 8 MB store. Only there: in a longer-lived process, objects frozen this way
-        that later become part of a cycle would never be collected.
+        In a process that runs this one command, the cycle collector is held off while the
+        view is open — the records are decoded as the command reads them, inside the block — and
+        what was decoded is then frozen out of it (``gc.freeze``): the records and the objects
+        built from them hold no reference cycles (reference counting frees them as ever), and
+        having the collector walk them during the command and once more at exit costs a tenth
+        of a read command's time on an 8 MB store. Only there: in a longer-lived process,
+        objects frozen this way that later become part of a cycle would never be collected.
         """
         if not one_command_process:
             with self.store.read(only=only) as view:
@@ -77,10 +78,9 @@ class AppContext:
         gc.disable()
         try:
             with self.store.read(only=only) as view:
-                gc.freeze()
-                gc.enable()
                 yield view
         finally:
+            gc.freeze()
             gc.enable()
 
 

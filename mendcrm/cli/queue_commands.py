@@ -136,12 +136,8 @@ def prep(app: AppContext, item_id: str | None, days: int | None, as_json: bool) 
 
             chosen = [find_item(repository.queue_of_kind(view, "prep"), item_id)]
         else:
-            candidates = repository.queue_of_kind(view, "prep", states=_OPEN, due_by=until)
             # A note for an encounter that is over has nothing left to prepare for.
-            over = repository.encounters_over(
-                view, {i.encounter_id for i in candidates if i.encounter_id}, now
-            )
-            chosen = [i for i in candidates if i.encounter_id not in over]
+            chosen = repository.queue_ahead(view, "prep", states=_OPEN, due_by=until, now=now)
             # Due first (most urgent on top), then what is coming.
             chosen.sort(key=lambda i: (i.state not in ("due", "delivered"), i.due))
         contacts = repository.contacts_by_id(view, {i.contact_id for i in chosen})

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 Check = Callable[[Any], str | None]
 """Given a value of the right type, return None if it is fine or a hint saying what would be."""
@@ -74,6 +73,8 @@ def _one_of(*choices: str) -> Check:
 def _timezone(value: Any) -> str | None:
     if value == "":
         return None
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # here: most configs name no zone
+
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):

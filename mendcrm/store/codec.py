@@ -27,6 +27,14 @@ orjson differs from the JSON the store has always written in three ways, and eac
 
 Encoding is deterministic: equal tables with their keys in the same order (JSON object order is
 data here: it is TinyDB's stored order) always give the same bytes.
+
+A table orjson writes has one more property, so that a read can find a record without decoding
+the others (:mod:`mendcrm.store.records`): a tab byte before each record's key,
+``{\t"c1":{...},\t"c2":{...}}``. JSON allows whitespace between tokens, so any JSON reader
+still reads it; and a tab byte can only be that separator, because orjson writes no whitespace
+of its own and escapes every control character in a string (``\t`` among them). Text in an
+older layout (no tabs) is read whole, and the next commit writes it in this one
+(:func:`is_current`).
 """
 
 from __future__ import annotations
@@ -49,13 +57,20 @@ _STRICT |= orjson.OPT_PASSTHROUGH_SUBCLASS
 def encode_table(table: dict[str, Any]) -> bytes:
     """Given a table (record id → record), return its JSON text for the store file.
 
-    The text has no raw newline byte; a table orjson could write starts with :data:`MARK`.
-    Raise TypeError for a value that is not plain JSON (a datetime, a set, …). The table must
-    hold no NaN or infinity (orjson would write ``null``): the store's checks keep them out
-    before a table gets here (see the module's docstring).
+    The text has no raw newline byte; a table orjson could write starts with :data:`MARK` and
+    has a tab before each record (see the module's docstring). Raise TypeError for a value that
+    is not plain JSON (a datetime, a set, …). The table must hold no NaN or infinity (orjson
+    would write ``null``): the store's checks keep them out before a table gets here (see the
+    module's docstring).
     """
     try:
-        return MARK + orjson.dumps(table, option=_STRICT)
+        if not table:
+            return MARK + b"{}"
+        # One record at a time, to put the tab before each key; orjson checks each key as it
+        # would for the whole table (a key that is not a string is refused: TypeError).
+        dumps = orjson.dumps
+        records = [dumps({key: doc}, option=_STRICT)[1:-1] for key, doc in table.items()]
+        return MARK + b"{\t" + b",\t".join(records) + b"}"
     except TypeError:
         # Beyond orjson (a huge integer, a non-string key, a lone surrogate) or not JSON at all:
         # the writer the store always had, ASCII-escaped (so safe to split on newlines); it
@@ -75,6 +90,14 @@ def decode(text: bytes | memoryview) -> Any:
     if text[:1] == MARK:
         return orjson.loads(text)  # its JSONDecodeError is a ValueError
     return json.loads(bytes(text), parse_constant=_refuse_constant, parse_float=_finite_float)
+
+
+def is_current(text: bytes | memoryview) -> bool:
+    """Given a table's text, return True if it is in the layout :func:`encode_table` writes
+    today for a table orjson can write (marked, a tab before each record); False for text the
+    next commit writes again (an older layout), or that the standard library wrote."""
+    head = bytes(text[:3])
+    return head == MARK + b"{\t" or (head == MARK + b"{}" and len(text) == 3)
 
 
 def check_plain(table: Any) -> None:
@@ -153,4 +176,4 @@ def _finite_float(text: str) -> float:
     return value
 
 
-__all__ = ["MARK", "check_plain", "decode", "encode_table", "plain_copy"]
+__all__ = ["MARK", "check_plain", "decode", "encode_table", "is_current", "plain_copy"]

@@ -40,13 +40,14 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 from tinydb.storages import Storage
 
 from mendcrm.errors import StoreError
 from mendcrm.store import codec
 from mendcrm.store.migrations import Tables
+from mendcrm.store.records import TableText
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,8 @@ class Snapshot:
     tables: Tables
     fragments: Mapping[str, bytes | memoryview] = field(default_factory=dict)
     signature: Signature | None = None
+    texts: Mapping[str, TableText] = field(default_factory=dict)
+    """Tables of a view of some tables kept as text, to be decoded record by record."""
 
 
 EMPTY = Snapshot({})
@@ -130,14 +133,17 @@ class StoreFile:
         return snapshot
 
     def load_only(self, names: frozenset[str]) -> Snapshot:
-        """Given table names, return the version on disk with only those tables decoded (those
-        of them the file holds), for a read that touches no others.
+        """Given table names, return the version on disk with only those tables read (those of
+        them the file holds), for a read that touches no others.
 
-        The whole file is still read and its layout checked; a table outside ``names`` is not
+        The whole file is still read and its layout checked. A table outside ``names`` is not
         decoded, so its damage is not noticed here (the next full load reports it), but its
-        text is kept in ``fragments`` (for :meth:`ReadView.digest`). The result is never cached
-        nor a base to commit on (its ``signature`` is None). A file not in the
-        one-table-per-line layout is loaded whole. Raise StoreError as :meth:`load` does.
+        text is kept in ``fragments`` (for :meth:`ReadView.digest`). A table in ``names`` in
+        today's layout (``meta`` aside) is kept as text in ``texts``, decoded by the view
+        record by record or whole as it is used (:mod:`mendcrm.store.records`); the others are
+        decoded here. The result is never cached nor a base to commit on (its ``signature`` is
+        None). A file not in the one-table-per-line layout is loaded whole. Raise StoreError as
+        :meth:`load` does.
         """
         opened = self._open_changed()
         if isinstance(opened, Snapshot):
@@ -145,26 +151,37 @@ class StoreFile:
         fd, st, raw = opened
         os.close(fd)
         cached = self._cache
-        split = _split_tables(raw)
-        if split is None:
+        spans = _table_spans(raw)
+        if spans is None:
             return Snapshot(self._parse(raw, Signature.of(st), EMPTY).tables)
+        view = memoryview(raw)
         tables: Tables = {}
-        # Views into ``raw``, not copies: the file is held once, not twice (a store of several
-        # megabytes, read by every pass to find its sync state).
-        fragments: dict[str, bytes | memoryview] = dict(split)
-        for name, fragment in split:
+        fragments: dict[str, bytes | memoryview] = {}
+        texts: dict[str, TableText] = {}
+        for name, start, end in spans:
+            # Views into raw, not copies: a read of three tables of nine copies nothing.
+            fragment = fragments[name] = view[start:end]
             if name not in names:
                 continue
             known = cached.tables.get(name)
             if known is not None and cached.fragments.get(name) == fragment:
                 tables[name] = known
                 continue
+            if name != "meta" and codec.is_current(fragment):
+                texts[name] = TableText(raw, start, end, lambda: self._report_damage(raw))
+                continue
             try:
                 value = codec.decode(fragment)
             except ValueError:
                 return Snapshot(self._parse_whole(raw))  # reports the damage with its position
             tables[name] = self._checked_table(name, value)
-        return Snapshot(tables, fragments)
+        return Snapshot(tables, fragments, texts=texts)
+
+    def _report_damage(self, raw: bytes) -> NoReturn:
+        """Given the file's bytes, some of which did not decode, raise the damage error (with
+        its position, from parsing the file whole)."""
+        self._parse_whole(raw)
+        raise self.damaged("a record in it is not a JSON object")
 
     def _open_changed(self) -> Snapshot | tuple[int, os.stat_result, bytes]:
         """Return the cached snapshot if the file is unchanged (the empty store if it is
@@ -208,7 +225,7 @@ class StoreFile:
             known = previous.tables.get(name)
             kept = previous.fragments.get(name)
             if known is not None and kept == fragment:
-                tables[name], fragments[name] = known, kept
+                tables[name], fragments[name] = known, bytes(kept)  # bytes: no copy
                 continue
             try:
                 value = codec.decode(fragment)
@@ -553,12 +570,21 @@ def _split_tables(raw: bytes) -> list[tuple[str, memoryview]] | None:
     The texts are views into ``raw``, not copies: a read that decodes three tables of nine
     should not copy the whole file to find them.
     """
+    spans = _table_spans(raw)
+    if spans is None:
+        return None
+    view = memoryview(raw)
+    return [(name, view[start:end]) for name, start, end in spans]
+
+
+def _table_spans(raw: bytes) -> list[tuple[str, int, int]] | None:
+    """Given a file's bytes, return (table name, where its JSON text starts, where it ends) per
+    table line, or None if the file is not in the one-table-per-line layout."""
     if not raw.startswith(b"{\n") or not raw.endswith(b"\n}\n"):
         return None
     if len(raw) == 4:  # "{\n}\n": no tables
         return []
-    view = memoryview(raw)
-    out: list[tuple[str, memoryview]] = []
+    out: list[tuple[str, int, int]] = []
     start, body_end = 2, len(raw) - 3  # the lines between "{\n" and "\n}\n"
     while True:
         newline = raw.find(b"\n", start, body_end)
@@ -571,7 +597,7 @@ def _split_tables(raw: bytes) -> list[tuple[str, memoryview]] | None:
         match = _TABLE_LINE.match(raw, start, end)
         if match is None:
             return None
-        out.append((match.group(1).decode("ascii"), view[match.end() : end]))
+        out.append((match.group(1).decode("ascii"), match.end(), end))
         if last:
             return out
         start = newline + 1
@@ -590,9 +616,9 @@ def fragment_of(snapshot: Snapshot, name: str, table: Mapping[str, Any]) -> byte
     if snapshot.tables.get(name) is table:
         known = snapshot.fragments.get(name)
         # A table read from an older file is written again (once) so that the next read can
-        # take orjson's fast path for it.
-        if known is not None and known[:1] == codec.MARK:
-            return bytes(known)  # the very object when it is bytes already
+        # take orjson's fast path for it, and find its records without decoding the table.
+        if known is not None and codec.is_current(known):
+            return bytes(known)
     return table_text(table)
 
 

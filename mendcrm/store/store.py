@@ -14,7 +14,6 @@ gives the TinyDB table (document ids are the record ids) for queries with ``tiny
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import marshal
@@ -33,6 +32,7 @@ from mendcrm.daemon.redaction import clean_error_texts
 from mendcrm.errors import StoreError
 from mendcrm.store import codec, migrations
 from mendcrm.store.migrations import SCHEMA_ID, TABLES, Tables
+from mendcrm.store.records import Keep
 from mendcrm.store.storage import (
     EMPTY,
     Snapshot,
@@ -159,12 +159,18 @@ class _Reader:
 
 
 class ReadView(_Reader):
-    """A consistent, read-only snapshot of the store (see :meth:`Store.read`)."""
+    """A consistent, read-only snapshot of the store (see :meth:`Store.read`).
+
+    A view of some tables may hold a table as text (:mod:`mendcrm.store.records`): ``decode``
+    with a :class:`~mendcrm.store.records.Keep` and ``get`` then decode only the records they
+    need; anything else decodes the table whole, once.
+    """
 
     def __init__(self, snapshot: Snapshot, only: frozenset[str] | None = None) -> None:
         self._snapshot = snapshot
-        self._tables = snapshot.tables
-        self._storage = SnapshotStorage(snapshot.tables)
+        self._tables = dict(snapshot.tables)
+        self._texts = dict(snapshot.texts)
+        self._storage = SnapshotStorage(self._tables)
         self._only = only
 
     def _readable(self, table: str) -> str:
@@ -174,9 +180,20 @@ class ReadView(_Reader):
             raise ValueError(f"this read view holds only {', '.join(sorted(self._only))}")
         return name
 
+    def _decoded(self, table: str) -> str:
+        """Given a table name, decode that table whole if it is still text; return the name."""
+        name = self._readable(table)
+        text = self._texts.get(name)
+        if text is not None:
+            self._tables[name] = text.whole()  # raises for damage, leaving the text in place
+            del self._texts[name]
+        return name
+
     def digest(self, names: Iterable[str]) -> str:
         """Given table names, return the digest :meth:`Transaction.digest` would give for them
         on this version (any table of the file, decoded in this view or not)."""
+        import hashlib  # here: loading OpenSSL costs the read commands, which take no digest
+
         snapshot = self._snapshot
         found = hashlib.sha256()
         for name in sorted({_known(n) for n in names}):
@@ -184,7 +201,7 @@ class ReadView(_Reader):
             text = snapshot.fragments.get(name) if table is None else None
             if text is None:
                 text = fragment_of(snapshot, name, table if table is not None else {})
-            elif text[:1] != codec.MARK:
+            elif not codec.is_current(text):
                 # Written by an older version: its text is not what the next commit writes.
                 text = fragment_of(EMPTY, name, codec.decode(text))
             found.update(b"%s:%d:" % (name.encode("ascii"), len(text)))
@@ -192,13 +209,19 @@ class ReadView(_Reader):
         return found.hexdigest()
 
     def get(self, table: str, record_id: str) -> Record | None:
-        return super().get(self._readable(table), record_id)
+        name = self._readable(table)
+        text = self._texts.get(name)
+        if text is not None:
+            found = text.records((record_id,))
+            if found is not None:
+                return found[0] if found else None  # decoded for this call: the caller's own
+        return super().get(self._decoded(name), record_id)
 
     def all(self, table: str) -> list[Record]:
-        return super().all(self._readable(table))
+        return super().all(self._decoded(table))
 
     def select(self, table: str, keep: Callable[[Record], bool]) -> list[Record]:
-        return super().select(self._readable(table), keep)
+        return super().select(self._decoded(table), keep)
 
     def decode(
         self,
@@ -206,11 +229,19 @@ class ReadView(_Reader):
         make: Callable[[Record], _T],
         keep: Callable[[Record], bool] | None = None,
     ) -> list[_T]:
-        return super().decode(self._readable(table), make, keep)
+        """As :meth:`_Reader.decode`; given a :class:`~mendcrm.store.records.Keep` on a table
+        this view holds as text, only the records it may keep are decoded."""
+        name = self._readable(table)
+        text = self._texts.get(name)
+        if text is not None and isinstance(keep, Keep):
+            found = text.records(keep.ids, keep.needles, keep.text)
+            if found is not None:
+                return [make(r) for r in found if keep(r)]
+        return super().decode(self._decoded(name), make, keep)
 
     def table(self, name: str) -> StoreTable:
         """Given a table name, return its TinyDB table for queries; changes through it raise."""
-        return ReadOnlyTable(self._storage, self._readable(name))
+        return ReadOnlyTable(self._storage, self._decoded(name))
 
 
 class Transaction(_Reader):
@@ -241,6 +272,8 @@ class Transaction(_Reader):
         as it was read costs only hashing its text; equal digests mean equal tables, and a
         digest taken before a commit equals one taken after the file is read again.
         """
+        import hashlib  # see ReadView.digest
+
         self._check_open()
         found = hashlib.sha256()
         for name in sorted({_known(n) for n in names}):

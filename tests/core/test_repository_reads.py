@@ -47,6 +47,14 @@ def test_prep_reads_match_what_decoding_everything_gives(tmp_path: Path) -> None
         over = repository.encounters_over(view, ids, now)
         assert over == {e.id for e in repository.encounters(view) if e.occurrence.end <= now}
         assert over == {e.id for e in encounters if e.occurrence.uid in ("past", "edge")}
+        # prep's own read: the open notes due by a time, without those of encounters over.
+        ahead = repository.queue_ahead(view, "prep", states=("pending",), due_by=now, now=now)
+        assert ahead == [i for i in preps if i.encounter_id not in over]
+        assert len(ahead) == 2  # the "ahead" meeting's note, for each of the two contacts
+    # The same reads in a transaction (every table decoded whole) give the same.
+    with store.transaction() as tx:
+        assert repository.encounters_over(tx, ids, now) == over
+        assert repository.queue_ahead(tx, "prep", states=("pending",), due_by=now, now=now) == ahead
 
 
 def test_open_prep_notes_due_by_a_time_are_those_decoding_all_would_give(tmp_path: Path) -> None:

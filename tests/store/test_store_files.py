@@ -402,7 +402,9 @@ def test_a_view_of_some_tables_decodes_only_those_and_refuses_the_others(store_p
         assert [r["id"] for r in view.all("contacts")] == ["c0", "c1", "c2"]
         assert view.get("queue", "q1") == {"id": "q1", "contact_id": "c2"}
         assert view.table("contacts").get(doc_id="c1") == {"id": "c1", "name": "N1"}
-        assert set(view._tables) == {"contacts", "queue", "meta"}  # interactions not decoded
+        # Interactions are not decoded; the queue is held as text, its q1 decoded alone.
+        assert set(view._tables) == {"contacts", "meta"}
+        assert set(view._texts) == {"queue"}
         for refused in (
             lambda: view.all("interactions"),
             lambda: view.get("interactions", "i1"),
