@@ -234,7 +234,10 @@ def _write_sync_state(tx: Transaction, sync: SyncResult, held: set[str]) -> None
         doc = tx.get("sync_state", key) or {}
         if not is_annotation_state(key) and doc.get("source") not in held:
             tx.delete("sync_state", key)
-    tx.put_many("sync_state", sync.state.values())
+    # A calendar's document holds every object: one the pass left as it was is not copied
+    # (proving it plain JSON) only to be found equal to the stored one.
+    stored = {r["id"]: r for r in tx.decode("sync_state", lambda r: r)}
+    tx.put_many("sync_state", (d for k, d in sync.state.items() if stored.get(k) != d))
 
 
 def _final_records(
