@@ -22,6 +22,13 @@ import recurring_ical_events
 import x_wr_timezone
 
 from mendcrm.events.contentlines import Described, physical_lines, split_descriptive
+from mendcrm.events.customzones import (
+    ZoneBlock,
+    custom_zone_blocks,
+    keep_zones,
+    seed_zones,
+    without_blocks,
+)
 from mendcrm.events.descriptive import categories_of, my_partstat_of, people_of, text_of
 from mendcrm.events.guards import nesting_problem, rrule_problem
 from mendcrm.events.instances import moved_back, range_shift, rid_text
@@ -78,6 +85,7 @@ class ObjectReading:
 
 
 RECURRENCE_PROPS = ("RRULE", "RDATE", "RECURRENCE-ID")
+_X_WR_TIMEZONE = re.compile(r"^X-WR-TIMEZONE", re.MULTILINE | re.IGNORECASE)
 _FIRST_UID = re.compile(r"^UID(?:;[^:\r\n]*)?:([^\r\n]*)", re.MULTILINE | re.IGNORECASE)
 
 
@@ -118,14 +126,21 @@ def read_object(
         lines = lean_lines(lines)
         text = "\r\n".join(lines) + "\r\n"
         reading.text = text
+        zones: list[ZoneBlock] = []
         if "BEGIN:VTIMEZONE" in text:
             problem = zone_rules_problem(text)
             if problem:
                 reading.warnings.append(ctx.warning(href, None, f"{problem}; skipped"))
                 return reading
             forget_custom_zones()
+            zones = custom_zone_blocks(lines)
+            seeded = seed_zones(zones)
+            if seeded and not _X_WR_TIMEZONE.search(text):
+                # Only X-WR-TIMEZONE's conversion could look at the VTIMEZONE components.
+                lines = without_blocks(lines, seeded)
         split = split_descriptive(lines)
         tops = icalendar.Calendar.from_ical(split.timing, multiple=True)
+        keep_zones(zones)
         events = _vevents(tops, reading, ctx, href)
         described = _pair(events, split.events)
         if described is None:
