@@ -83,8 +83,8 @@ TEXT they cannot fail to parse, so leaving them out changes nothing but the cost
 
 def split_descriptive(text: str | list[str]) -> Split:
     """Given (lean) iCalendar text, or its physical lines, return it without the descriptive
-    VEVENT properties (and the calendar's VERSION and PRODID), and those properties for each
-    VEVENT in document order."""
+    VEVENT properties (and the calendar's VERSION and PRODID, and its wrapper when it holds
+    only VEVENTs), and those properties for each VEVENT in document order."""
     timing: list[str] = []
     events: list[Described] = []
     stack: list[str] = []
@@ -109,7 +109,30 @@ def split_descriptive(text: str | list[str]) -> Split:
             if name == "UID":
                 events[-1].uid = line.split(":", 1)[-1].strip()
         timing.append(line)
-    return Split("\r\n".join(timing) + "\r\n", events)
+    return Split("\r\n".join(_unwrapped(timing)) + "\r\n", events)
+
+
+def _unwrapped(timing: list[str]) -> list[str]:
+    """Return the lines without their VCALENDAR wrapper when it holds nothing but VEVENTs:
+    icalendar then hands over the same VEVENTs, in the same order, for two lines less."""
+    if len(timing) < 2 or timing[0].upper() != "BEGIN:VCALENDAR":
+        return timing
+    if timing[-1].upper() != "END:VCALENDAR":
+        return timing
+    depth = 0
+    for line in timing[1:-1]:
+        name = property_name(line)
+        if name == "BEGIN":
+            if depth == 0 and line.upper() != "BEGIN:VEVENT":
+                return timing  # another component (a custom VTIMEZONE) stays in its calendar
+            depth += 1
+        elif name == "END":
+            depth -= 1
+            if depth < 0:
+                return timing
+        elif depth == 0:
+            return timing  # a calendar property (X-WR-TIMEZONE) is read from the calendar
+    return timing[1:-1] if depth == 0 else timing
 
 
 def _bare(line: str, name: str) -> bool:
