@@ -68,12 +68,11 @@ def logical_lines(physical: Iterable[str]) -> list[str]:
 
 def property_name(line: str) -> str:
     """Given a content line, return its property (or BEGIN/END) name in upper case."""
-    end = len(line)
-    for sep in (";", ":"):
-        index = line.find(sep)
-        if 0 <= index < end:
-            end = index
-    return line[:end].strip().upper()
+    end = line.find(":")
+    if end < 0:
+        end = len(line)
+    semicolon = line.find(";", 0, end)
+    return line[: semicolon if semicolon >= 0 else end].strip().upper()
 
 
 _UNREAD_CALENDAR_TEXT = frozenset({"VERSION", "PRODID"})

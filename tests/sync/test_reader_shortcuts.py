@@ -14,9 +14,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bench.generate import generate_calendar
 from mendcrm.events import ReadContext, Span, customzones, read_object
-from mendcrm.events.contentlines import parse_params, physical_lines
+from mendcrm.events.contentlines import parse_params, physical_lines, property_name
 from mendcrm.events.octets import unfold_octets
+from mendcrm.model import Occurrence
+from mendcrm.sources.state import make_entry
 from tests.sync.test_corpus import FILES
 
 CONTEXT = ReadContext(source="feed:x", calendar="x", zone=ZoneInfo("Europe/Berlin"))
@@ -193,3 +196,62 @@ def test_parameters_split_as_the_general_reading(line: str) -> None:
     for key, raw in expected.items():
         if "^" not in raw:
             assert params[key] == raw
+
+
+def _name_general(line: str) -> str:
+    """The name ends at the first ``;`` or ``:``, whichever comes first (RFC 5545 §3.1)."""
+    cut = min((i for i in (line.find(";"), line.find(":")) if i >= 0), default=len(line))
+    return line[:cut].strip().upper()
+
+
+@settings(max_examples=600)
+@given(st.text(alphabet="aB;: -\t", max_size=20))
+def test_property_names_end_where_the_general_reading_ends_them(line: str) -> None:
+    assert property_name(line) == _name_general(line)
+
+
+# -- what the sync stores of a reading ---------------------------------------------------------
+
+
+def _payload_general(occurrence: Occurrence) -> dict[str, object]:
+    """The general encoding: the record, identity fields and defaults left out, each person as a
+    list of its fields with trailing defaults left out."""
+    defaults = {"cn": "", "partstat": "NEEDS-ACTION", "role": "REQ-PARTICIPANT"}
+
+    def person(record: dict[str, str]) -> list[str]:
+        values = [record["email"], record["cn"], record["partstat"], record["role"]]
+        names = ["email", "cn", "partstat", "role"]
+        while values and defaults.get(names[len(values) - 1]) == values[-1]:
+            values.pop()
+        return values
+
+    identity = {"source", "calendar", "calendar_name", "href", "etag", "start", "end"}
+    record = {
+        k: v for k, v in occurrence.to_record().items() if k not in identity | {"recurrence_id"}
+    }
+    if record.get("organizer"):
+        record["organizer"] = person(record["organizer"])
+    if record.get("attendees"):
+        record["attendees"] = [person(a) for a in record["attendees"]]
+    empty = Occurrence(source="", calendar="", href="", uid="", start=WIDE.start, end=WIDE.end)
+    blank = empty.to_record()
+    return {k: v for k, v in record.items() if k == "uid" or blank.get(k) != v}
+
+
+def test_stored_payloads_are_the_records_general_encoding() -> None:
+    # Every distinct variant of an object's shared fields is stored once, in order of first
+    # appearance, as the general encoding gives it.
+    datas = [o.ics.encode() for o in generate_calendar(300, seed=11, recurring_share=0.4)]
+    datas += [p.read_bytes() for p in [*FILES, *REALWORLD]]
+    checked = 0
+    for data in datas:
+        occurrences = _read(data)[0]
+        entry = make_entry("e", occurrences)
+        variants: list[dict[str, object]] = []
+        for occurrence in occurrences:
+            payload = _payload_general(occurrence)
+            if payload not in variants:
+                variants.append(payload)
+        assert entry["p"] == variants
+        checked += len(occurrences)
+    assert checked > 1000
