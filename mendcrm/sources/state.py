@@ -49,6 +49,7 @@ def _encoded_defaults(cls: type) -> dict[str, Any]:
 _OCCURRENCE_DEFAULTS = _encoded_defaults(Occurrence)
 _SHARED = tuple(f.name for f in dataclasses.fields(Occurrence) if f.name not in _IDENTITY)
 _shared_values = operator.attrgetter(*_SHARED)
+_FIELDS = tuple(f.name for f in dataclasses.fields(Occurrence))
 _ATTENDEE_DEFAULTS = _encoded_defaults(Attendee)
 STATE_FORMAT = 3
 """Bumped when entries change shape or the reader reads them otherwise; a calendar stored in
@@ -159,7 +160,7 @@ def entry_occurrences(
 ) -> list[Occurrence]:
     """Given a stored entry, return its occurrences (those overlapping ``span``, if given)."""
     payloads = entry.get("p") or []
-    templates: dict[int, Occurrence] = {}
+    templates: dict[int, dict[str, Any]] = {}
     out: list[Occurrence] = []
     for pidx, start_s, length, rid in entry.get("x") or []:
         start, end = from_epoch(start_s), from_epoch(start_s + length)
@@ -179,8 +180,10 @@ def entry_occurrences(
                 start=start,
                 end=end,
             )
-            template = templates[pidx] = Occurrence.from_record(record)
-        out.append(dataclasses.replace(template, start=start, end=end, recurrence_id=rid))
+            made = Occurrence.from_record(record)
+            # Its fields by name: each occurrence is built from them (cheaper than replace).
+            template = templates[pidx] = {name: getattr(made, name) for name in _FIELDS}
+        out.append(Occurrence(**{**template, "start": start, "end": end, "recurrence_id": rid}))
     return out
 
 

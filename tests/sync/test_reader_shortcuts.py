@@ -19,7 +19,7 @@ from mendcrm.events import ReadContext, Span, customzones, read_object
 from mendcrm.events.contentlines import parse_params, physical_lines, property_name
 from mendcrm.events.octets import unfold_octets
 from mendcrm.model import Occurrence
-from mendcrm.sources.state import make_entry
+from mendcrm.sources.state import entry_occurrences, make_entry
 from tests.sync.test_corpus import FILES
 
 CONTEXT = ReadContext(source="feed:x", calendar="x", zone=ZoneInfo("Europe/Berlin"))
@@ -238,7 +238,7 @@ def _payload_general(occurrence: Occurrence) -> dict[str, object]:
     return {k: v for k, v in record.items() if k == "uid" or blank.get(k) != v}
 
 
-def test_stored_payloads_are_the_records_general_encoding() -> None:
+def test_stored_payloads_are_the_records_general_encoding_and_read_back() -> None:
     # Every distinct variant of an object's shared fields is stored once, in order of first
     # appearance, as the general encoding gives it.
     datas = [o.ics.encode() for o in generate_calendar(300, seed=11, recurring_share=0.4)]
@@ -253,5 +253,11 @@ def test_stored_payloads_are_the_records_general_encoding() -> None:
             if payload not in variants:
                 variants.append(payload)
         assert entry["p"] == variants
+        # And the occurrences come back from the entry as they were read.
+        back = entry_occurrences(
+            make_entry("", occurrences), href="h", source="feed:x", calendar="x", calendar_name=""
+        )
+        assert back == occurrences
+        assert [o.version for o in back] == [o.version for o in occurrences]
         checked += len(occurrences)
     assert checked > 1000
