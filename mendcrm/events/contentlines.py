@@ -44,7 +44,14 @@ def physical_lines(text: str) -> list[str]:
     inside a value (text pasted from other apps): a SUMMARY would silently lose everything after
     one. RFC 5545 §3.1 delimits content lines by line breaks alone.
     """
-    return _LINE_BREAK.split(text.removesuffix("\r\n").removesuffix("\n").removesuffix("\r"))
+    text = text.removesuffix("\r\n").removesuffix("\n").removesuffix("\r")
+    # The usual shapes first: LF only, or CRLF throughout (every CR and every LF part of a CRLF).
+    if "\r" not in text:
+        return text.split("\n")
+    crlf = text.count("\r\n")
+    if crlf == text.count("\r") == text.count("\n"):
+        return text.split("\r\n")
+    return _LINE_BREAK.split(text)
 
 
 def logical_lines(physical: Iterable[str]) -> list[str]:
@@ -61,22 +68,30 @@ def logical_lines(physical: Iterable[str]) -> list[str]:
 
 def property_name(line: str) -> str:
     """Given a content line, return its property (or BEGIN/END) name in upper case."""
-    end = len(line)
-    for sep in (";", ":"):
-        index = line.find(sep)
-        if 0 <= index < end:
-            end = index
-    return line[:end].strip().upper()
+    end = line.find(":")
+    if end < 0:
+        end = len(line)
+    semicolon = line.find(";", 0, end)
+    return line[: semicolon if semicolon >= 0 else end].strip().upper()
 
 
-def split_descriptive(text: str) -> Split:
-    """Given (lean) iCalendar text, return it without the descriptive VEVENT properties, and
-    those properties for each VEVENT in document order."""
+_UNREAD_CALENDAR_TEXT = frozenset({"VERSION", "PRODID"})
+"""VCALENDAR properties of type TEXT (RFC 5545 §3.7.3, §3.7.4) the reader never looks at; as
+TEXT they cannot fail to parse, so leaving them out changes nothing but the cost."""
+
+
+def split_descriptive(text: str | list[str]) -> Split:
+    """Given (lean) iCalendar text, or its physical lines, return it without the descriptive
+    VEVENT properties (and the calendar's VERSION and PRODID, and its wrapper when it holds
+    only VEVENTs), and those properties for each VEVENT in document order."""
     timing: list[str] = []
     events: list[Described] = []
     stack: list[str] = []
-    for line in logical_lines(physical_lines(text)):
+    physical = physical_lines(text) if isinstance(text, str) else text
+    for line in logical_lines(physical):
         name = property_name(line)
+        if name in _UNREAD_CALENDAR_TEXT and stack == ["VCALENDAR"] and _bare(line, name):
+            continue
         if name == "BEGIN":
             component = line.split(":", 1)[-1].strip().upper()
             stack.append(component)
@@ -93,17 +108,61 @@ def split_descriptive(text: str) -> Split:
             if name == "UID":
                 events[-1].uid = line.split(":", 1)[-1].strip()
         timing.append(line)
-    return Split("\r\n".join(timing) + "\r\n", events)
+    return Split("\r\n".join(_unwrapped(timing)) + "\r\n", events)
+
+
+def _unwrapped(timing: list[str]) -> list[str]:
+    """Return the lines without their VCALENDAR wrapper when it holds nothing but VEVENTs:
+    icalendar then hands over the same VEVENTs, in the same order, for two lines less."""
+    if len(timing) < 2 or timing[0].upper() != "BEGIN:VCALENDAR":
+        return timing
+    if timing[-1].upper() != "END:VCALENDAR":
+        return timing
+    depth = 0
+    for line in timing[1:-1]:
+        name = property_name(line)
+        if name == "BEGIN":
+            if depth == 0 and line.upper() != "BEGIN:VEVENT":
+                return timing  # another component (a custom VTIMEZONE) stays in its calendar
+            depth += 1
+        elif name == "END":
+            depth -= 1
+            if depth < 0:
+                return timing
+        elif depth == 0:
+            return timing  # a calendar property (X-WR-TIMEZONE) is read from the calendar
+    return timing[1:-1] if depth == 0 else timing
+
+
+def _bare(line: str, name: str) -> bool:
+    """Whether ``line`` is ``NAME:value``, without parameters or spaces around the name."""
+    return line[: len(name) + 1].upper() == name + ":"
 
 
 def parse_params(line: str) -> tuple[dict[str, str], str]:
     """Given a content line, return its parameters (names upper-cased, values unquoted and
     RFC 6868-decoded; a repeated or multi-valued parameter keeps its raw text) and its value."""
     params: dict[str, str] = {}
+    head, _, value = line.partition(":")
+    if '"' in head:
+        parts, value = _quoted_parts(line)
+    else:  # no quoted parameter value: the first colon ends the parameters
+        parts = head.split(";")
+    for part in parts[1:]:
+        key, _, raw = part.partition("=")
+        raw = raw.strip()
+        if len(raw) >= 2 and raw[0] == '"' and raw[-1] == '"':
+            raw = raw[1:-1]
+        params[key.strip().upper()] = _caret_decode(raw)
+    return params, value
+
+
+def _quoted_parts(line: str) -> tuple[list[str], str]:
+    """Split a content line with quoted parameter values at the semicolons and the colon that
+    stand outside quotes (RFC 5545 §3.1: a quoted value may hold both)."""
     quoted = False
     start = 0
     parts: list[str] = []
-    value = ""
     for index, char in enumerate(line):
         if char == '"':
             quoted = not quoted
@@ -112,17 +171,9 @@ def parse_params(line: str) -> tuple[dict[str, str], str]:
             start = index + 1
         elif not quoted and char == ":":
             parts.append(line[start:index])
-            value = line[index + 1 :]
-            break
-    else:
-        parts.append(line[start:])
-    for part in parts[1:]:
-        key, _, raw = part.partition("=")
-        raw = raw.strip()
-        if len(raw) >= 2 and raw[0] == '"' and raw[-1] == '"':
-            raw = raw[1:-1]
-        params[key.strip().upper()] = _caret_decode(raw)
-    return params, value
+            return parts, line[index + 1 :]
+    parts.append(line[start:])
+    return parts, ""
 
 
 def _caret_decode(value: str) -> str:

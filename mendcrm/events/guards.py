@@ -91,16 +91,16 @@ def count_candidates(freq: str, interval: int, seconds: float, sizes: Mapping[st
     return math.ceil(periods * (scanned * DAY_SCAN_WEIGHT + days * times))
 
 
-def nesting_problem(text: str) -> str | None:
-    """Given raw iCalendar text, return why its component nesting is unacceptable (deeper than
-    :data:`MAX_NESTING`, or a component never closed), or None.
+def nesting_problem(text: str | list[str]) -> str | None:
+    """Given raw iCalendar text (or its physical lines), return why its component nesting is
+    unacceptable (deeper than :data:`MAX_NESTING`, or a component never closed), or None.
 
     RFC 5545 §3.4 and §3.6 delimit every component by BEGIN and END. icalendar drops a component
     whose END never comes, with everything in it, and says nothing: a calendar object cut off
     before its ``END:VCALENDAR`` (a truncated download) would lose its events silently.
     """
     open_names: list[str] = []
-    for line in physical_lines(text):
+    for line in physical_lines(text) if isinstance(text, str) else text:
         head = line[:6].upper()
         if head == "BEGIN:":
             open_names.append(line[6:].strip().upper())

@@ -72,7 +72,12 @@ def original_start(start: date | datetime, origin: icalendar.Component) -> date 
     """Given an occurrence's start as placed and the component it comes from, return the start
     its rule gave it (its RECURRENCE-ID, RFC 5545 §3.8.4.4): the start itself unless a
     THISANDFUTURE override moved it, else the start minus that override's difference."""
-    shift = range_shift(origin)
+    return moved_back(start, range_shift(origin))
+
+
+def moved_back(start: date | datetime, shift: timedelta | None) -> date | datetime:
+    """Given an occurrence's start as placed and the :func:`range_shift` of the component it
+    comes from, return the start its rule gave it (see :func:`original_start`)."""
     if not shift:
         return start
     if isinstance(start, datetime) or not (shift % timedelta(days=1)):
@@ -88,4 +93,4 @@ def rid_text(value: date | datetime) -> str:
     return value.isoformat()
 
 
-__all__ = ["original_start", "range_shift", "rid_text"]
+__all__ = ["moved_back", "original_start", "range_shift", "rid_text"]

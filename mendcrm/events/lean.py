@@ -60,7 +60,11 @@ def known_zone(tzid: str) -> bool:
 
 def lean_text(text: str) -> str:
     """Given iCalendar text, return it without the components and properties MendCRM ignores."""
-    lines = physical_lines(text)
+    return "\r\n".join(lean_lines(physical_lines(text))) + "\r\n"
+
+
+def lean_lines(lines: list[str]) -> list[str]:
+    """Given the physical lines of iCalendar text, return those :func:`lean_text` keeps."""
     out: list[str] = []
     skipping = False  # inside a dropped property's continuation lines
     drop_depth = 0  # > 0 while inside a dropped component
@@ -107,7 +111,7 @@ def lean_text(text: str) -> str:
         out.append(line)
     if zone_block is not None:
         out.extend(zone_block)
-    return "\r\n".join(out) + "\r\n"
+    return out
 
 
 def _redundant_zone(block: list[str]) -> bool:
@@ -117,4 +121,4 @@ def _redundant_zone(block: list[str]) -> bool:
     return False
 
 
-__all__ = ["known_zone", "lean_text"]
+__all__ = ["known_zone", "lean_lines", "lean_text"]

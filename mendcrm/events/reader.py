@@ -21,11 +21,18 @@ import icalendar
 import recurring_ical_events
 import x_wr_timezone
 
-from mendcrm.events.contentlines import Described, split_descriptive
+from mendcrm.events.contentlines import Described, physical_lines, split_descriptive
+from mendcrm.events.customzones import (
+    ZoneBlock,
+    custom_zone_blocks,
+    keep_zones,
+    seed_zones,
+    without_blocks,
+)
 from mendcrm.events.descriptive import categories_of, my_partstat_of, people_of, text_of
 from mendcrm.events.guards import nesting_problem, rrule_problem
-from mendcrm.events.instances import original_start, rid_text
-from mendcrm.events.lean import lean_text
+from mendcrm.events.instances import moved_back, range_shift, rid_text
+from mendcrm.events.lean import lean_lines
 from mendcrm.events.lengths import Length, length_of, place, single_end
 from mendcrm.events.octets import decode_calendar
 from mendcrm.events.values import dt_of
@@ -78,6 +85,7 @@ class ObjectReading:
 
 
 RECURRENCE_PROPS = ("RRULE", "RDATE", "RECURRENCE-ID")
+_X_WR_TIMEZONE = re.compile(r"^X-WR-TIMEZONE", re.MULTILINE | re.IGNORECASE)
 _FIRST_UID = re.compile(r"^UID(?:;[^:\r\n]*)?:([^\r\n]*)", re.MULTILINE | re.IGNORECASE)
 
 
@@ -109,21 +117,30 @@ def read_object(
             first_uid = _FIRST_UID.search(decoded.text)
             named = first_uid.group(1).strip() if first_uid else None
             reading.warnings.append(ctx.warning(href, named, decoded.problem))
-        text = decoded.text
-        problem = nesting_problem(text)
+        # Split into lines once; the guard, the trim and the cut all walk the same lines.
+        lines = physical_lines(decoded.text)
+        problem = nesting_problem(lines)
         if problem:
             reading.warnings.append(ctx.warning(href, None, f"{problem}; skipped"))
             return reading
-        text = lean_text(text)
+        lines = lean_lines(lines)
+        text = "\r\n".join(lines) + "\r\n"
         reading.text = text
+        zones: list[ZoneBlock] = []
         if "BEGIN:VTIMEZONE" in text:
             problem = zone_rules_problem(text)
             if problem:
                 reading.warnings.append(ctx.warning(href, None, f"{problem}; skipped"))
                 return reading
             forget_custom_zones()
-        split = split_descriptive(text)
+            zones = custom_zone_blocks(lines)
+            seeded = seed_zones(zones)
+            if seeded and not _X_WR_TIMEZONE.search(text):
+                # Only X-WR-TIMEZONE's conversion could look at the VTIMEZONE components.
+                lines = without_blocks(lines, seeded)
+        split = split_descriptive(lines)
         tops = icalendar.Calendar.from_ical(split.timing, multiple=True)
+        keep_zones(zones)
         events = _vevents(tops, reading, ctx, href)
         described = _pair(events, split.events)
         if described is None:
@@ -265,7 +282,7 @@ def _read_single(event: icalendar.Component, where: _Where) -> list[Occurrence]:
     base = _base(event, where)
     if base is None:
         return []
-    occurrence = _timed(base, start_value, end_value, None, where)
+    occurrence = _timed(_fields(base), start_value, end_value, None, where)
     if not where.span.overlaps(occurrence.start, occurrence.end):
         return []
     if not isinstance(start_value, datetime) or start_value.tzinfo is None:
@@ -350,8 +367,7 @@ def _read_series(components: list[icalendar.Component], where: _Where) -> list[O
         )
     # Each occurrence shares its fields with the component it comes from (the master or an
     # override); they are read once per component, not copied per occurrence.
-    bases: dict[int, Occurrence | None] = {}
-    lengths: dict[int, Length] = {}
+    bases: dict[int, _Origin | None] = {}
     occurrences: list[Occurrence] = []
     for item in found:
         # The component an occurrence comes from; recurring-ical-events keeps it on a private
@@ -361,24 +377,45 @@ def _read_series(components: list[icalendar.Component], where: _Where) -> list[O
             origin = item.as_component(False)
         key = id(origin)
         if key not in bases:
-            bases[key] = _base(origin, where)
-        base = bases[key]
-        if base is None:
+            bases[key] = _origin(origin, where)
+        read = bases[key]
+        if read is None:
             continue
-        if key not in lengths:
-            lengths[key] = _length(origin, where)
-        start, end = place(item.start, item.end, lengths[key])
-        rid = origin.get("RECURRENCE-ID")
-        if rid is not None and "RANGE" not in getattr(rid, "params", {}):
-            identity = rid_text(_time_value(rid, "RECURRENCE-ID"))
-        else:
-            # A rule instance, or one a THISANDFUTURE override moved: the rule's own start.
-            identity = rid_text(original_start(start, origin))
-        occurrence = _timed(base, start, end, identity, where)
+        start, end = place(item.start, item.end, read.length)
+        # An override's own RECURRENCE-ID, else (a rule instance, or one a THISANDFUTURE
+        # override moved) the rule's own start.
+        identity = read.identity or rid_text(moved_back(start, read.shift))
+        occurrence = _timed(read.fields, start, end, identity, where)
         if span.overlaps(occurrence.start, occurrence.end):
             occurrences.append(occurrence)
     occurrences.sort(key=lambda o: o.start)
     return occurrences[:cap]
+
+
+@dataclass(frozen=True, slots=True)
+class _Origin:
+    """What every occurrence from one component of a series shares, read once."""
+
+    fields: dict[str, Any]
+    """The component's :class:`Occurrence` fields, times aside (see :func:`_base`)."""
+    length: Length
+    identity: str | None
+    """An override's own RECURRENCE-ID as an identity; None for the rule's instances."""
+    shift: timedelta | None
+    """The time difference a ``RANGE=THISANDFUTURE`` override applies, if it is one."""
+
+
+def _origin(component: icalendar.Component, where: _Where) -> _Origin | None:
+    """Return what occurrences from ``component`` share; None if it is cancelled."""
+    base = _base(component, where)
+    if base is None:
+        return None
+    length = _length(component, where)
+    rid = component.get("RECURRENCE-ID")
+    identity = None
+    if rid is not None and "RANGE" not in getattr(rid, "params", {}):
+        identity = rid_text(_time_value(rid, "RECURRENCE-ID"))
+    return _Origin(_fields(base), length, identity, range_shift(component))
 
 
 def _expansion_start(component: icalendar.Component, start: date | datetime) -> date | datetime:
@@ -454,14 +491,24 @@ def _base(event: icalendar.Component, where: _Where) -> Occurrence | None:
     )
 
 
+_FIELDS = tuple(f.name for f in dataclasses.fields(Occurrence))
+
+
+def _fields(base: Occurrence) -> dict[str, Any]:
+    """Return ``base``'s fields by name, to build its timed copies from (cheaper than
+    :func:`dataclasses.replace` once per occurrence)."""
+    return {name: getattr(base, name) for name in _FIELDS}
+
+
 def _timed(
-    base: Occurrence,
+    fields: dict[str, Any],
     start_value: date | datetime,
     end_value: date | datetime,
     recurrence_id: str | None,
     where: _Where,
 ) -> Occurrence:
-    """Return ``base`` placed at the given start and end (UTC; all-day in the user's zone)."""
+    """Return the occurrence with ``fields`` (see :func:`_fields`) placed at the given start
+    and end (UTC; all-day in the user's zone)."""
     zone = where.ctx.zone
     start = _utc(start_value, zone)
     end = _utc(end_value, zone)
@@ -469,13 +516,15 @@ def _timed(
         where.warn("event ends before it starts; read as an instant")
         end = start
     all_day = not isinstance(start_value, datetime)
-    return dataclasses.replace(
-        base,
-        start=start,
-        end=end,
-        recurrence_id=recurrence_id,
-        all_day=all_day,
-        tzid=None if all_day else base.tzid,
+    return Occurrence(
+        **{
+            **fields,
+            "start": start,
+            "end": end,
+            "recurrence_id": recurrence_id,
+            "all_day": all_day,
+            "tzid": None if all_day else fields["tzid"],
+        }
     )
 
 

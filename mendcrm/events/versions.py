@@ -66,6 +66,8 @@ def newest_versions(
     one without a UID competes with nothing. The newer is the higher :func:`component_version`,
     then the later in the file.
     """
+    if len(events) < 2:
+        return list(events)  # one component competes with nothing
     keys: list[tuple[str, str] | None] = []
     for event in events:
         uid = str(event.get("UID", "")).strip()

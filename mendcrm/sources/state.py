@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+import operator
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -47,6 +48,8 @@ def _encoded_defaults(cls: type) -> dict[str, Any]:
 
 _OCCURRENCE_DEFAULTS = _encoded_defaults(Occurrence)
 _SHARED = tuple(f.name for f in dataclasses.fields(Occurrence) if f.name not in _IDENTITY)
+_shared_values = operator.attrgetter(*_SHARED)
+_FIELDS = tuple(f.name for f in dataclasses.fields(Occurrence))
 _ATTENDEE_DEFAULTS = _encoded_defaults(Attendee)
 STATE_FORMAT = 3
 """Bumped when entries change shape or the reader reads them otherwise; a calendar stored in
@@ -61,25 +64,38 @@ def _strip(record: dict[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any
 _ATTENDEE_FIELDS = tuple(f.name for f in dataclasses.fields(Attendee))
 
 
-def _person(record: dict[str, Any]) -> list[Any]:
-    # A list in field order, trailing defaults left out: attendees are most of a payload.
-    values = [record.get(name) for name in _ATTENDEE_FIELDS]
+def _person_record(values: list[Any]) -> dict[str, Any]:
+    return dict(zip(_ATTENDEE_FIELDS, values, strict=False))
+
+
+def _attendee_values(attendee: Attendee) -> list[Any]:
+    """Return ``attendee`` as stored: a list in field order, trailing defaults left out
+    (attendees are most of a payload)."""
+    values: list[Any] = [getattr(attendee, name) for name in _ATTENDEE_FIELDS]
     while values and _ATTENDEE_DEFAULTS.get(_ATTENDEE_FIELDS[len(values) - 1]) == values[-1]:
         values.pop()
     return values
 
 
-def _person_record(values: list[Any]) -> dict[str, Any]:
-    return dict(zip(_ATTENDEE_FIELDS, values, strict=False))
-
-
 def _payload(occurrence: Occurrence) -> dict[str, Any]:
-    record = {k: v for k, v in occurrence.to_record().items() if k not in _IDENTITY}
-    if record.get("organizer"):
-        record["organizer"] = _person(record["organizer"])
-    if record.get("attendees"):
-        record["attendees"] = [_person(a) for a in record["attendees"]]
+    """Return the stored form of the fields ``occurrence`` shares with its series: its record
+    (:meth:`Occurrence.to_record`) without the identity fields and the defaults, people as short
+    lists; built field by field, since a first sync writes one per component."""
+    record: dict[str, Any] = {}
+    for name, value in zip(_SHARED, _shared_values(occurrence), strict=True):
+        if isinstance(value, Attendee):
+            value = _attendee_values(value)
+        elif isinstance(value, tuple):  # attendees, categories, version
+            value = [_attendee_values(v) if isinstance(v, Attendee) else v for v in value]
+        elif not isinstance(value, str | bool | int | None):
+            value = _encode_field(occurrence, name)
+        record[name] = value
     return _strip(record, _OCCURRENCE_DEFAULTS)
+
+
+def _encode_field(occurrence: Occurrence, name: str) -> Any:
+    # A field of a kind the shortcut above does not know: the record's own encoding.
+    return occurrence.to_record()[name]
 
 
 def _unpayload(payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -106,18 +122,27 @@ def make_entry(
     return the compact entry to store."""
     payloads: list[dict[str, Any]] = []
     index: dict[tuple[Any, ...], int] = {}
+    # The reader gives the occurrences of one component the very same field objects: known by
+    # their ids first, they need not be hashed (an attendee tuple hashes every attendee). The
+    # occurrences hold those objects for the whole call, so no id is reused meanwhile.
+    by_ids: dict[tuple[int, ...], int] = {}
     rows: list[list[Any]] = []
     for occurrence in occurrences:
         # Occurrences of one series share everything but their times: encode each variant once.
-        key = tuple(getattr(occurrence, name) for name in _SHARED)
-        if key not in index:
-            index[key] = len(payloads)
-            payloads.append(_payload(occurrence))
+        key = _shared_values(occurrence)
+        ids = tuple(map(id, key))
+        found = by_ids.get(ids)
+        if found is None:
+            found = index.get(key)
+            if found is None:
+                found = index[key] = len(payloads)
+                payloads.append(_payload(occurrence))
+            by_ids[ids] = found
         start = epoch(occurrence.start)
         rid: str | int | None = occurrence.recurrence_id
         if rid is not None and rid == to_iso(occurrence.start):
             rid = 1  # the usual case: the occurrence was not moved
-        rows.append([index[key], start, epoch(occurrence.end) - start, rid])
+        rows.append([found, start, epoch(occurrence.end) - start, rid])
     entry: Entry = {"e": etag, "p": payloads, "x": rows, **extra}
     if raw is not None:
         entry["r"] = pack_text(raw)
@@ -135,7 +160,7 @@ def entry_occurrences(
 ) -> list[Occurrence]:
     """Given a stored entry, return its occurrences (those overlapping ``span``, if given)."""
     payloads = entry.get("p") or []
-    templates: dict[int, Occurrence] = {}
+    templates: dict[int, dict[str, Any]] = {}
     out: list[Occurrence] = []
     for pidx, start_s, length, rid in entry.get("x") or []:
         start, end = from_epoch(start_s), from_epoch(start_s + length)
@@ -155,8 +180,10 @@ def entry_occurrences(
                 start=start,
                 end=end,
             )
-            template = templates[pidx] = Occurrence.from_record(record)
-        out.append(dataclasses.replace(template, start=start, end=end, recurrence_id=rid))
+            made = Occurrence.from_record(record)
+            # Its fields by name: each occurrence is built from them (cheaper than replace).
+            template = templates[pidx] = {name: getattr(made, name) for name in _FIELDS}
+        out.append(Occurrence(**{**template, "start": start, "end": end, "recurrence_id": rid}))
     return out
 
 
