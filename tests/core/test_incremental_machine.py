@@ -143,6 +143,13 @@ def _item_key(
     return (item.kind, names.get(item.contact_id, ""), about, item.due, text)
 
 
+def _meeting_started(item: QueueItem, encounters: dict[str, Encounter], now: datetime) -> bool:
+    """Whether ``item`` is a prep note whose meeting has begun: it stays open until the meeting
+    ends, but :func:`changes.snooze` refuses to put it off (nothing is left to prepare for)."""
+    encounter = encounters.get(item.encounter_id or "")
+    return item.kind == "prep" and encounter is not None and encounter.occurrence.start <= now
+
+
 def _in_order(records: list[_R], key: Callable[[_R], tuple[Any, ...]]) -> list[_R]:
     """The records sorted by ``key``, which must tell every two apart (else the pick between
     them would still depend on their ids)."""
@@ -315,10 +322,14 @@ class IncrementalEqualsFull(RuleBasedStateMachine):
     @rule(data=st.data(), hours=st.sampled_from([1, 20, 200]))
     def snooze(self, data: st.DataObject, hours: int) -> None:
         with Store(self.store_path).transaction() as tx:
-            open_items = [i for i in repository.queue(tx) if i.state in ("pending", "due")]
+            encounters = {e.id: e for e in repository.encounters(tx)}
+            open_items = [
+                i
+                for i in repository.queue(tx)
+                if i.state in ("pending", "due") and not _meeting_started(i, encounters, self.now)
+            ]
             if open_items:
                 names = {c.id: c.name for c in repository.contacts(tx)}
-                encounters = {e.id: e for e in repository.encounters(tx)}
                 ordered = _in_order(open_items, lambda i: _item_key(i, names, encounters))
                 item = data.draw(st.sampled_from(ordered))
                 changes.snooze(tx, item.id, until=self.now + timedelta(hours=hours), now=self.now)
