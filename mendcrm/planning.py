@@ -400,6 +400,22 @@ def _repoint(work: _Work, old_id: str, new_id: str) -> None:
             work.put(replace(item, encounter_id=new_id))
 
 
+def _free_item_id(work: _Work, kind: str, encounter_id: str) -> str:
+    """Return the id for a new note of ``kind`` for an encounter: ``queue_id(kind, encounter
+    id)``, or a variant of it if a note of another encounter holds that id.
+
+    A note that follows a moved meeting keeps its id (:func:`_repoint`), and the encounter it
+    left may come back while the one it moved to stays (a recurring meeting's instances leaving
+    and entering the window as the clock goes back and forth, a meeting put back as well as
+    moved). The new note must not overwrite the moved one: the two would share one record.
+    """
+    found, variant = queue_id(kind, encounter_id), 0
+    while (holder := work.items.get(found)) is not None and holder.encounter_id != encounter_id:
+        variant += 1
+        found = queue_id(kind, encounter_id, str(variant))
+    return found
+
+
 def _primary(items: Sequence[QueueItem]) -> QueueItem:
     """Of several items for one (encounter, kind), return the one that speaks for it."""
     rank = {"delivered": 0, "done": 0, "dismissed": 0, "due": 1, "pending": 1, "withdrawn": 2}
@@ -435,7 +451,7 @@ def _sync_items(
             if not create or (kind == "prep" and work.now >= encounter.occurrence.start):
                 continue
             item = QueueItem(
-                id=queue_id(kind, encounter.id),
+                id=_free_item_id(work, kind, encounter.id),
                 kind=kind,
                 contact_id=encounter.contact_id,
                 due=due,

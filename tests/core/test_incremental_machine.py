@@ -11,14 +11,14 @@ two leave must be equal (the memo's own record aside).
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import shutil
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from hypothesis import HealthCheck, event, settings
@@ -34,11 +34,12 @@ from hypothesis.stateful import (
 from mendcrm import changed_pass, changes, repository
 from mendcrm.config.model import Config, FeedConfig, MeConfig, StoreConfig, SyncConfig
 from mendcrm.dismissals import dismiss_encounter
-from mendcrm.errors import UsageError
 from mendcrm.model import Encounter, QueueItem, replace
 from mendcrm.pass_memo import MEMO_ID, PassMemo
 from mendcrm.pipeline import detect_and_plan, fetch
 from mendcrm.store import Store
+
+_R = TypeVar("_R")
 
 T0 = datetime(2026, 3, 20, 7, 30, tzinfo=UTC)
 """A week before Europe/Berlin's clocks go forward: DST falls inside most histories."""
@@ -116,18 +117,45 @@ def _tables(path: Path) -> dict[str, Any]:
     return {name: data.get(name, {}) for name in TABLES} | {"meta": meta}
 
 
-def _item_order(item: QueueItem) -> tuple[Any, ...]:
-    """Order queue items by what they are about, never by id: ids hash the calendar's path, a
-    new temporary folder in every example, so ordering by them would make one choice pick
-    different items in two runs of the same history (hypothesis then reports the machine as
-    flaky, and cannot replay what it found)."""
-    return (item.kind, item.due, item.title, item.state)
+# The rules below pick a queue item or an encounter by its place in a sorted list, and Hypothesis
+# replays a history by replaying those places: the order must follow from the history alone.
+# Sorting by id does not: contact ids are random (uuid4) and encounter and queue ids hash the
+# contact id and the feed's path, a fresh mkdtemp folder per example; the same history then
+# snoozed or dismissed another item, the store went its own way and Hypothesis stopped with
+# FlakyStrategyDefinition. These keys name what an item is instead (ids swapped for names and
+# the source, which is the feed's name): the same item in every replay, distinct items apart.
 
 
-def _encounter_order(encounter: Encounter, names: dict[str, str]) -> tuple[Any, ...]:
-    """Order encounters by their meeting and person, never by id (see :func:`_item_order`)."""
-    occ = encounter.occurrence
-    return (occ.start, occ.uid, occ.source, names.get(encounter.contact_id, ""))
+def _encounter_key(encounter: Encounter, names: dict[str, str]) -> tuple[str, ...]:
+    """The encounter id's own parts (source, UID, occurrence key, contact), by name."""
+    occurrence = encounter.occurrence
+    return (occurrence.source, occurrence.uid, occurrence.key, names[encounter.contact_id])
+
+
+def _item_key(
+    item: QueueItem, names: dict[str, str], encounters: dict[str, Encounter]
+) -> tuple[Any, ...]:
+    """A prep note or follow-up is its kind and encounter; a nudge its contact, due time and
+    text (the stage, the period); the text without the item's id (a follow-up's names it)."""
+    encounter = encounters.get(item.encounter_id or "")
+    about = _encounter_key(encounter, names) if encounter is not None else ()
+    text = (item.title + item.body).replace(item.id, "")
+    return (item.kind, names.get(item.contact_id, ""), about, item.due, text)
+
+
+def _meeting_started(item: QueueItem, encounters: dict[str, Encounter], now: datetime) -> bool:
+    """Whether ``item`` is a prep note whose meeting has begun: it stays open until the meeting
+    ends, but :func:`changes.snooze` refuses to put it off (nothing is left to prepare for)."""
+    encounter = encounters.get(item.encounter_id or "")
+    return item.kind == "prep" and encounter is not None and encounter.occurrence.start <= now
+
+
+def _in_order(records: list[_R], key: Callable[[_R], tuple[Any, ...]]) -> list[_R]:
+    """The records sorted by ``key``, which must tell every two apart (else the pick between
+    them would still depend on their ids)."""
+    keys = [key(r) for r in records]
+    assert len(set(keys)) == len(keys), f"records with one key, picked by id: {sorted(keys)}"
+    return sorted(records, key=key)
 
 
 def _counted(planned: Any) -> Any:
@@ -294,13 +322,17 @@ class IncrementalEqualsFull(RuleBasedStateMachine):
     @rule(data=st.data(), hours=st.sampled_from([1, 20, 200]))
     def snooze(self, data: st.DataObject, hours: int) -> None:
         with Store(self.store_path).transaction() as tx:
-            open_items = [i for i in repository.queue(tx) if i.state in ("pending", "due")]
+            encounters = {e.id: e for e in repository.encounters(tx)}
+            open_items = [
+                i
+                for i in repository.queue(tx)
+                if i.state in ("pending", "due") and not _meeting_started(i, encounters, self.now)
+            ]
             if open_items:
-                item = data.draw(st.sampled_from(sorted(open_items, key=_item_order)))
-                until = self.now + timedelta(hours=hours)
-                # A prep note whose meeting has begun cannot be put off: the user is told.
-                with contextlib.suppress(UsageError):
-                    changes.snooze(tx, item.id, until=until, now=self.now)
+                names = {c.id: c.name for c in repository.contacts(tx)}
+                ordered = _in_order(open_items, lambda i: _item_key(i, names, encounters))
+                item = data.draw(st.sampled_from(ordered))
+                changes.snooze(tx, item.id, until=self.now + timedelta(hours=hours), now=self.now)
         self.check()
 
     @rule(close=st.sampled_from(["none", "done", "dismiss"]))
@@ -326,8 +358,8 @@ class IncrementalEqualsFull(RuleBasedStateMachine):
             active = [e for e in repository.encounters(tx) if e.state == "active"]
             if active:
                 names = {c.id: c.name for c in repository.contacts(tx)}
-                order = sorted(active, key=lambda e: _encounter_order(e, names))
-                chosen = data.draw(st.sampled_from(order))
+                ordered = _in_order(active, lambda e: _encounter_key(e, names))
+                chosen = data.draw(st.sampled_from(ordered))
                 dismiss_encounter(tx, chosen.id, series=series, now=self.now)
         self.check()
 

@@ -307,3 +307,37 @@ def test_a_snoozed_followup_stays_put_off_when_its_event_moves_or_resyncs() -> N
     later = START + timedelta(days=2)
     memory.sync([meeting(later)], [ROBERT])
     assert by_kind(memory)["followup"].due == later + timedelta(hours=3)
+
+
+def test_a_meeting_back_where_its_notes_moved_from_gets_notes_of_its_own() -> None:
+    # A weekly meeting's instance of the 5th goes (out of the window, say) as the one of the
+    # 12th comes: one gone, one new in the same series, so planning takes it for a move and the
+    # notes follow to the 12th, keeping their ids (queue_id of the 5th's encounter). Then the
+    # 5th comes back while the 12th stays: two meetings, each with a prep note and a follow-up
+    # of its own. The moved notes stay the 12th's; the 5th's new ones cannot take the moved
+    # ones' ids, or the two encounters would share (and overwrite) one record.
+    memory = Memory()
+    fifth = meeting(recurrence_id="20250305T080000Z")
+    twelfth = meeting(START + timedelta(days=7), recurrence_id="20250312T080000Z")
+    memory.sync([fifth], [ROBERT])
+    moved = by_kind(memory)
+    [(later, earlier)] = memory.sync([twelfth], [ROBERT]).changed
+    back = memory.sync([fifth, twelfth], [ROBERT])
+    assert [e.id for e in back.detected] == [earlier.id]
+    notes = sorted(
+        (q.encounter_id, q.kind, q.state, q.id in (moved["prep"].id, moved["followup"].id))
+        for q in memory.items()
+    )
+    assert notes == sorted(
+        [
+            (earlier.id, "prep", "pending", False),
+            (earlier.id, "followup", "pending", False),
+            (later.id, "prep", "pending", True),
+            (later.id, "followup", "pending", True),
+        ]
+    )
+    texts = {(q.encounter_id, q.kind): q.body for q in memory.items()}
+    # START is Wednesday 5 March 2025, 08:00 UTC: 09:00 in Berlin (CET), a week before the 12th.
+    assert "Wednesday 5 March 2025" in texts[(earlier.id, "prep")]
+    assert "Wednesday 12 March 2025" in texts[(later.id, "prep")]
+    assert memory.sync([fifth, twelfth], [ROBERT]).empty
