@@ -27,7 +27,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from mendcrm.model import FLAGGED_STAGES, Encounter, Interaction, QueueItem, from_iso
-from mendcrm.sources.state import entry_occurrences
+from mendcrm.sources.state import calendar_occurrences
 
 if TYPE_CHECKING:
     from mendcrm.config.model import Config
@@ -98,23 +98,17 @@ def touched_uids(stored: Documents, new: Documents, changed: Mapping[str, set[st
 def occurrences_of(state: Documents, uids: Collection[str], window: Span) -> list[Occurrence]:
     """Given the new state, UIDs and the window, return the occurrences of those UIDs in every
     calendar (all copies of each meeting), in the sync stage's order."""
-    found: list[Occurrence] = []
-    for doc in state.values():
-        if doc.get("kind") != "calendar":
-            continue
-        for href, entry in (doc.get("objects") or {}).items():
-            if not entry_uids(entry) & set(uids):
-                continue
-            found.extend(
-                entry_occurrences(
-                    entry,
-                    href=href,
-                    source=doc.get("source", ""),
-                    calendar=doc.get("calendar", ""),
-                    calendar_name=doc.get("name", ""),
-                    span=window,
-                )
-            )
+    wanted = set(uids)
+
+    def holds_one(entry: Mapping[str, Any]) -> bool:
+        return not wanted.isdisjoint(entry_uids(entry))
+
+    found = [
+        occurrence
+        for doc in state.values()
+        if doc.get("kind") == "calendar"
+        for occurrence in calendar_occurrences(doc, window, holds_one)
+    ]
     found.sort(key=lambda o: (o.start, o.source, o.uid, o.recurrence_id or ""))
     return found
 
@@ -143,9 +137,8 @@ class Scope:
             start = encounter.occurrence.start
             if encounter.occurrence.uid in self.uids or encounter.state != "active":
                 continue
-            if start >= now and start < soon.get(
-                encounter.contact_id, datetime.max.replace(tzinfo=start.tzinfo)
-            ):
+            known = soon.get(encounter.contact_id)
+            if start >= now and (known is None or start < known):
                 soon[encounter.contact_id] = start
         return soon
 

@@ -23,7 +23,7 @@ import dataclasses
 import json
 import operator
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -214,10 +214,17 @@ def unpack_text(packed: str) -> str:
     return zlib.decompress(base64.b85decode(packed)).decode("utf-8")
 
 
-def calendar_occurrences(doc: Mapping[str, Any], span: Span) -> list[Occurrence]:
-    """Given a calendar's state document, return its stored occurrences overlapping ``span``."""
+def calendar_occurrences(
+    doc: Mapping[str, Any],
+    span: Span,
+    keep: Callable[[Mapping[str, Any]], bool] | None = None,
+) -> list[Occurrence]:
+    """Given a calendar's state document, return its stored occurrences overlapping ``span``
+    (of the entries ``keep`` accepts, if given)."""
     out: list[Occurrence] = []
     for href, entry in (doc.get("objects") or {}).items():
+        if keep is not None and not keep(entry):
+            continue
         out.extend(
             entry_occurrences(
                 entry,

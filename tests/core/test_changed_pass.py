@@ -13,24 +13,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
-from mendcrm import changed_pass, planning
+from mendcrm import changed_pass
 from mendcrm.model import from_iso
 from tests.core import test_incremental_machine as machine
-
-
-@pytest.fixture
-def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[machine.IncrementalEqualsFull]:
-    monkeypatch.setattr(machine, "event", lambda *_: None)  # hypothesis's, outside a test run
-    runs = machine.IncrementalEqualsFull()
-    runs.start()
-    yield runs
-    runs.teardown()
+from tests.core.test_pass_memo import planned
 
 
 def changed_only(monkeypatch: pytest.MonkeyPatch) -> list[set[str]]:
@@ -162,14 +153,7 @@ def test_a_calendar_rewritten_unchanged_plans_nothing(
     # object changed, so no meeting is detected or planned again — yet notes still fall due.
     world.add_event(hours=26, minutes=30, people={2}, in_summary=False, weekly=0)
     assert items(world)[("prep", "Kim Lee")]["state"] == "pending"
-    calls: list[Any] = []
-    real = planning.plan
-
-    def counting(**kwargs: Any) -> Any:
-        calls.append(kwargs["now"])
-        return real(**kwargs)
-
-    monkeypatch.setattr(planning, "plan", counting)
+    calls = planned(monkeypatch)
     world.now += timedelta(hours=2, minutes=30)  # past the prep note's due time (24 h before)
     world.feed.write_bytes(machine._ics(world.events))
     world.check()

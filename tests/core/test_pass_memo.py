@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -19,15 +18,6 @@ import pytest
 from mendcrm import changes, planning
 from mendcrm.store import Store
 from tests.core import test_incremental_machine as machine
-
-
-@pytest.fixture
-def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[machine.IncrementalEqualsFull]:
-    monkeypatch.setattr(machine, "event", lambda *_: None)  # hypothesis's, outside a test run
-    runs = machine.IncrementalEqualsFull()
-    runs.start()
-    yield runs
-    runs.teardown()
 
 
 def queue(world: machine.IncrementalEqualsFull) -> dict[str, tuple[str, str, str]]:
