@@ -109,9 +109,9 @@ def check_plain(table: Any) -> None:
 
 def plain_copy(value: Any) -> tuple[Any, bool]:
     """Given a value to store, return (the value exactly as ``json.loads(json.dumps(value))``
-    would give it, whether any object key in it ends in ``error``); raise TypeError for a value
-    that is not plain JSON and ValueError for NaN or an infinity, as ``json.dumps`` with
-    ``allow_nan=False`` would.
+    would give it, whether any object key in it ending in ``error`` holds a non-empty value);
+    raise TypeError for a value that is not plain JSON and ValueError for NaN or an infinity,
+    as ``json.dumps`` with ``allow_nan=False`` would.
 
     The copy shares the value's strings and numbers instead of parsing new ones: they cannot
     change, and a pass's new records hold the text of every note, which the model objects that
@@ -138,7 +138,9 @@ def _plain(value: Any, flagged: list[bool]) -> Any:
         copied: dict[str, Any] = {}
         for key, item in value.items():
             name = _name(key)
-            if name.endswith("error"):
+            # An empty value can hide no secret: a queue item's blank last_error must not send
+            # every note through the masking walk.
+            if item and name.endswith("error"):
                 flagged[0] = True
             copied[name] = _plain(item, flagged)
         return copied

@@ -327,10 +327,19 @@ def test_a_key_json_would_refuse_and_a_cycle_are_refused() -> None:
         {"id": "s1", "last_error": "x"},
         {"id": "s2", "calendars": [{"error": "x"}]},
         {"id": "s3", "deep": {"deeper": {"sync_error": "x"}}},
+        {"id": "s4", "last_error": ["a list", "of texts"]},
     ],
 )
 def test_a_key_ending_in_error_at_any_depth_is_flagged(record: dict[str, Any]) -> None:
     # The store masks remembered secrets in error text (mendcrm.daemon.redaction) for exactly
-    # the records whose JSON holds a name ending in "error".
+    # the records whose JSON holds a name ending in "error" with something under it.
     assert codec.plain_copy(record)[1] is True
     assert codec.plain_copy({"id": "n", "note": 'an error": here', "errors": []})[1] is False
+
+
+@pytest.mark.parametrize("blank", ["", None, [], {}])
+def test_a_blank_error_value_is_not_flagged(blank: Any) -> None:
+    # Nothing to mask: a queue item's empty last_error must not send every note's text through
+    # the masking walk; a non-empty one next to it still does.
+    assert codec.plain_copy({"id": "q", "last_error": blank, "body": "text"})[1] is False
+    assert codec.plain_copy({"id": "q", "last_error": blank, "sync_error": "x"})[1] is True
