@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from mendcrm.model import FLAGGED_STAGES, Encounter, Interaction, QueueItem, from_iso
@@ -67,8 +67,10 @@ def changed_objects(stored: Documents, new: Documents) -> dict[str, set[str]] | 
         if any(before.get(name) != doc.get(name) for name in _WHOLE_DOCUMENT):
             return None
         old_objects, new_objects = before.get("objects") or {}, doc.get("objects") or {}
-        hrefs = {h for h in old_objects.keys() | new_objects.keys()}
-        hrefs = {h for h in hrefs if old_objects.get(h) != new_objects.get(h)}
+        hrefs = {
+            h for h in old_objects.keys() | new_objects.keys()
+            if old_objects.get(h) != new_objects.get(h)
+        }  # fmt: skip
         if hrefs:
             changed[doc_id] = hrefs
             count += len(hrefs)
@@ -154,16 +156,16 @@ def scope_of(tx: Transaction, uids: Collection[str], found: Iterable[Encounter])
     def of_uids(record: Mapping[str, Any]) -> bool:
         return (record.get("occurrence") or {}).get("uid") in wanted
 
+    stored = tx.decode("encounters", Encounter.from_record, of_uids)
     contacts: set[str] = set()
-    for source in (tx.decode("encounters", Encounter.from_record, of_uids), found):
-        for encounter in source:
-            contacts.add(encounter.contact_id)
-            contacts.update(encounter.others)
+    for encounter in (*stored, *found):
+        contacts.add(encounter.contact_id)
+        contacts.update(encounter.others)
 
-    def in_scope(record: Mapping[str, Any]) -> bool:
-        return record.get("contact_id") in contacts or of_uids(record)
+    def elsewhere(record: Mapping[str, Any]) -> bool:
+        return record.get("contact_id") in contacts and not of_uids(record)
 
-    stored = tx.decode("encounters", Encounter.from_record, in_scope)
+    stored += tx.decode("encounters", Encounter.from_record, elsewhere)
     stored.sort(key=lambda e: (e.occurrence.start, e.id))
     return Scope(wanted, frozenset(contacts), tuple(stored))
 
@@ -240,17 +242,15 @@ def due_now(tx: Transaction, now: datetime) -> tuple[list[QueueItem], datetime |
     """Given a transaction and the time, return the pending items whose time has come (not yet
     marked) and the earliest due time of the pending items that stay pending (or None); only
     the items due now are decoded."""
-    due: list[str] = []
+    due: list[QueueItem] = []
     first: datetime | None = None
     for record in tx.decode("queue", lambda r: r, lambda r: r.get("state") == "pending"):
         when = from_iso(record["due"])
         if when <= now:
-            due.append(record["id"])
+            due.append(QueueItem.from_record(record))
         elif first is None or when < first:
             first = when
-    wanted = set(due)
-    items = tx.decode("queue", QueueItem.from_record, lambda r: r.get("id") in wanted)
-    return items, first
+    return due, first
 
 
 def memo_after_change(
@@ -266,7 +266,7 @@ def memo_after_change(
     interactions: Iterable[Interaction],
     playbook: Playbook,
     keep: Retention,
-    zone: Any,
+    zone: tzinfo,
     next_due: datetime | None,
 ) -> PassMemo:
     """Given the memo the pass started from and what it changed, return the memo after it.
