@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from mendcrm import repository
 from mendcrm.contacts import resolve
 from mendcrm.model import Contact, from_iso, to_iso
+from mendcrm.plain_json import PlainRecord
 
 if TYPE_CHECKING:
     import pluggy
@@ -165,10 +166,11 @@ class _TablesView:
     ) -> list[_T]:
         return [make(r) for r in self.tables.get(table, {}).values() if keep is None or keep(r)]
 
-    def put(self, table: str, record: dict[str, Any]) -> None:
-        self.tables.setdefault(table, {})[record["id"]] = record
+    def put(self, table: str, record: dict[str, Any] | PlainRecord) -> None:
+        data = record.data if isinstance(record, PlainRecord) else record
+        self.tables.setdefault(table, {})[data["id"]] = data
 
-    def put_many(self, table: str, records: Iterable[dict[str, Any]]) -> None:
+    def put_many(self, table: str, records: Iterable[dict[str, Any] | PlainRecord]) -> None:
         for record in records:
             self.put(table, record)
 

@@ -1,20 +1,22 @@
 """The data model: contacts, interactions, occurrences, encounters and queue items.
 
 Every record is a frozen dataclass with ``to_record()`` / ``from_record()`` so the store holds
-plain JSON (ISO 8601 strings for times, always UTC with an explicit ``+00:00``). The pipeline
-passes these objects between stages; nothing here does I/O.
+plain JSON (ISO 8601 strings for times, always UTC with an explicit ``+00:00``; how, in
+:mod:`mendcrm.model_codec`). The pipeline passes these objects between stages; nothing here
+does I/O.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal, TypeVar
 
 from mendcrm.addresses import address_key
+from mendcrm.model_codec import NESTED, _Record, from_iso, to_iso
+
+_R = TypeVar("_R", bound=_Record)
 
 STAGES: tuple[str, ...] = (
     "none",
@@ -47,158 +49,10 @@ CLOSED_QUEUE_STATES: frozenset[str] = frozenset({"delivered", "done", "dismissed
 EncounterKind = Literal["meeting", "conference"]
 
 
-def to_iso(value: datetime) -> str:
-    """Given an aware datetime, return it as ISO 8601 in UTC; raise ValueError if it is naive."""
-    if value.tzinfo is None:
-        raise ValueError(f"naive datetime {value!r} cannot be stored; attach a time zone")
-    return value.astimezone(UTC).isoformat()
-
-
-def from_iso(value: str) -> datetime:
-    """Given an ISO 8601 string written by :func:`to_iso`, return an aware UTC datetime."""
-    parsed = datetime.fromisoformat(value)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
-
-
 def normalize_email(value: str) -> str:
     """Given an address as the user writes it (bare, or ``mailto:`` in any case, percent-encoded),
     return the identity to compare it by: see :func:`mendcrm.addresses.address_key`."""
     return address_key(value)
-
-
-_R = TypeVar("_R", bound="_Record")
-
-
-class _Record:
-    """JSON (de)serialisation shared by the record dataclasses.
-
-    Datetime fields become ISO strings, tuples become lists, nested records become dicts.
-    """
-
-    def to_record(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for f in dataclasses.fields(self):  # type: ignore[arg-type]
-            out[f.name] = _encode(getattr(self, f.name))
-        return out
-
-    @classmethod
-    def from_record(cls: type[_R], record: Mapping[str, Any]) -> _R:
-        """Given a stored record, return the object; it shares no list or dict with the record
-        (a store view may hand over its own records, uncopied)."""
-        build = _BUILDERS.get(cls) or _builder(cls)
-        return build(record)
-
-    @classmethod
-    def _from_record_by_init(cls: type[_R], record: Mapping[str, Any]) -> _R:
-        """:meth:`from_record` through the class's ``__init__``: the reference the built
-        function follows, and what raises for a record missing a required field."""
-        plan = _PLANS.get(cls) or _plan(cls)
-        kwargs: dict[str, Any] = {}
-        for name, convert in plan:
-            if name in record:
-                value = record[name]
-                kwargs[name] = value if convert is None or value is None else convert(value)
-        return cls(**kwargs)
-
-
-def _encode(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return to_iso(value)
-    if isinstance(value, _Record):
-        return value.to_record()
-    if isinstance(value, tuple | list):
-        return [_encode(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _encode(v) for k, v in value.items()}
-    return value
-
-
-_Convert = Callable[[Any], Any]
-_PLANS: dict[type, tuple[tuple[str, _Convert | None], ...]] = {}
-"""Per record class, each field's name and how its stored value becomes the field's (None: as
-is): worked out once from the annotations, since read commands decode thousands of records."""
-
-_NESTED: dict[str, type[_Record]] = {}
-
-_BUILDERS: dict[type, Callable[[Mapping[str, Any]], Any]] = {}
-"""Per record class, a function built once that makes an object from a stored record as
-:meth:`_Record._from_record_by_init` does, setting each field as the dataclass's own ``__init__``
-does (``object.__setattr__``) without gathering keyword arguments first: read commands build
-thousands of objects, and this takes half the time."""
-_ABSENT = object()
-
-
-def _builder(cls: type) -> Callable[[Mapping[str, Any]], Any]:
-    plan = _PLANS.get(cls) or _plan(cls)
-    names: dict[str, Any] = {
-        "_new": object.__new__,
-        "_set": object.__setattr__,
-        "_cls": cls,
-        "_ABSENT": _ABSENT,
-        "_by_init": cls._from_record_by_init,  # type: ignore[attr-defined]
-    }
-    lines = ["def build(record):", "    self = _new(_cls)", "    get = record.get"]
-    for index, (f, (name, convert)) in enumerate(zip(dataclasses.fields(cls), plan, strict=True)):
-        lines.append(f"    value = get({name!r}, _ABSENT)")
-        lines.append("    if value is _ABSENT:")
-        if f.default is not dataclasses.MISSING:
-            names[f"_default{index}"] = f.default
-            lines.append(f"        value = _default{index}")
-        elif f.default_factory is not dataclasses.MISSING:
-            names[f"_factory{index}"] = f.default_factory
-            lines.append(f"        value = _factory{index}()")
-        else:
-            lines.append("        return _by_init(record)  # raises: a required field is missing")
-        if convert is not None:
-            names[f"_convert{index}"] = convert
-            lines.append(f"    elif value is not None:\n        value = _convert{index}(value)")
-        lines.append(f"    _set(self, {name!r}, value)")
-    lines.append("    return self")
-    exec("\n".join(lines), names)  # our own code, written from the dataclass's fields
-    build: Callable[[Mapping[str, Any]], Any] = names["build"]
-    _BUILDERS[cls] = build
-    return build
-
-
-def _plan(cls: type) -> tuple[tuple[str, _Convert | None], ...]:
-    plan = tuple((f.name, _converter(str(f.type))) for f in dataclasses.fields(cls))
-    _PLANS[cls] = plan
-    return plan
-
-
-def _converter(kind: str) -> _Convert | None:
-    """Given a field's annotation (a string: annotations are postponed), return the function
-    that turns a stored non-null value into the field's, or None to take it as it is."""
-    if "datetime" in kind:
-        return _datetime
-    for name, nested in _NESTED.items():
-        if name in kind:
-            return functools.partial(_nested, nested)
-    if kind.startswith("tuple"):
-        return _tuple
-    if kind.startswith("dict"):
-        return _dict  # a copy: an object must not share a dict with the record it came from
-    return None
-
-
-def _datetime(value: Any) -> Any:
-    return from_iso(value) if isinstance(value, str) else value
-
-
-def _nested(nested: type[_Record], value: Any) -> Any:
-    if isinstance(value, list):
-        return tuple(nested.from_record(v) for v in value)
-    return nested.from_record(value)
-
-
-def _tuple(value: Any) -> Any:
-    return tuple(value) if isinstance(value, list) else value
-
-
-def _dict(value: Any) -> Any:
-    return dict(value) if isinstance(value, dict) else value
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,7 +104,7 @@ class Attendee(_Record):
     role: str = "REQ-PARTICIPANT"
 
 
-_NESTED["Attendee"] = Attendee
+NESTED["Attendee"] = Attendee
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,7 +160,7 @@ class Match(_Record):
     confidence: float
 
 
-_NESTED["Match"] = Match
+NESTED["Match"] = Match
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,7 +175,7 @@ class Talk(_Record):
     abstract: str = ""
 
 
-_NESTED["Talk"] = Talk
+NESTED["Talk"] = Talk
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,7 +213,7 @@ class Encounter(_Record):
         return self.parent_id is not None or not self.from_programme or bool(self.talks)
 
 
-_NESTED["Occurrence"] = Occurrence
+NESTED["Occurrence"] = Occurrence
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from mendcrm.model import Contact, Encounter, Interaction, QueueItem, from_iso
+from mendcrm.plain_json import PlainRecord
 from mendcrm.store.records import Keep, all_of, holds, pair, time_at_least, time_at_most
 
 _T = TypeVar("_T")
@@ -33,7 +34,7 @@ class Readable(Protocol):
 
 class Writable(Readable, Protocol):
     def put(self, table: str, record: dict[str, Any]) -> None: ...
-    def put_many(self, table: str, records: Iterable[dict[str, Any]]) -> None: ...
+    def put_many(self, table: str, records: Iterable[dict[str, Any] | PlainRecord]) -> None: ...
     def delete(self, table: str, record_id: str) -> None: ...
 
 
@@ -177,8 +178,8 @@ def queue_item(view: Readable, item_id: str) -> QueueItem | None:
 def save(tx: Writable, table: str, *records: Contact | Interaction | Encounter | QueueItem) -> None:
     """Given a transaction, a table and model objects, upsert them by id."""
     # One record at a time: a pass saves thousands, and a list of them all would be held whole
-    # beside the store's own copies.
-    tx.put_many(table, (r.to_record() for r in records))
+    # beside the store's own copies. Plain by construction: the store need not copy them again.
+    tx.put_many(table, (r.to_plain() for r in records))
 
 
 __all__ = [

@@ -205,12 +205,22 @@ def prune_entry(entry: Entry, horizon: Span) -> Entry | None:
     }
 
 
+_BASE64 = ":"
+"""Leads a packed text in base64; a text without it is in base85, as stores before 2026-11
+hold them. The colon is outside base85's alphabet (RFC 1924 §4), so the two never mix up."""
+
+
 def pack_text(text: str) -> str:
     """Return ``text`` compressed into a JSON-safe string."""
-    return base64.b85encode(zlib.compress(text.encode("utf-8"), 6)).decode("ascii")
+    # Base64, not base85: the standard library encodes base85 in Python, base64 in C (a first
+    # pass packs every recurring object: 20 ms of 2 s), for 7 % more bytes.
+    return _BASE64 + base64.b64encode(zlib.compress(text.encode("utf-8"), 6)).decode("ascii")
 
 
 def unpack_text(packed: str) -> str:
+    """Given what :func:`pack_text` returned (now or in an older store), return the text."""
+    if packed.startswith(_BASE64):
+        return zlib.decompress(base64.b64decode(packed[1:], validate=True)).decode("utf-8")
     return zlib.decompress(base64.b85decode(packed)).decode("utf-8")
 
 

@@ -324,15 +324,20 @@ class Transaction(_Reader):
         self._check_open()
         return super().decode(table, make, keep)
 
-    def put(self, table: str, record: Mapping[str, Any]) -> None:
+    def put(self, table: str, record: Mapping[str, Any] | codec.PlainRecord) -> None:
         """Given a table and a record with a string ``"id"``, insert it or replace the stored one.
 
         Raise ValueError for a record without an id, TypeError for one that is not plain JSON.
-        Putting a record equal to the stored one changes nothing.
+        Putting a record equal to the stored one changes nothing. A record is stored as a copy
+        of it (:func:`mendcrm.plain_json.plain_copy`), unless it comes as a
+        :class:`~mendcrm.plain_json.PlainRecord` (the model's own encoder made it plain and
+        new): then it is stored as it is, and the caller must not change it afterwards.
         """
         self.put_many(table, (record,))
 
-    def put_many(self, table: str, records: Iterable[Mapping[str, Any]]) -> None:
+    def put_many(
+        self, table: str, records: Iterable[Mapping[str, Any] | codec.PlainRecord]
+    ) -> None:
         """Given a table and records, :meth:`put` each of them."""
         self._check_open()
         name = _known(table)
@@ -659,25 +664,32 @@ def _known(table: str) -> str:
     return table
 
 
-def _plain_record(table: str, record: Mapping[str, Any]) -> Record:
+def _plain_record(table: str, record: Mapping[str, Any] | codec.PlainRecord) -> Record:
+    if type(record) is codec.PlainRecord:
+        _check_id(table, record.data)
+        return clean_error_texts(record.data) if record.flagged else record.data
     if not isinstance(record, Mapping):
         raise TypeError(f"a {table} record must be a mapping, not {type(record).__name__}")
-    record_id = record.get("id")
-    if not isinstance(record_id, str) or not record_id:
-        raise ValueError(f"a {table} record needs a non-empty string 'id', got {record_id!r}")
-    if table == "meta" and record_id == SCHEMA_ID:
-        raise ValueError(f"the meta record {SCHEMA_ID!r} is managed by the store")
+    _check_id(table, record)
     try:
         # The copy is what a round trip through JSON would give (proving the record can be
         # stored, tuples turned into lists exactly as a reload would see them), our own.
         doc, has_error_key = codec.plain_copy(record)
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"{table} record {record_id!r} is not plain JSON: {exc}") from None
+        raise TypeError(f"{table} record {record['id']!r} is not plain JSON: {exc}") from None
     if has_error_key:
         # Error text comes from servers and libraries, which may quote a password in any form:
         # whatever writes it, it is stored only with every remembered secret masked.
         doc = clean_error_texts(doc)
     return doc
+
+
+def _check_id(table: str, record: Mapping[str, Any]) -> None:
+    record_id = record.get("id")
+    if not isinstance(record_id, str) or not record_id:
+        raise ValueError(f"a {table} record needs a non-empty string 'id', got {record_id!r}")
+    if table == "meta" and record_id == SCHEMA_ID:
+        raise ValueError(f"the meta record {SCHEMA_ID!r} is managed by the store")
 
 
 def _keyed(document: Mapping[str, Any]) -> Document:
