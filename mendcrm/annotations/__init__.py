@@ -3,6 +3,7 @@
 Read in this order:
 
 - :mod:`mendcrm.annotations.run`: ``annotate_accounts`` (one pass per sync) and ``clear_accounts``.
+- :mod:`mendcrm.annotations.plan`: what should be annotated where (pure, no requests).
 - :mod:`mendcrm.annotations.dedicated`: MendCRM's own calendar (prep events, follow-up tasks).
 - :mod:`mendcrm.annotations.inline`: the block inside the user's event, and when it is safe.
 - :mod:`mendcrm.annotations.contentlines`: editing raw iCalendar text without disturbing it.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from mendcrm.annotations.markers import make_block
-from mendcrm.annotations.run import _Words, plan_account
+from mendcrm.annotations.plan import Words, plan_account
 from mendcrm.annotations.text import event_description, event_title, inline_line
 from mendcrm.config.model import AccountConfig, Config
 from mendcrm.model import Occurrence, replace
@@ -53,7 +53,7 @@ def test_discreet_words_name_person_and_event_and_nothing_else() -> None:
 
 
 def _plan(account: AccountConfig, encounters: list, items: list = ()):  # type: ignore[no-untyped-def, assignment]
-    words = _Words(
+    words = Words(
         config=Config(me=ME, accounts=(account,)),
         zone=ZONE,
         playbook=None,
@@ -114,7 +114,7 @@ def test_an_all_day_prep_block_sits_in_the_users_evening() -> None:
     start = datetime(2025, 3, 4, 23, 0, tzinfo=UTC)
     enc = encounter(occurrence("day", start=start, end=start + timedelta(days=1), all_day=True))
     for hour, expected in ((19, "2025-03-04T18:00:00+00:00"), (23, "2025-03-04T20:00:00+00:00")):
-        words = _Words(
+        words = Words(
             config=Config(me=ME, prep=PrepConfig(conference_evening_hour=hour)),
             zone=ZONE,
             playbook=None,
