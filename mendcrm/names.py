@@ -4,6 +4,8 @@ Detection uses it for an event's summary, location and description and for atten
 CNs; the conference programme reuses it for speakers. :class:`NameMatcher` is built once from the
 contacts and :meth:`NameMatcher.find` returns every :class:`NameHit` in a text: the contact, the
 name or alias that matched, the words as they stand in the text and their character span.
+The matcher reads the text word by word through :mod:`mendcrm.name_tokens` (the words, their
+joins and case); this module holds the contacts' names and the rules below.
 
 Words are compared case-, accent- and compatibility-folded (:func:`fold`); a name of several
 words matches only as consecutive words separated by spaces or name punctuation ("Jean-Luc",
@@ -45,30 +47,35 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import NamedTuple, Protocol
+from typing import Protocol
 
+from mendcrm.name_tokens import (
+    APOSTROPHES,
+    HYPHENS,
+    Word,
+    caseless_lines,
+    joined,
+    name_like,
+    next_words,
+    own_word,
+    span_end,
+    starts_clause,
+    tokenise,
+)
 from mendcrm.name_words import (
     COMMON_WORDS,
     FUNCTION_WORDS,
     NAME_PARTICLES,
     SAINT_PREFIXES,
-    TOKEN,
     WORDS,
     fold,
-    folded_words,
     name_words,
 )
 
-_JOINERS = frozenset({"-", "\u2010", "'", "\u2019", "."})
-"""Punctuation that may sit inside a name ("Jean-Luc", "O'Neill", "J.R.")."""
-_HYPHENS = frozenset({"-", "\u2010"})
 _FEW = 8
 """Above this many names sharing a first word, they are sifted by their second word first."""
 _LAST_FIRST = re.compile(r"^\s*(?P<last>[^,;&/()]+?)\s*,\s*(?P<first>[^,;&/()]+?)\s*$")
 """A person's name written "Last, First" (one comma, nothing else that separates people)."""
-_APOSTROPHES = frozenset({"'", "\u2019"})
-_CLAUSE_BREAKS = frozenset('.!?:;|•–—-([{"“«\n\r\t')
-"""A word after one of these starts a sentence or clause: its capital says nothing."""
 
 
 class Named(Protocol):
@@ -101,17 +108,6 @@ class NameHit:
     def evidence(self) -> str:
         """A short quotation for the user: the words, and "alone" for a one-word hit."""
         return f'the word "{self.words}" alone' if self.one_word else f'"{self.words}"'
-
-
-class _Word(NamedTuple):
-    """One word of a text (a named tuple: texts are read word by word, often)."""
-
-    folded: str
-    original: str
-    start: int
-    end: int
-    gap: str
-    """The characters between the previous word and this one ("" for the first)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,11 +166,11 @@ class NameMatcher:
             reversed_hits = self._last_first(text)
             if reversed_hits:
                 return reversed_hits
-        tokens = _tokenise(text)
+        tokens = tokenise(text)
         starts = [i for i, w in enumerate(tokens) if w.folded in lead]
         if not starts:
             return []
-        caseless = [True] * len(tokens) if is_name else _caseless_lines(tokens)
+        caseless = [True] * len(tokens) if is_name else caseless_lines(tokens)
         long_hits: list[NameHit] = []
         short: list[tuple[int, _Name]] = []
         covered: dict[str, set[int]] = {}
@@ -182,12 +178,12 @@ class NameMatcher:
             first = tokens[i].folded
             entries = lead[first]
             if len(entries) > _FEW:  # a common first name: only names whose next word is there
-                entries = self._sifted(first, entries, _next_words(tokens, i))
+                entries = self._sifted(first, entries, next_words(tokens, i))
             for entry in entries:
                 if len(entry.words) == 1:
                     short.append((i, entry))
                     continue
-                last = _span_end(tokens, i, entry.words)
+                last = span_end(tokens, i, entry.words)
                 if last is None or self._longer_name(tokens, i, last, entry, caseless):
                     continue
                 long_hits.append(_hit(text, entry, tokens[i], tokens[last], one_word=False))
@@ -225,184 +221,61 @@ class NameMatcher:
         ]
 
     def _longer_name(
-        self, tokens: list[_Word], first: int, last: int, entry: _Name, caseless: list[bool]
+        self, tokens: list[Word], first: int, last: int, entry: _Name, caseless: list[bool]
     ) -> bool:
         """Return True if the name at ``tokens[first..last]`` runs on, by a hyphen, into a
         name-like word that is not the contact's: "Kwame Osei-Bonsu" is not "Kwame Osei"."""
         mine = self.own_words.get(entry.contact_id, frozenset())
         after = last + 1
-        if after < len(tokens) and tokens[after].gap.strip() in _HYPHENS:
+        if after < len(tokens) and tokens[after].gap.strip() in HYPHENS:
             word = tokens[after]
-            if not _own(word, mine) and _foreign(
+            if not own_word(word, mine) and name_like(
                 word, caseless=caseless[after], clause_start=False
             ):
                 return True
-        if first > 0 and tokens[first].gap.strip() in _HYPHENS:
+        if first > 0 and tokens[first].gap.strip() in HYPHENS:
             word = tokens[first - 1]
-            if not _own(word, mine) and _foreign(
+            if not own_word(word, mine) and name_like(
                 word, caseless=caseless[first - 1], clause_start=False
             ):
                 return True
         return False
 
     def _joined_to_another_name(
-        self, tokens: list[_Word], i: int, contact_id: str, caseless: bool
+        self, tokens: list[Word], i: int, contact_id: str, caseless: bool
     ) -> bool:
         """Return True if the one-word name at ``tokens[i]`` is part of a longer foreign name."""
         mine = self.own_words.get(contact_id, frozenset())
         k = i - 1
-        while k >= 0 and _joined(tokens[k], tokens[k + 1]):
+        while k >= 0 and joined(tokens[k], tokens[k + 1]):
             before = tokens[k]
             if before.folded in SAINT_PREFIXES:
                 return True
-            if _own(before, mine):
+            if own_word(before, mine):
                 k -= 1  # "Anne Marie Schulz" for the alias "Marie": look on
                 continue
             # A hyphen binds: "Jean-Martin" is one name even at the start of a sentence.
-            clause_start = tokens[k + 1].gap.strip() not in _HYPHENS and (
-                k == 0 or _starts_clause(before.gap)
+            clause_start = tokens[k + 1].gap.strip() not in HYPHENS and (
+                k == 0 or starts_clause(before.gap)
             )
-            if _foreign(before, caseless=caseless, clause_start=clause_start):
+            if name_like(before, caseless=caseless, clause_start=clause_start):
                 return True
             break
         j = i + 1
-        while j < len(tokens) and _joined(tokens[j - 1], tokens[j]):
+        while j < len(tokens) and joined(tokens[j - 1], tokens[j]):
             after = tokens[j]
-            if after.gap.strip() in _APOSTROPHES and after.folded == "s":
+            if after.gap.strip() in APOSTROPHES and after.folded == "s":
                 return False  # "Martin's": a possessive ends the name
-            if _own(after, mine) or (
+            if own_word(after, mine) or (
                 after.folded in NAME_PARTICLES and not after.original[0].isupper()
             ):
                 j += 1  # "Martin de Vries", "Anne-Marie Schulz": look through to the next word
                 continue
-            return _foreign(after, caseless=caseless, clause_start=False)
+            return name_like(after, caseless=caseless, clause_start=False)
         return False
 
 
-def _span_end(tokens: list[_Word], i: int, words: tuple[str, ...]) -> int | None:
-    """Return the index of the last token of ``words`` read from ``tokens[i]`` on, or None.
-
-    The words must follow one another joined as a name (:func:`_joined`); a middle initial the
-    contact's name does not write ("Robert J. Hale" for "Robert Hale") may sit between two."""
-    j = i
-    for want in words[1:]:
-        j += 1
-        while (
-            j < len(tokens)
-            and tokens[j].folded != want
-            and len(tokens[j].original) == 1
-            and tokens[j].original.isalpha()
-            and _joined(tokens[j - 1], tokens[j])
-        ):
-            j += 1  # an initial: "J." in "Robert J. Hale"
-        if j >= len(tokens) or tokens[j].folded != want or not _joined(tokens[j - 1], tokens[j]):
-            return None
-    return j
-
-
-def _next_words(tokens: list[_Word], i: int) -> set[str]:
-    """Return every word a name starting at ``tokens[i]`` may go on with (:func:`_span_end`): the
-    next word, and the words after each middle initial that may stand between."""
-    found: set[str] = set()
-    for j in range(i + 1, len(tokens)):
-        word = tokens[j]
-        found.add(word.folded)
-        if not (
-            len(word.original) == 1 and word.original.isalpha() and _joined(tokens[j - 1], word)
-        ):
-            break
-    return found
-
-
-def _tokenise(text: str) -> list[_Word]:
-    out: list[_Word] = []
-    last = 0
-    if text.isascii():
-        # An ASCII token is one word of letters, digits and "_", and folding it is lower():
-        # its folded words are [token.lower()], without folding and splitting it again.
-        for m in TOKEN.finditer(text):
-            token = m.group()
-            start, end = m.span()
-            out.append(_Word(token.lower(), token, start, end, text[last:start]))
-            last = end
-        return out
-    for m in TOKEN.finditer(text):
-        gap = text[last : m.start()]
-        for k, folded in enumerate(folded_words(m.group())):
-            out.append(_Word(folded, m.group(), m.start(), m.end(), gap if k == 0 else ""))
-        last = m.end()
-    return out
-
-
-def _joined(a: _Word, b: _Word) -> bool:
-    """Return True if a name may go on from ``a`` to ``b``: "Robert & Hale" is not "Robert Hale",
-    and "Martin. Then" is two sentences, but "J. R." and "St. Martin" are one name."""
-    gap = b.gap
-    if not gap:
-        return a.start == b.start  # parts of one word that folding split ("½" → "1⁄2")
-    if gap.isspace():
-        return True
-    mark = gap.strip()
-    if mark not in _JOINERS:
-        return False
-    return mark != "." or len(a.original) <= 3  # an initial or an abbreviation ("Dr.", "St.")
-
-
-def _starts_clause(gap: str) -> bool:
-    return not _CLAUSE_BREAKS.isdisjoint(gap)
-
-
-def _caseless_lines(tokens: list[_Word]) -> list[bool]:
-    """Return, per token, whether capitals carry no meaning on its line: the line is all
-    capitals or all lower case, or in Title Case (a function word capitalised mid-sentence,
-    "Lunch With …")."""
-    lines: list[list[_Word]] = []
-    for w in tokens:
-        if not lines or "\n" in w.gap or "\r" in w.gap:
-            lines.append([])
-        lines[-1].append(w)
-    out: list[bool] = []
-    for line in lines:
-        letters = [w.original for w in line if w.original[0].isalpha()]
-        upper = len(letters) >= 2 and _one_case(letters)  # all capitals, or no capital at all
-        title = any(
-            w.folded in FUNCTION_WORDS
-            and len(w.folded) > 1
-            and w.original[0].isupper()
-            and not _starts_clause(w.gap)
-            for w in line[1:]
-        )
-        out.extend([upper or title] * len(line))
-    return out
-
-
-def _one_case(texts: list[str]) -> bool:
-    """Return True if the texts hold cased letters of one case only (all capitals, or none)."""
-    joined = "".join(texts)
-    if joined.isupper() or joined.islower():
-        return True
-    if joined.isascii():
-        return False  # both cases, or no letter with a case
-    # str.isupper() and str.islower() say False beside a title-case letter ("ǅ"): look at
-    # the upper- and lower-case letters alone.
-    return len({c.isupper() for c in joined if c.isupper() or c.islower()}) == 1
-
-
-def _own(word: _Word, mine: frozenset[str]) -> bool:
-    """Return True if ``word`` is one of the contact's name words or an initial of one."""
-    return word.folded in mine or (len(word.folded) == 1 and any(m[0] == word.folded for m in mine))
-
-
-def _foreign(word: _Word, *, caseless: bool, clause_start: bool) -> bool:
-    """Return True if ``word`` (not one of this contact's) is a name-like word."""
-    if word.folded in COMMON_WORDS or not word.original[0].isalpha():
-        return False
-    if caseless:
-        return True
-    return word.original[0].isupper() and not clause_start
-
-
-def _hit(text: str, entry: _Name, first: _Word, last: _Word, *, one_word: bool) -> NameHit:
+def _hit(text: str, entry: _Name, first: Word, last: Word, *, one_word: bool) -> NameHit:
     return NameHit(
         contact_id=entry.contact_id,
         name=entry.text,

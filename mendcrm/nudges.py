@@ -33,7 +33,8 @@ MAX_PERIODS = 1000
 
 
 class NudgeWork(Protocol):
-    """What :func:`plan_nudges` needs of a planning pass (:class:`mendcrm.planning` has it)."""
+    """What :func:`plan_nudges` needs of a planning pass (a
+    :class:`~mendcrm.encounter_items.PlanningWork`)."""
 
     now: datetime
     playbook: Playbook

@@ -3,7 +3,9 @@
 Pure: the caller loads the stored records, calls :func:`plan`, writes ``plan.encounters`` and
 ``plan.queue`` in the same store transaction, then fires the plugin hooks for
 ``plan.detected``, ``plan.changed`` and ``plan.withdrawn``. :func:`mark_due` turns pending
-items whose time has come into due ones.
+items whose time has come into due ones. What becomes of each encounter's prep note and
+follow-up (rule 2 below) is :mod:`mendcrm.encounter_items`; this module decides which encounters
+are current, moved or gone.
 
 The rules, in the order :func:`plan` applies them:
 
@@ -28,16 +30,16 @@ The rules, in the order :func:`plan` applies them:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from mendcrm.config.model import Config
 from mendcrm.dismissals import REASON_DISMISSED, Dismissals
-from mendcrm.due_times import UserDay, followup_due, prep_due
+from mendcrm.due_times import followup_due, prep_due
+from mendcrm.encounter_items import PlanningWork, repoint, sync_items
 from mendcrm.model import (
     CLOSED_QUEUE_STATES,
-    OPEN_QUEUE_STATES,
     Contact,
     Encounter,
     Interaction,
@@ -117,82 +119,6 @@ def _withdrawable(
     return occ.source not in failed and occ.calendar not in failed and occ.end > now - since
 
 
-@dataclass
-class _Work:
-    """The mutable state of one planning pass."""
-
-    config: Config
-    playbook: Playbook
-    renderer: Renderer
-    now: datetime
-    contacts: Mapping[str, Contact]
-    interactions: Mapping[str, list[Interaction]]
-    items: dict[str, QueueItem]
-    original_items: Mapping[str, QueueItem]
-    stored: Mapping[str, Encounter] = field(default_factory=dict)
-    keep_rendered: bool = False
-    out_encounters: dict[str, Encounter] = field(default_factory=dict)
-    nudges_in_use: set[str] = field(default_factory=set)
-
-    @property
-    def day(self) -> UserDay:
-        return UserDay.of(self.config, self.renderer.zone)
-
-    def by_encounter(self) -> dict[tuple[str, str], list[QueueItem]]:
-        grouped: dict[tuple[str, str], list[QueueItem]] = defaultdict(list)
-        for item in self.items.values():
-            if item.encounter_id is not None and item.kind in ("prep", "followup"):
-                grouped[(item.encounter_id, item.kind)].append(item)
-        return grouped
-
-    def put(self, item: QueueItem) -> None:
-        self.items[item.id] = item
-
-    def rendered(self, item: QueueItem, encounter: Encounter | None) -> QueueItem:
-        """Given an item and its encounter, return it with its body and title rendered anew."""
-        contact = self.contacts.get(item.contact_id)
-        if contact is None:
-            return item
-        if self.keep_rendered and item.body and self._rendered_before(item, encounter):
-            return item
-        body = self.renderer.render(
-            item,
-            contact,
-            encounter,
-            interactions=self.interactions.get(contact.id, ()),
-            contacts=self.contacts,
-        )
-        title = self.renderer.title(item, contact, encounter)
-        if body == item.body and title == item.title:
-            return item
-        return replace(item, body=body, title=title)
-
-    def _rendered_before(self, item: QueueItem, encounter: Encounter | None) -> bool:
-        """Return True if the item's text was rendered from what it would be rendered from now.
-
-        A note's text depends on its kind and id, its contact (and the names of the others
-        present), the contact's interactions, the encounter, the templates, playbook and zone;
-        the caller vouches for all but the item's own contact and encounter (``keep_rendered``:
-        nothing else changed since the last full rendering). Every pass renders each open item
-        it keeps open, so an item that was open, with the same contact and an encounter stored
-        unchanged, keeps its text; one coming back from withdrawn or closed is rendered anew.
-        """
-        original = self.original_items.get(item.id)
-        if original is None or original.state not in OPEN_QUEUE_STATES:
-            return False
-        if original.contact_id != item.contact_id:
-            return False
-        return encounter is None or self.stored.get(encounter.id) == encounter
-
-    def changed_items(self) -> tuple[QueueItem, ...]:
-        return tuple(
-            sorted(
-                (i for i in self.items.values() if self.original_items.get(i.id) != i),
-                key=lambda i: i.id,
-            )
-        )
-
-
 def plan(
     *,
     detected: Iterable[Encounter],
@@ -229,7 +155,7 @@ def plan(
     by_contact: dict[str, list[Interaction]] = defaultdict(list)
     for interaction in interactions:
         by_contact[interaction.contact_id].append(interaction)
-    work = _Work(
+    work = PlanningWork(
         config=config,
         playbook=playbook,
         renderer=renderer,
@@ -257,7 +183,7 @@ def plan(
         now,
     )
     for new_id, old in moved_from.items():
-        _repoint(work, old.id, new_id)
+        repoint(work, old.id, new_id)
         if old.state == "active":
             gone = replace(old, state="withdrawn", withdrawn_reason=REASON_MOVED)
             work.out_encounters[old.id] = gone
@@ -307,7 +233,7 @@ def plan(
     active.update(current)
     grouped = work.by_encounter()
     for encounter in sorted(active.values(), key=lambda e: e.id):
-        _sync_items(work, encounter, grouped, create=encounter.id in current)
+        sync_items(work, encounter, grouped, create=encounter.id in current)
 
     soon: dict[str, datetime] = {}
     for encounter in active.values():
@@ -391,96 +317,6 @@ def _pair_moves(
 
 def _in_time(encounter: Encounter) -> tuple[datetime, str]:
     return (encounter.occurrence.start, encounter.id)
-
-
-def _repoint(work: _Work, old_id: str, new_id: str) -> None:
-    """Let the items of a moved meeting's old encounter follow the new one."""
-    for item in list(work.items.values()):
-        if item.encounter_id == old_id:
-            work.put(replace(item, encounter_id=new_id))
-
-
-def _free_item_id(work: _Work, kind: str, encounter_id: str) -> str:
-    """Return the id for a new note of ``kind`` for an encounter: ``queue_id(kind, encounter
-    id)``, or a variant of it if a note of another encounter holds that id.
-
-    A note that follows a moved meeting keeps its id (:func:`_repoint`), and the encounter it
-    left may come back while the one it moved to stays (a recurring meeting's instances leaving
-    and entering the window as the clock goes back and forth, a meeting put back as well as
-    moved). The new note must not overwrite the moved one: the two would share one record.
-    """
-    found, variant = queue_id(kind, encounter_id), 0
-    while (holder := work.items.get(found)) is not None and holder.encounter_id != encounter_id:
-        variant += 1
-        found = queue_id(kind, encounter_id, str(variant))
-    return found
-
-
-def _primary(items: Sequence[QueueItem]) -> QueueItem:
-    """Of several items for one (encounter, kind), return the one that speaks for it."""
-    rank = {"delivered": 0, "done": 0, "dismissed": 0, "due": 1, "pending": 1, "withdrawn": 2}
-    return min(items, key=lambda i: (rank.get(i.state, 3), i.id))
-
-
-def _sync_items(
-    work: _Work,
-    encounter: Encounter,
-    grouped: Mapping[tuple[str, str], list[QueueItem]],
-    *,
-    create: bool,
-) -> None:
-    is_active = encounter.id not in work.out_encounters or (
-        work.out_encounters[encounter.id].state == "active"
-    )
-    encounter = work.out_encounters.get(encounter.id, encounter)
-    zone = work.renderer.zone
-    for kind in ("prep", "followup"):
-        existing = [work.items[i.id] for i in grouped.get((encounter.id, kind), [])]
-        # A programme session's notes are its conference event's (or a heads-up's): none here.
-        if not is_active or not encounter.carries_notes:
-            for item in existing:
-                if item.state in OPEN_QUEUE_STATES:
-                    work.put(replace(item, state="withdrawn"))
-            continue
-        due = (
-            prep_due(encounter, work.config, zone)
-            if kind == "prep"
-            else followup_due(encounter, work.config, zone)
-        )
-        if not existing:
-            if not create or (kind == "prep" and work.now >= encounter.occurrence.start):
-                continue
-            item = QueueItem(
-                id=_free_item_id(work, kind, encounter.id),
-                kind=kind,
-                contact_id=encounter.contact_id,
-                due=due,
-                encounter_id=encounter.id,
-            )
-            existing = [item]
-        primary = _primary(existing)
-        for extra in existing:
-            if extra.id != primary.id and extra.state in OPEN_QUEUE_STATES:
-                work.put(replace(extra, state="withdrawn"))  # a duplicate left by a move
-        if primary.state in CLOSED_STATES:
-            continue
-        state = primary.state
-        if state == "withdrawn":
-            if not create or (kind == "prep" and work.now >= encounter.occurrence.start):
-                continue
-            state = "pending"
-        if primary.snoozed_until is not None and primary.snoozed_until > due:
-            due = primary.snoozed_until  # the user said "later": a re-plan keeps it
-        if state == "due" and due > work.now:
-            state = "pending"  # moved later: not due any more
-        if kind == "prep" and work.now >= encounter.occurrence.end:
-            state = "withdrawn"  # never delivered in time (daemon off): a late prep note is noise
-        work.put(
-            work.rendered(
-                replace(primary, due=due, state=state, contact_id=encounter.contact_id),
-                encounter,
-            )
-        )
 
 
 def mark_due(queue: Iterable[QueueItem], now: datetime) -> list[QueueItem]:

@@ -28,6 +28,7 @@ from mendcrm.detection import ContactIndex, detect, encounter_id
 from mendcrm.detection.index import WORD
 from mendcrm.detection.scan import Keywords
 from mendcrm.model import Attendee, Contact, Occurrence
+from mendcrm.name_tokens import one_case, tokenise
 from mendcrm.name_words import TOKEN, folded_words, name_words
 from mendcrm.names import NameMatcher, fold
 from tests.core import detection_reference as reference
@@ -240,7 +241,7 @@ def test_conference_keywords_found_as_whole_words_only(text: str, keywords: list
 @given(st.lists(st.text(min_size=1, max_size=6), max_size=4))
 def test_one_case_reads_only_the_upper_and_lower_case_letters(parts: list[str]) -> None:
     cased = {c.isupper() for p in parts for c in p if c.isupper() or c.islower()}
-    assert names_module._one_case(parts) == (len(cased) == 1)
+    assert one_case(parts) == (len(cased) == 1)
 
 
 @pytest.mark.parametrize("parts", [["ǅemal", "HALE"], ["ǅemal", "hale"], ["ABC"], ["1", "-"]])
@@ -252,7 +253,7 @@ def test_one_case_instances(parts: list[str]) -> None:
         ("ABC",): True,
         ("1", "-"): False,
     }
-    assert names_module._one_case(parts) == expected[tuple(parts)]
+    assert one_case(parts) == expected[tuple(parts)]
 
 
 @contextmanager
@@ -300,7 +301,7 @@ def test_an_ascii_text_is_tokenised_as_folding_each_token_would(text: str) -> No
             want.append((folded, m.group(), m.start(), m.end(), gap))
         last = m.end()
     if text.isascii():
-        assert [tuple(w) for w in names_module._tokenise(text)] == want
+        assert [tuple(w) for w in tokenise(text)] == want
 
 
 @given(
