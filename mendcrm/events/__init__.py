@@ -4,6 +4,8 @@
 - :mod:`mendcrm.events.zones`: the user's zone, for all-day and floating times.
 - :mod:`mendcrm.events.guards`: bounds against hostile input.
 - :mod:`mendcrm.events.reader`: ``read_object`` itself.
+- :mod:`mendcrm.events.readcontext`: ``ReadContext``, what ``read_object`` reads with.
+- :mod:`mendcrm.events.occurrences`: one UID's VEVENTs → its occurrences (lone or a series).
 
 The names below are imported on first use, so a command that only needs the zones or the
 window (``mendcrm upcoming`` renders times in the user's zone) does not load icalendar and
@@ -16,7 +18,7 @@ from mendcrm.lazy import lazy_exports
 
 _LAZY: dict[str, str] = {
     "ObjectReading": "mendcrm.events.reader",
-    "ReadContext": "mendcrm.events.reader",
+    "ReadContext": "mendcrm.events.readcontext",
     "read_object": "mendcrm.events.reader",
     "Span": "mendcrm.events.window",
     "sync_window": "mendcrm.events.window",

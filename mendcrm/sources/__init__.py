@@ -3,6 +3,7 @@
 Read in this order:
 
 - :mod:`mendcrm.sources.sync`: ``sync_sources`` (one pass over every source) and ``test_account``.
+- :mod:`mendcrm.sources.account_sync`: one CalDAV account's part of a pass.
 - :mod:`mendcrm.sources.discovery`: from an account's URL to its calendars.
 - :mod:`mendcrm.sources.caldav_account`: the incremental sync of one calendar.
 - :mod:`mendcrm.sources.feeds`: .ics URLs, files and vdir folders.

@@ -12,7 +12,8 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from mendcrm.events.prefilter import proven_outside
-from mendcrm.events.reader import ObjectReading, ReadContext, read_object
+from mendcrm.events.readcontext import ReadContext
+from mendcrm.events.reader import ObjectReading, read_object
 from mendcrm.events.window import Span
 from mendcrm.events.zones import zone_name
 from mendcrm.model import to_iso
