@@ -31,16 +31,10 @@ from tinydb.table import Document, Table
 from mendcrm.daemon.redaction import clean_error_texts
 from mendcrm.errors import StoreError
 from mendcrm.store import codec, migrations
+from mendcrm.store.layout import EMPTY, Snapshot, fragment_of
 from mendcrm.store.migrations import SCHEMA_ID, TABLES, Tables
 from mendcrm.store.records import Keep
-from mendcrm.store.storage import (
-    EMPTY,
-    Snapshot,
-    SnapshotStorage,
-    StoreFile,
-    TransactionStorage,
-    fragment_of,
-)
+from mendcrm.store.storage import SnapshotStorage, StoreFile, TransactionStorage
 
 log = logging.getLogger(__name__)
 
