@@ -42,7 +42,7 @@ from mendcrm.model import (
 )
 from mendcrm.planning import HISTORY_WINDOW
 from mendcrm.store import Transaction
-from mendcrm.store.storage import table_text
+from mendcrm.store.layout import table_text
 
 MEMO_ID = "pass_memo"
 """The memo's record in the store's ``meta`` table."""

@@ -17,7 +17,7 @@ from mendcrm.clock import Clock, SystemClock
 if TYPE_CHECKING:
     from mendcrm.config.model import Config
     from mendcrm.store import Store
-    from mendcrm.store.store import ReadView
+    from mendcrm.store.readers import ReadView
 
 one_command_process = False
 """True while :func:`mendcrm.cli.main.main` (the console script: one command, then the process

@@ -3,7 +3,7 @@
 The ``meta`` table's ``schema`` document records the version a file was written with. A
 migration is a pure function registered for one step: it takes the tables of version N and
 returns those of version N+1 without touching its input. :func:`migrate` chains the steps;
-:mod:`mendcrm.store.store` keeps a copy of the old file as ``<name>.v<N>.bak`` and writes the
+:mod:`mendcrm.store.upgrades` keeps a copy of the old file as ``<name>.v<N>.bak`` and writes the
 result in one transaction.
 
 To change the schema: raise :data:`SCHEMA_VERSION` by one and register a step for the old
