@@ -19,7 +19,9 @@ from mendcrm.model import from_iso, to_iso
 def backoff_until(failures: int, now: datetime, cap: timedelta) -> str:
     """Given how many syncs of a source failed in a row, the time and the cap, return when to
     try it again (ISO 8601, UTC): 2**(failures-1) minutes after ``now``, at most ``cap``."""
-    return to_iso(now + min(timedelta(minutes=2 ** max(0, failures - 1)), cap))
+    # The exponent is bounded before the delay is made: 2**30 minutes (two thousand years) is
+    # past any cap, and from the 42nd failure on the delay itself would overflow timedelta.
+    return to_iso(now + min(timedelta(minutes=2 ** min(max(0, failures - 1), 30)), cap))
 
 
 def backing_off(doc: Mapping[str, Any], now: datetime) -> str | None:

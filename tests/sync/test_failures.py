@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -199,3 +199,19 @@ def test_a_wrong_password_is_the_one_line_401_error(dav_account: DavAccount) -> 
     # The same account with the right password syncs: the refusal was the password's.
     right = sync_sources(config, {}, now=NOW, password_for=lambda a: dav_account.password)
     assert right.failed_sources == set()
+
+
+@pytest.mark.parametrize(
+    ("failures", "minutes"),
+    # 2**(failures-1) minutes, capped: 1, 2, 4, … then the cap (60 here) however long the
+    # source stays down (the 42nd failure once overflowed timedelta: 2**41 minutes).
+    [(0, 1), (1, 1), (2, 2), (6, 32), (7, 60), (42, 60), (1000, 60), (10**6, 60)],
+)
+def test_back_off_doubles_up_to_the_cap_for_any_number_of_failures(
+    failures: int, minutes: int
+) -> None:
+    from mendcrm.sources.backoff import backoff_until
+
+    now = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
+    retry = backoff_until(failures, now, timedelta(minutes=60))
+    assert datetime.fromisoformat(retry) == now + timedelta(minutes=minutes)
