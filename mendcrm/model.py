@@ -8,13 +8,12 @@ does I/O.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 
 from mendcrm.addresses import address_key
-from mendcrm.model_codec import NESTED, _Record, from_iso, to_iso
+from mendcrm.model_codec import NESTED, _Record, from_iso, replaced, to_iso
 
 _R = TypeVar("_R", bound=_Record)
 
@@ -247,8 +246,9 @@ def queue_id(*parts: str) -> str:
 
 
 def replace(record: _R, **changes: Any) -> _R:
-    """Return a copy of a record with some fields changed (a typed ``dataclasses.replace``)."""
-    return dataclasses.replace(record, **changes)  # type: ignore[type-var]
+    """Return a copy of a record with some fields changed (a typed ``dataclasses.replace``);
+    raise TypeError for a name that is not one of its fields."""
+    return replaced(record, changes)
 
 
 __all__ = [

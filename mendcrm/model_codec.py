@@ -175,6 +175,18 @@ def _fast_path(kind: str, index: int, nested: type | None) -> tuple[str | None, 
         return "type(v) is _datetime", ["OUT = _iso(v)"]
     if kind == "tuple[str, ...]":
         return "type(v) is tuple and all(type(x) is str for x in v)", ["OUT = list(v)"]
+    if kind == "dict[str, str]":
+        return "type(v) is dict and all(type(k) is str and type(x) is str for k, x in v.items())", [
+            "OUT = dict(v)",
+            "flagged = flagged or any(x and k.endswith('error') for k, x in v.items())",
+        ]
+    parts = kind.removeprefix("tuple[").removesuffix("]").split(", ")
+    if kind.startswith("tuple[") and all(part in _SCALAR_TEST for part in parts):
+        # A tuple of fixed length and scalar kinds (an occurrence's version).
+        tests = [_SCALAR_TEST[part].replace("v", f"v[{i}]") for i, part in enumerate(parts)]
+        return f"type(v) is tuple and len(v) == {len(parts)} and " + " and ".join(
+            f"({test})" for test in tests
+        ), ["OUT = list(v)"]
     if nested is not None and kind.startswith("tuple["):
         return f"type(v) is tuple and all(type(x) is _cls{index} for x in v)", [
             "ps = [x.to_plain() for x in v]",
@@ -188,6 +200,32 @@ def _fast_path(kind: str, index: int, nested: type | None) -> tuple[str | None, 
             "flagged = flagged or p.flagged",
         ]
     return None, []
+
+
+# -- a changed copy --
+
+_FIELDS: dict[type, frozenset[str]] = {}
+
+
+def replaced(record: _R, changes: Mapping[str, Any]) -> _R:
+    """Given a record and new values for some of its fields, return a copy with them: what
+    ``dataclasses.replace`` returns for these classes (every field in ``__init__``, no
+    ``__post_init__``), field by field instead of through ``__init__`` (planning copies
+    thousands of notes a pass). Raise TypeError for a name that is not a field."""
+    cls = type(record)
+    names = _FIELDS.get(cls)
+    if names is None:
+        fields = dataclasses.fields(cls)  # type: ignore[arg-type]
+        if hasattr(cls, "__post_init__") or not all(f.init for f in fields):
+            return dataclasses.replace(record, **changes)  # type: ignore[type-var]
+        names = _FIELDS[cls] = frozenset(f.name for f in fields)
+    if not names.issuperset(changes):
+        unknown = ", ".join(sorted(set(changes) - names))
+        raise TypeError(f"{cls.__name__} has no field {unknown}")
+    copy = object.__new__(cls)
+    for name in names:
+        object.__setattr__(copy, name, changes[name] if name in changes else getattr(record, name))
+    return copy
 
 
 # -- from the store --

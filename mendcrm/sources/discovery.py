@@ -199,6 +199,18 @@ def list_calendars(
     return calendars
 
 
+def current_token(transport: Transport, url: str) -> str | None:
+    """Given a calendar's URL, return its DAV:sync-token property as the server holds it now
+    (PROPFIND, Depth 0): the token a sync-collection REPORT would hand out (RFC 6578 §4), or
+    None if the answer carries none. Raise SourceError (or a subclass) as any request does."""
+    found = multistatus(transport, url, "PROPFIND", davxml.propfind("D:sync-token"), "0")
+    own = davxml.href_path(url).rstrip("/")
+    for member in found.members:
+        if member.href.rstrip("/") == own:
+            return member.text(tag(D, "sync-token")) or None
+    return None
+
+
 def _matches(calendar: DavCalendar, wanted: str) -> bool:
     wanted = wanted.strip()
     if "/" in wanted:
@@ -229,6 +241,7 @@ __all__ = [
     "DavCalendar",
     "Discovery",
     "ServerFailed",
+    "current_token",
     "discover",
     "list_calendars",
     "multistatus",

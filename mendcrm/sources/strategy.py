@@ -24,6 +24,15 @@ the window 38 days of two years):
   out a bare git commit id (40 hexadecimal digits) as its sync-token: its calendars are git
   repositories. That token is how it is recognised; a token is meant to be a URI
   (RFC 6578 §3.2), so no other server seen hands out one of that shape.
+
+Later passes ask a known calendar for its changes by a REPORT from the stored token
+(:mod:`mendcrm.sources.known_calendars`). Xandikos answers that REPORT by walking both
+versions' trees even when the token has not moved (≈40 ms of server CPU at 5,000 objects),
+while its DAV:sync-token property — the token such a REPORT would hand out (RFC 6578 §4) — is
+read from the repository's head (≈2 ms). So for a token of its shape the pass reads the
+property first (:func:`token_by_property`) and sends the REPORT only when it moved. Radicale
+computes the property by walking every item, as its REPORT does: there one REPORT stays
+cheaper.
 """
 
 from __future__ import annotations
@@ -60,4 +69,18 @@ def first_pass(token: str | None, sync_report: bool) -> FirstPass:
     return TIME_RANGE
 
 
-__all__ = ["LARGE_MULTIGET", "SYNC_MULTIGET", "TIME_RANGE", "FirstPass", "first_pass"]
+def token_by_property(token: str) -> bool:
+    """Given a calendar's stored sync-token, return True if the server behind it (Xandikos,
+    told by the token's shape) answers a PROPFIND for DAV:sync-token far more cheaply than a
+    sync-collection REPORT from that token (see the module's text)."""
+    return bool(_GIT_COMMIT.fullmatch(token.strip()))
+
+
+__all__ = [
+    "LARGE_MULTIGET",
+    "SYNC_MULTIGET",
+    "TIME_RANGE",
+    "FirstPass",
+    "first_pass",
+    "token_by_property",
+]

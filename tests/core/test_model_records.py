@@ -5,6 +5,7 @@ full records, sparse ones, odd ones."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from datetime import timedelta, timezone
@@ -169,3 +170,22 @@ def test_a_value_json_cannot_hold_is_refused_as_json_dumps_refuses_it(bad: float
 def test_a_naive_time_is_refused() -> None:
     with pytest.raises(ValueError, match="naive"):
         QueueItem(id="q", kind="prep", contact_id="c", due=T0.replace(tzinfo=None)).to_plain()
+
+
+def test_replace_gives_what_dataclasses_replace_gives() -> None:
+    robert = contact(emails=("robert@acme.example",), stage_since=T0)
+    [met] = find(occurrence(attendees=(attendee("robert@acme.example", "Robert"),)), [robert])
+    item = QueueItem(id="q1", kind="prep", contact_id=robert.id, due=T0, deliveries={"m": "s"})
+    cases: list[tuple[Any, dict[str, Any]]] = [
+        (robert, {"stage": "cordial", "stage_since": T0 + timedelta(days=1)}),
+        (met, {"state": "withdrawn", "withdrawn_reason": "moved"}),
+        (met.occurrence, {"start": T0 + timedelta(hours=2), "version": (2, "a", "b")}),
+        (item, {"state": "due"}),
+        (item, {}),
+    ]
+    for obj, changes in cases:
+        mine, reference = replace(obj, **changes), dataclasses.replace(obj, **changes)
+        assert mine == reference and repr(mine) == repr(reference)
+        assert type(mine) is type(obj) and mine is not obj
+    with pytest.raises(TypeError, match="no field colour"):
+        replace(item, colour="red")

@@ -6,7 +6,13 @@ from __future__ import annotations
 
 import pytest
 
-from mendcrm.sources.strategy import LARGE_MULTIGET, SYNC_MULTIGET, TIME_RANGE, first_pass
+from mendcrm.sources.strategy import (
+    LARGE_MULTIGET,
+    SYNC_MULTIGET,
+    TIME_RANGE,
+    first_pass,
+    token_by_property,
+)
 
 
 @pytest.mark.parametrize(
@@ -36,3 +42,21 @@ def test_first_pass_by_token(token: str | None, sync_report: bool, expected: obj
 def test_the_listing_way_fetches_in_large_batches() -> None:
     assert SYNC_MULTIGET.method == "sync-multiget" and SYNC_MULTIGET.batch == LARGE_MULTIGET
     assert TIME_RANGE.batch == 100  # the loader's usual batch (vdirsyncer #988 caps)
+
+
+@pytest.mark.parametrize(
+    ("token", "by_property"),
+    [
+        # Xandikos: the property is read from the repository's head, the REPORT walks trees.
+        ("f09a295434b4491cf0b2a83dccc204b13180da46", True),
+        (" f09a295434b4491cf0b2a83dccc204b13180da46\n", True),  # as XML text may carry it
+        # Radicale computes the property by walking every item, as its REPORT does; SabreDAV
+        # and others keep one REPORT per pass too.
+        ("http://radicale.org/ns/sync/404a4154d2a95e7ff7ea944500b17a19", False),
+        ("http://sabre.io/ns/sync/5", False),
+        ("F09A295434B4491CF0B2A83DCCC204B13180DA46", False),
+        ("", False),
+    ],
+)
+def test_the_token_is_read_first_only_where_it_is_cheap(token: str, by_property: bool) -> None:
+    assert token_by_property(token) is by_property
