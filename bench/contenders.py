@@ -107,15 +107,23 @@ def floor(url: str, username: str, password: str, token: str) -> None:
 
 # -- MendCRM ----------------------------------------------------------------------------------
 
-# What a pass imports lazily, imported before the clock starts, as in a running service: the
-# pipeline's modules and every module of the stage packages (their exports load on first use).
+# What a pass imports lazily, imported before the clock starts, as in a running service and
+# as the other contenders import their libraries first: the pipeline's modules, every module of
+# the stage packages (their exports load on first use), and the template engine (render.py
+# imports jinja2 only when a note is rendered, so that read commands need not load it).
 PASS_MODULES = (
     "mendcrm.pipeline",
+    "mendcrm.changed_pass",
+    "mendcrm.contacts",
+    "mendcrm.copies",
     "mendcrm.detection",
+    "mendcrm.forgetting",
+    "mendcrm.pass_memo",
     "mendcrm.planning",
     "mendcrm.playbook",
     "mendcrm.render",
     "mendcrm.repository",
+    "jinja2",
 )
 PASS_PACKAGES = ("mendcrm.sources", "mendcrm.events", "mendcrm.annotations")
 
