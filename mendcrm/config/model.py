@@ -145,8 +145,12 @@ class PluginsConfig:
 
 @dataclass(frozen=True, slots=True)
 class DaemonConfig:
+    """``[daemon]``: how often due notes are delivered, how far apart a failing source is
+    retried at most, and how long one sync pass may run before it is stopped."""
+
     deliver_interval_seconds: int = 60
     max_backoff_minutes: int = 60
+    max_pass_minutes: int = 30
 
 
 @dataclass(frozen=True, slots=True)

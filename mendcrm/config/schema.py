@@ -199,6 +199,7 @@ SECTIONS: dict[str, dict[str, Key]] = {
     "daemon": {
         "deliver_interval_seconds": _int(Range(1, 86_400, "seconds (a day)")),
         "max_backoff_minutes": _int(Range(1, 10_080, "minutes (a week)")),
+        "max_pass_minutes": _int(Range(1, 1_440, "minutes (a day)")),
     },
     "ui": {
         "enabled": Key((bool,), expect="true or false"),

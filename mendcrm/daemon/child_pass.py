@@ -21,7 +21,10 @@ the parent reports how it ended.
 Stopping: the parent waits on the child's pipe, its exit and the signal wake-up pipe at once;
 when a stop is requested it sends the child SIGTERM (the pass abandons its step, the open
 transaction is discarded), waits up to :data:`STOP_GRACE_SECONDS`, then SIGKILLs it (the store's
-commit is atomic, so even that leaves it whole), and raises :class:`StopNow`.
+commit is atomic, so even that leaves it whole), and raises :class:`StopNow`. A pass still
+running after its limit (``[daemon] max_pass_minutes``) is stopped the same way and reported as
+:class:`PassOverran`: every request has its own deadline, but a server answering each one
+slowly, page after page, could otherwise hold the daemon for hours.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -71,8 +75,13 @@ class PassProcessError(MendError):
     """The pass's child process ended without a result (killed, crashed in C, out of memory)."""
 
 
-Waiter = Callable[[Sequence[Any]], Sequence[Any]]
-"""Given waitables (connections, sentinels), block until one is ready or a signal arrives."""
+class PassOverran(MendError):
+    """The pass was still running after its limit and was stopped."""
+
+
+Waiter = Callable[[Sequence[Any], float | None], Sequence[Any]]
+"""Given waitables (connections, sentinels) and a timeout in seconds (None: none), block until
+one is ready, a signal arrives or the timeout passes; return the ready ones."""
 
 
 def without_hooks(pm: pluggy.PluginManager, hooks: Iterable[str]) -> pluggy.PluginManager:
@@ -109,23 +118,27 @@ def run_in_child(
     wait: Waiter,
     stopping: Callable[[], bool],
     grace: float = STOP_GRACE_SECONDS,
+    limit: float | None = None,
+    monotonic: Callable[[], float] = time.monotonic,
 ) -> ChildResult:
     """Given the pass as ``work(stopping)``, run it in a forked child and return its result.
 
     ``stopping`` (in the child) turns true once the child is asked to stop; ``work`` passes it
     on to the pass's progress callback. ``wait`` is how the parent blocks (it must return when a
     signal arrives, see :meth:`SignalClock.wait_for`); ``stopping`` (in the parent) is checked
-    each time it returns. Raise StopNow if a stop was requested (the child is ended first), the
-    child's MendError as a MendError, its other exception as itself if it can be pickled, and
-    PassProcessError if the child ended without a word.
+    each time it returns. ``limit``: seconds the pass may run (by ``monotonic``) before it is
+    stopped. Raise StopNow if a stop was requested (the child is ended first), PassOverran if
+    the limit passed (likewise), the child's MendError as a MendError, its other exception as
+    itself if it can be pickled, and PassProcessError if the child ended without a word.
     """
     context = multiprocessing.get_context("fork")
     receive, send = context.Pipe(duplex=False)
     child = context.Process(target=_child_main, args=(work, send, receive), name="mendcrm-pass")
     child.start()
     send.close()
+    deadline = None if limit is None else monotonic() + limit
     try:
-        message = _await(child, receive, wait, stopping, grace)
+        message = _await(child, receive, wait, stopping, grace, deadline, monotonic)
     except BaseException:  # a second signal in the parent: the child must not outlive it
         _stop_child(child, grace)
         raise
@@ -141,17 +154,34 @@ def run_in_child(
         raise MendError(value)
     if kind == "raised":
         raise value
+    if kind == "overran":
+        minutes = (limit or 0) / 60
+        raise PassOverran(
+            f"the sync pass was still running after {minutes:g} minute(s) and was stopped; a "
+            "server answering very slowly is the usual cause (the log names the source being "
+            "read); [daemon] max_pass_minutes sets the limit"
+        )
     raise PassProcessError(f"the sync pass's process {_ending(child.exitcode)}")
 
 
 def _await(
-    child: Any, receive: Connection, wait: Waiter, stopping: Callable[[], bool], grace: float
+    child: Any,
+    receive: Connection,
+    wait: Waiter,
+    stopping: Callable[[], bool],
+    grace: float,
+    deadline: float | None,
+    monotonic: Callable[[], float],
 ) -> tuple[str, Any]:
     while True:
         if stopping():
             _stop_child(child, grace)
             raise StopNow()
-        ready = wait([receive, child.sentinel])
+        timeout = None if deadline is None else max(0.0, deadline - monotonic())
+        if timeout == 0.0 and not receive.poll():
+            _stop_child(child, grace)
+            return ("overran", None)
+        ready = wait([receive, child.sentinel], timeout)
         if receive in ready:
             try:
                 return receive.recv()
@@ -273,6 +303,7 @@ __all__ = [
     "DEFERRED_HOOKS",
     "STOP_GRACE_SECONDS",
     "ChildResult",
+    "PassOverran",
     "PassProcessError",
     "as_plan",
     "has_hooks",

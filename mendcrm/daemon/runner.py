@@ -10,6 +10,7 @@ is reported and the running one kept.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -72,13 +73,15 @@ def child_sync(
     stopping: Callable[[], bool],
     sync_pass: Callable[..., Any] | None = None,
     grace: float = STOP_GRACE_SECONDS,
+    monotonic: Callable[[], float] = time.monotonic,
 ) -> Callable[[Config, list[str]], ChildResult]:
     """Given the daemon's store, clock and current plugin manager, return its ``sync`` job:
     one pass over the given sources in a forked child (:mod:`mendcrm.daemon.child_pass`).
 
     The plugins' encounter hooks run here, in the daemon, after the child committed; their
     prep-note sections are rendered in the child. ``wait`` and ``stopping`` are as for
-    :func:`run_in_child`; ``sync_pass`` defaults to :func:`mendcrm.pipeline.sync_pass`.
+    :func:`run_in_child`; ``sync_pass`` defaults to :func:`mendcrm.pipeline.sync_pass`; a pass
+    may run ``[daemon] max_pass_minutes`` by ``monotonic`` before it is stopped.
     """
 
     def sync(config: Config, sources: list[str]) -> ChildResult:
@@ -98,6 +101,8 @@ def child_sync(
             wait=wait,
             stopping=stopping,
             grace=grace,
+            limit=config.daemon.max_pass_minutes * 60.0,
+            monotonic=monotonic,
         )
         remember_all(result.secrets)
         report = result.report

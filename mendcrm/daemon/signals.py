@@ -46,12 +46,13 @@ class SignalClock(SystemClock):
         if ready:
             self._drain()
 
-    def wait_for(self, waitables: Sequence[Any]) -> list[Any]:
-        """Given connections, sockets or process sentinels, block until one of them is ready or
-        any signal arrives; return the ready ones (empty if only a signal woke us)."""
+    def wait_for(self, waitables: Sequence[Any], timeout: float | None = None) -> list[Any]:
+        """Given connections, sockets or process sentinels and a timeout in seconds (None:
+        none), block until one of them is ready, any signal arrives or the timeout passes;
+        return the ready ones (empty if only a signal or the timeout woke us)."""
         from multiprocessing.connection import wait
 
-        ready = wait([*waitables, self._read])
+        ready = wait([*waitables, self._read], timeout)
         if self._read in ready:
             self._drain()
         return [w for w in ready if w != self._read]

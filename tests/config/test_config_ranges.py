@@ -65,6 +65,8 @@ def _write(tmp_path: Path, body: str) -> Path:
             "daemon.deliver_interval_seconds",
         ),
         ("[daemon]\nmax_backoff_minutes = -1\n", "daemon.max_backoff_minutes"),
+        ("[daemon]\nmax_pass_minutes = 0\n", "daemon.max_pass_minutes"),
+        ("[daemon]\nmax_pass_minutes = 100000\n", "daemon.max_pass_minutes"),
         ("[plugins]\ntimeout_seconds = 1e308\n", "plugins.timeout_seconds"),
         ('[prep]\nlead = "99999999999d"\n', "prep.lead"),
         ('[prep]\nlead = "91d"\n', "prep.lead"),

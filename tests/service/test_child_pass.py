@@ -43,9 +43,11 @@ ROBERT = Contact(
 )
 
 
-def wait_on(waitables: Sequence[Any]) -> list[Any]:
-    """The parent's wait without signals: block until the child's pipe or exit is ready."""
-    return list(multiprocessing.connection.wait(waitables))
+def wait_on(waitables: Sequence[Any], timeout: float | None = None) -> list[Any]:
+    """The parent's wait without signals: block until the child's pipe or exit is ready (the
+    tests give the pass no time limit that could pass on the wall clock: the limit is 30
+    minutes, and the one test that lets it pass moves a clock of its own)."""
+    return list(multiprocessing.connection.wait(waitables, timeout))
 
 
 class Listener:
@@ -268,14 +270,14 @@ def test_a_stop_during_the_pass_ends_the_child_and_stops_the_daemon(
             progress("waiting", 0)
             signal.pause()
 
-    def wait(waitables: Sequence[Any]) -> list[Any]:
+    def wait(waitables: Sequence[Any], timeout: float | None) -> list[Any]:
         # The first wait returns once the child is inside its pass, with a stop requested (as
         # the daemon's SIGTERM handler does); later ones wait on the child as usual.
         if not world.daemon.stop_requested:
             assert os.read(inside_read, 2) == b"in"
             world.daemon.request_stop()
             return []
-        return wait_on(waitables)
+        return wait_on(waitables, timeout)
 
     daemon = world.start(waiting_pass, wait=wait, grace=30.0)
     with pytest.raises(StopNow):
@@ -287,6 +289,47 @@ def test_a_stop_during_the_pass_ends_the_child_and_stops_the_daemon(
     with world.store.read() as view:
         assert view.all("sync_state") == []
     assert "passes_since_start" not in world.health()
+
+
+def test_a_pass_running_past_its_limit_is_stopped_and_its_sources_backed_off(
+    world: World,
+) -> None:
+    inside_read, inside_write = os.pipe()
+    clock = [1000.0]  # the parent's monotonic clock, in seconds, moved by the test alone
+
+    def endless_pass(config: Config, store: Store, *, progress: Any, **kw: Any) -> Any:
+        os.write(inside_write, b"in")
+        while True:  # a server trickling page after page: only a stop ends it
+            progress("waiting", 0)
+            signal.pause()
+
+    def wait(waitables: Sequence[Any], timeout: float | None) -> list[Any]:
+        # 30 minutes (the default [daemon] max_pass_minutes) are left when the child is
+        # inside its pass; then they pass, and the parent must stop it at once.
+        if clock[0] == 1000.0:
+            assert os.read(inside_read, 2) == b"in"
+            assert timeout == pytest.approx(30 * 60)
+            clock[0] += 30 * 60
+            return []
+        return wait_on(waitables, timeout)
+
+    daemon = world.start(endless_pass, wait=wait, grace=30.0, monotonic=lambda: clock[0])
+    daemon.sync_job()  # reported like a failed pass: the daemon goes on
+    os.close(inside_read)
+    os.close(inside_write)
+
+    assert multiprocessing.active_children() == []
+    with world.store.read() as view:
+        assert view.all("sync_state") == []  # the child's transaction was discarded
+    health = world.health()
+    assert "was still running after 30 minute(s) and was stopped" in health["last_error"]
+    assert "max_pass_minutes" in health["last_error"]
+    # Every source of the pass is backed off as after any failure: 1 failure, retried later.
+    assert {s: st["failures"] for s, st in health["sources"].items()} == {
+        "feed:team": 1,
+        "feed:gone": 1,
+    }
+    assert "passes_since_start" not in health
 
 
 def test_a_lock_another_thread_holds_at_the_fork_does_not_hang_the_child(world: World) -> None:
@@ -303,10 +346,10 @@ def test_a_lock_another_thread_holds_at_the_fork_does_not_hang_the_child(world: 
             held.set()
             release.wait()
 
-    def wait(waitables: Sequence[Any]) -> list[Any]:
+    def wait(waitables: Sequence[Any], timeout: float | None) -> list[Any]:
         # The child answered (or died): only now may the thread let go, so the child cannot
         # have borrowed the parent's release. The parent then takes the lock itself.
-        ready = wait_on(waitables)
+        ready = wait_on(waitables, timeout)
         release.set()
         return ready
 
