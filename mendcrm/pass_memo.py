@@ -27,7 +27,7 @@ import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import PurePath
 from typing import Any, Protocol
@@ -125,6 +125,12 @@ class PassMemo:
     next_due: datetime | None
     rendered_from: str = ""
     """The digest of what the notes' texts were last rendered from (:func:`render_digest`)."""
+    rest: str = ""
+    """The inputs' digest with the contacts and interactions tables left out, and what
+    detection reads of the contacts and each contact's own records, one short digest each
+    (:mod:`mendcrm.contact_changes`): they tell which contacts alone changed."""
+    index: str = ""
+    people: Mapping[str, str] = field(default_factory=dict)
 
     def covers(self, inputs: str, now: datetime) -> bool:
         """Given this pass's inputs digest and time, return whether planning would change
@@ -141,6 +147,9 @@ class PassMemo:
             "valid_until": _iso(self.valid_until),
             "next_due": _iso(self.next_due),
             "rendered_from": self.rendered_from,
+            "rest": self.rest,
+            "index": self.index,
+            "people": dict(self.people),
         }
 
     @classmethod
@@ -157,8 +166,11 @@ class PassMemo:
                 valid_until=_from_iso(record.get("valid_until")),
                 next_due=_from_iso(record.get("next_due")),
                 rendered_from=str(record.get("rendered_from") or ""),
+                rest=str(record.get("rest") or ""),
+                index=str(record.get("index") or ""),
+                people={str(k): str(v) for k, v in (record.get("people") or {}).items()},
             )
-        except (TypeError, KeyError, ValueError):
+        except (TypeError, KeyError, ValueError, AttributeError):
             return None
 
 
