@@ -14,6 +14,10 @@ their contacts' nudges with :func:`mendcrm.planning.plan`: the records it writes
 a full pass would write (``tests/core/test_incremental_machine.py`` checks it against a full
 recomputation after every step of random histories).
 
+The same holds for contacts whose planning inputs alone changed (a stage set, an interaction
+logged, a text the notes show edited: :mod:`mendcrm.contact_changes` tells which): the UIDs of
+their stored encounters join the changed objects' ones, and their nudges are planned too.
+
 Anything else falls back to the full pass: a calendar that came or went or was renamed,
 more than :data:`MAX_CHANGED_OBJECTS` objects changed, a source that failed (it changes the
 memo's inputs), programmes or a held source (no memo at all).

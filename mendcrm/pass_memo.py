@@ -13,8 +13,10 @@ What detection and planning decide is a function of two things:
 
 After each full pass the memo records a digest of the inputs, the time it was taken and the
 first threshold ahead. A later pass whose inputs give the same digest, at a time from then to
-before that threshold, would plan nothing: it only marks due what has fallen due. Anything
-else — a changed object, a contact edited, a note snoozed, the config or a template changed, a
+before that threshold, would plan nothing: it only marks due what has fallen due. Changed
+objects, and contacts whose planning inputs alone changed, are planned alone
+(:mod:`mendcrm.changed_pass`, :mod:`mendcrm.contact_changes`). Anything
+else — a contact added or renamed, a note snoozed, the config or a template changed, a
 plugin added, the clock jumping back or past a threshold (suspend, DST is only a threshold if an
 event sits there) — recomputes everything. A plugin's extra prep-note sections are rendered
 again only then.

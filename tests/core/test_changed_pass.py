@@ -258,3 +258,34 @@ def test_an_object_moved_and_a_contact_restaged_are_planned_in_one_scoped_pass(
     after = items(world)
     assert "Where things stand: rebuilding" in after[("prep", "Kim Lee")]["body"]
     assert from_iso(after[("prep", "Robert Hale")]["due"]) == start - timedelta(hours=24)
+
+
+def test_a_closed_nudge_out_of_use_after_an_interaction_leaves_the_store(
+    world: machine.IncrementalEqualsFull, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Closed items stay a day here, but for what reached the user. A closed nudge stays while
+    # it is the nudge of the current quiet period (it stops the same nudge from being queued
+    # again: mendcrm.retention); once an interaction starts a new period it is no longer in
+    # use, and goes. Another contact's stays.
+    store = dataclasses.replace(world.config.store, retention_days=1)
+    world.config = dataclasses.replace(world.config, store=store)
+    # Kim ("talking", 14 days) and Ann ("cordial", 21 days) were set 20 days ago: 21 days
+    # later both are in their first period, their nudges due.
+    world.time_passes(timedelta(days=1, hours=2))
+    (kim,), (ann,) = nudges(world, "Kim Lee"), nudges(world, "Ann Ortega")
+    assert (kim["state"], ann["state"]) == ("due", "due")
+    with machine.Store(world.store_path).transaction() as tx:  # both dismissed unseen
+        for item in (kim, ann):
+            machine.changes.close_followup(tx, item["id"], now=world.now, dismiss=True)
+    world.check()
+    world.time_passes(timedelta(days=2))  # 23 days: still both first periods
+    assert [n["state"] for n in nudges(world, "Kim Lee") + nudges(world, "Ann Ortega")] == [
+        "dismissed",
+        "dismissed",
+    ]
+    calls = scoped(monkeypatch)
+    world.log_interaction(person=2, outcome="positive")
+    assert calls == [(set(), {"Kim Lee"})]
+    (new,) = nudges(world, "Kim Lee")  # the dismissed one is gone, closed two days ago
+    assert (new["state"], from_iso(new["due"])) == ("pending", world.now + timedelta(days=14))
+    assert [n["id"] for n in nudges(world, "Ann Ortega")] == [ann["id"]]

@@ -360,6 +360,24 @@ class IncrementalEqualsFull(RuleBasedStateMachine):
                 changes.snooze(tx, item.id, until=self.now + timedelta(hours=hours), now=self.now)
         self.check()
 
+    @rule(data=st.data())
+    def dismiss_unseen(self, data: st.DataObject) -> None:
+        """Dismiss an open follow-up or nudge before it was delivered: it then leaves the store
+        ``retention_days`` later, unless it is a nudge still in use (mendcrm.retention)."""
+        with Store(self.store_path).transaction() as tx:
+            encounters = {e.id: e for e in repository.encounters(tx)}
+            open_items = [
+                i
+                for i in repository.queue(tx)
+                if i.state in ("pending", "due") and i.kind in ("followup", "nudge")
+            ]
+            if open_items:
+                names = {c.id: c.name for c in repository.contacts(tx)}
+                ordered = _in_order(open_items, lambda i: _item_key(i, names, encounters))
+                item = data.draw(st.sampled_from(ordered))
+                changes.close_followup(tx, item.id, now=self.now, dismiss=True)
+        self.check()
+
     @rule(close=st.sampled_from(["none", "done", "dismiss"]))
     def deliver(self, close: str) -> None:
         """Deliver what is due (as the plugins would), then maybe close the follow-ups."""
@@ -388,10 +406,12 @@ class IncrementalEqualsFull(RuleBasedStateMachine):
                 dismiss_encounter(tx, chosen.id, series=series, now=self.now)
         self.check()
 
-    @rule(lookahead=st.sampled_from([14, 30, 45]))
-    def change_config(self, lookahead: int) -> None:
+    @rule(lookahead=st.sampled_from([14, 30, 45]), retention=st.sampled_from([1, 90]))
+    def change_config(self, lookahead: int, retention: int) -> None:
         self.config = dataclasses.replace(
-            self.config, sync=dataclasses.replace(self.config.sync, lookahead_days=lookahead)
+            self.config,
+            sync=dataclasses.replace(self.config.sync, lookahead_days=lookahead),
+            store=dataclasses.replace(self.config.store, retention_days=retention),
         )
         self.check()
 
