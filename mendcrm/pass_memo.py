@@ -128,11 +128,13 @@ class PassMemo:
     rendered_from: str = ""
     """The digest of what the notes' texts were last rendered from (:func:`render_digest`)."""
     rest: str = ""
-    """The inputs' digest with the contacts and interactions tables left out, and what
-    detection reads of the contacts and each contact's own records, one short digest each
-    (:mod:`mendcrm.contact_changes`): they tell which contacts alone changed."""
+    """The inputs' digest with the contacts and interactions tables left out
+    (:func:`mendcrm.contact_changes.rest_digest`): with the next two, it tells which contacts
+    alone changed since."""
     index: str = ""
+    """The digest of what detection reads of the contacts (:mod:`mendcrm.contact_changes`)."""
     people: Mapping[str, str] = field(default_factory=dict)
+    """A short digest per contact id of its record and its interactions."""
 
     def covers(self, inputs: str, now: datetime) -> bool:
         """Given this pass's inputs digest and time, return whether planning would change

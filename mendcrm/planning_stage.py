@@ -373,6 +373,7 @@ def _changed_only(
 def _with_contacts(
     memo: PassMemo, tx: Transaction, context: str, sync: SyncResult, digests: Any = None
 ) -> PassMemo:
+    """Return the memo with what tells a later pass which contacts alone changed."""
     from mendcrm.contact_changes import with_contacts
 
     return with_contacts(memo, tx, context, sync.state, tx.get("meta", DEPARTED_ID), digests)

@@ -407,7 +407,7 @@ class IncrementalEqualsFull(RuleBasedStateMachine):
         self.check()
 
     @rule(lookahead=st.sampled_from([14, 30, 45]), retention=st.sampled_from([1, 90]))
-    def change_config(self, lookahead: int, retention: int) -> None:
+    def change_config(self, lookahead: int, retention: int = 90) -> None:
         self.config = dataclasses.replace(
             self.config,
             sync=dataclasses.replace(self.config.sync, lookahead_days=lookahead),
