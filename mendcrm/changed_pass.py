@@ -14,6 +14,10 @@ their contacts' nudges with :func:`mendcrm.planning.plan`: the records it writes
 a full pass would write (``tests/core/test_incremental_machine.py`` checks it against a full
 recomputation after every step of random histories).
 
+The same holds for contacts whose planning inputs alone changed (a stage set, an interaction
+logged, a text the notes show edited: :mod:`mendcrm.contact_changes` tells which): the UIDs of
+their stored encounters join the changed objects' ones, and their nudges are planned too.
+
 Anything else falls back to the full pass: a calendar that came or went or was renamed,
 more than :data:`MAX_CHANGED_OBJECTS` objects changed, a source that failed (it changes the
 memo's inputs), programmes or a held source (no memo at all).
@@ -148,16 +152,23 @@ class Scope:
 Scope.EMPTY = Scope(frozenset(), frozenset(), ())
 
 
-def scope_of(tx: Transaction, uids: Collection[str], found: Iterable[Encounter]) -> Scope:
-    """Given the pass's transaction, the touched UIDs and the encounters detected for them,
-    return the scope: the contacts named by those and by the UIDs' stored encounters."""
+def scope_of(
+    tx: Transaction,
+    uids: Collection[str],
+    found: Iterable[Encounter],
+    edited: Collection[str] = (),
+) -> Scope:
+    """Given the pass's transaction, the touched UIDs, the encounters detected for them and
+    the contacts edited (:mod:`mendcrm.contact_changes`), return the scope: the edited contacts
+    and those named by the encounters found and by the UIDs' stored encounters."""
     wanted = frozenset(uids)
 
     def of_uids(record: Mapping[str, Any]) -> bool:
         return (record.get("occurrence") or {}).get("uid") in wanted
 
     stored = tx.decode("encounters", Encounter.from_record, of_uids)
-    contacts: set[str] = set()
+    # An edited contact's nudge is planned again even when no meeting names it.
+    contacts: set[str] = set(edited)
     for encounter in (*stored, *found):
         contacts.add(encounter.contact_id)
         contacts.update(encounter.others)
@@ -182,10 +193,12 @@ def plan_changed(
     renderer: Renderer,
     mine: frozenset[str],
     keep_rendered: bool,
+    edited: Collection[str] = (),
 ) -> tuple[Plan, Scope, list[Interaction], list[Contact]]:
-    """Given the pass's transaction, the new state and the touched UIDs, detect and plan the
-    UIDs' meetings and their contacts' nudges; write nothing. Return the plan, its scope and
-    the scope's interactions and contacts (for the memo)."""
+    """Given the pass's transaction, the new state, the touched UIDs and the contacts edited
+    (whose meetings' UIDs the caller counts among the touched ones), detect and plan the UIDs'
+    meetings and the nudges of their contacts and of the edited ones; write nothing. Return
+    the plan, its scope and the scope's interactions and contacts (for the memo)."""
     from mendcrm.copies import keep_known_ids, one_copy_each
     from mendcrm.detection import ContactIndex, detect
     from mendcrm.dismissals import Dismissals
@@ -198,7 +211,7 @@ def plan_changed(
     annotating = {f"account:{a.name}" for a in config.accounts if a.annotate != "off"}
     occurrences = one_copy_each(occurrences_of(state, uids, window), annotating=annotating)
     found = detect(occurrences, index, me=config.me, settings=config.detection, mine=mine)
-    scope = scope_of(tx, uids, found)
+    scope = scope_of(tx, uids, found, edited)
     of_uids = scope.stored_of_uids
     detected = keep_known_ids(found, scope.stored)
     ids = {e.id for e in of_uids} | {e.id for e in detected}

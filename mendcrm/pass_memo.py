@@ -13,8 +13,10 @@ What detection and planning decide is a function of two things:
 
 After each full pass the memo records a digest of the inputs, the time it was taken and the
 first threshold ahead. A later pass whose inputs give the same digest, at a time from then to
-before that threshold, would plan nothing: it only marks due what has fallen due. Anything
-else — a changed object, a contact edited, a note snoozed, the config or a template changed, a
+before that threshold, would plan nothing: it only marks due what has fallen due. Changed
+objects, and contacts whose planning inputs alone changed, are planned alone
+(:mod:`mendcrm.changed_pass`, :mod:`mendcrm.contact_changes`). Anything
+else — a contact added or renamed, a note snoozed, the config or a template changed, a
 plugin added, the clock jumping back or past a threshold (suspend, DST is only a threshold if an
 event sits there) — recomputes everything. A plugin's extra prep-note sections are rendered
 again only then.
@@ -27,7 +29,7 @@ import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import PurePath
 from typing import Any, Protocol
@@ -125,6 +127,14 @@ class PassMemo:
     next_due: datetime | None
     rendered_from: str = ""
     """The digest of what the notes' texts were last rendered from (:func:`render_digest`)."""
+    rest: str = ""
+    """The inputs' digest with the contacts and interactions tables left out
+    (:func:`mendcrm.contact_changes.rest_digest`): with the next two, it tells which contacts
+    alone changed since."""
+    index: str = ""
+    """The digest of what detection reads of the contacts (:mod:`mendcrm.contact_changes`)."""
+    people: Mapping[str, str] = field(default_factory=dict)
+    """A short digest per contact id of its record and its interactions."""
 
     def covers(self, inputs: str, now: datetime) -> bool:
         """Given this pass's inputs digest and time, return whether planning would change
@@ -141,6 +151,9 @@ class PassMemo:
             "valid_until": _iso(self.valid_until),
             "next_due": _iso(self.next_due),
             "rendered_from": self.rendered_from,
+            "rest": self.rest,
+            "index": self.index,
+            "people": dict(self.people),
         }
 
     @classmethod
@@ -157,8 +170,11 @@ class PassMemo:
                 valid_until=_from_iso(record.get("valid_until")),
                 next_due=_from_iso(record.get("next_due")),
                 rendered_from=str(record.get("rendered_from") or ""),
+                rest=str(record.get("rest") or ""),
+                index=str(record.get("index") or ""),
+                people={str(k): str(v) for k, v in (record.get("people") or {}).items()},
             )
-        except (TypeError, KeyError, ValueError):
+        except (TypeError, KeyError, ValueError, AttributeError):
             return None
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mendcrm import repository
 from mendcrm.addresses import user_addresses
@@ -127,12 +127,13 @@ def _memo_after(
     thresholds.add(next_nudge_change(now, done.contacts, interactions, playbook, starts))
     thresholds.window(sync.state.values(), window)
     thresholds.midnight(zone)
-    return pass_memo.PassMemo(
+    memo = pass_memo.PassMemo(
         inputs=_inputs(tx, context, sync),
         computed_at=now,
         valid_until=thresholds.first,
         next_due=pass_memo.next_due(queue),
     )
+    return _with_contacts(memo, tx, context, sync)
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,6 +266,7 @@ def _mark_due_only(
     """The skipped pass: planning would change nothing, so only mark due what has fallen due,
     and keep the memo in step with the queue that changed."""
     from mendcrm import pass_memo
+    from mendcrm.contact_changes import rest_digest
     from mendcrm.planning import Plan, mark_due
 
     if memo.next_due is None or now < memo.next_due:
@@ -281,6 +283,9 @@ def _mark_due_only(
             valid_until=memo.valid_until,
             next_due=pass_memo.next_due(i for i in pending if i.id not in due_now),
             rendered_from=memo.rendered_from,
+            rest=rest_digest(tx, context, sync.state, tx.get("meta", DEPARTED_ID)),
+            index=memo.index,
+            people=memo.people,
         ).to_record(),
     )
     return Plan(), len(newly_due)
@@ -300,9 +305,12 @@ def _changed_only(
     keep: Retention,
 ) -> tuple[Plan, int] | None:
     """The pass over what changed (:mod:`mendcrm.changed_pass`): when the memo covers the
-    stored state and only some calendar objects changed, detect and plan their meetings alone
-    and commit; return None (having written nothing) when only a full pass will do."""
+    stored state but for some calendar objects and the planning inputs of some contacts
+    (:mod:`mendcrm.contact_changes`), detect and plan the meetings of those objects and
+    contacts and the contacts' nudges alone, and commit; return None (having written nothing)
+    when only a full pass will do."""
     from mendcrm import changed_pass as cp
+    from mendcrm import contact_changes as cc
     from mendcrm.pass_memo import inputs_digest, render_digest
     from mendcrm.planning import Plan, mark_due
 
@@ -311,16 +319,28 @@ def _changed_only(
         r["id"]: r
         for r in tx.decode("sync_state", lambda r: r, lambda r: not is_annotation_state(r["id"]))
     }
-    departed = [tx.get("meta", DEPARTED_ID)]
+    departed = tx.get("meta", DEPARTED_ID)
     changed = cp.changed_objects(stored, sync.state)
-    if changed is None or not memo.covers(inputs_digest(read_as, context, stored, departed), now):
+    if changed is None:
         return None
-    uids = cp.touched_uids(stored, sync.state, changed)
-    if uids:
+    digests, edited = cc.ContactDigests(memo.index, memo.people), frozenset[str]()
+    if not memo.covers(inputs_digest(read_as, context, stored, [departed]), now):
+        # Not the store the memo saw: go on only if just some contacts' own records changed.
+        if not memo.covers(memo.inputs, now) or memo.rest != cc.rest_digest(
+            tx, context, stored, departed
+        ):
+            return None
+        digests = cc.ContactDigests.of(tx)
+        found = digests.edited_since(memo)
+        if not found:
+            return None
+        edited = found
+    uids = cp.touched_uids(stored, sync.state, changed) | cc.uids_naming(tx, edited)
+    if uids or edited:
         the_plan, scope, interactions, contacts = cp.plan_changed(
             tx, config=config, state=sync.state, uids=uids, window=sync.window, now=now,
             playbook=playbook, renderer=renderer, mine=mine,
-            keep_rendered=memo.rendered_from == render_digest(tx, context),
+            keep_rendered=memo.rendered_from == render_digest(tx, context), edited=edited,
         )  # fmt: skip
     else:  # only sync-tokens or a feed's validator changed: no meeting to look at again
         the_plan, scope, interactions, contacts = Plan(), cp.Scope.EMPTY, [], []
@@ -330,21 +350,33 @@ def _changed_only(
     due, next_due = cp.due_now(tx, now)
     newly_due = mark_due(due, now)
     repository.save(tx, "queue", *newly_due)
-    if not the_plan.empty:
+    if edited:
+        # The edited contacts' nudges in use are the plan's; everyone else's stand as the last
+        # full pass pruned them (nothing they depend on changed).
+        in_use = the_plan.nudges_in_use | cc.nudges_outside(tx, scope.contacts)
+        prune(tx, now=now, retention=keep, nudges_in_use=in_use)
+    elif not the_plan.empty:
         # Nudges in use are those of the last full pass (the memo vouches for the contacts
         # and their interactions): None keeps every closed nudge, as that pass's prune left
         # them. With nothing planned, that prune's result stands as it is.
         prune(tx, now=now, retention=keep, nudges_in_use=None)
-    tx.put(
-        "meta",
-        cp.memo_after_change(
-            memo, inputs=_inputs(tx, context, sync), now=now, scope=scope, the_plan=the_plan,
-            changed_entries=cp.changed_entries(sync.state, changed), window=sync.window,
-            contacts=contacts, interactions=interactions, playbook=playbook, keep=keep,
-            zone=renderer.zone, next_due=next_due,
-        ).to_record(),
+    after = cp.memo_after_change(
+        memo, inputs=_inputs(tx, context, sync), now=now, scope=scope, the_plan=the_plan,
+        changed_entries=cp.changed_entries(sync.state, changed), window=sync.window,
+        contacts=contacts, interactions=interactions, playbook=playbook, keep=keep,
+        zone=renderer.zone, next_due=next_due,
     )  # fmt: skip
+    tx.put("meta", _with_contacts(after, tx, context, sync, digests).to_record())
     return the_plan, len(newly_due)
+
+
+def _with_contacts(
+    memo: PassMemo, tx: Transaction, context: str, sync: SyncResult, digests: Any = None
+) -> PassMemo:
+    """Return the memo with what tells a later pass which contacts alone changed."""
+    from mendcrm.contact_changes import with_contacts
+
+    return with_contacts(memo, tx, context, sync.state, tx.get("meta", DEPARTED_ID), digests)
 
 
 def _inputs(tx: Tables, context: str, sync: SyncResult, tables: str | None = None) -> str:

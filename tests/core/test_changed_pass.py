@@ -159,3 +159,133 @@ def test_a_calendar_rewritten_unchanged_plans_nothing(
     world.check()
     assert calls == [world.now]  # the full recomputation on the copy alone planned
     assert items(world)[("prep", "Kim Lee")]["state"] == "due"
+
+
+# -- contacts edited: the pass scoped to them (mendcrm.contact_changes) ----------------------
+
+
+def scoped(monkeypatch: pytest.MonkeyPatch) -> list[tuple[set[str], set[str]]]:
+    """Record, from now on, the UIDs and the edited contacts' names of each pass over what
+    changed."""
+    calls: list[tuple[set[str], set[str]]] = []
+    real = changed_pass.plan_changed
+
+    def recording(tx: Any, **kwargs: Any) -> Any:
+        names = {c["id"]: c["name"] for c in tx.all("contacts")}
+        calls.append((set(kwargs["uids"]), {names[c] for c in kwargs.get("edited", ())}))
+        return real(tx, **kwargs)
+
+    monkeypatch.setattr(changed_pass, "plan_changed", recording)
+    return calls
+
+
+def nudges(world: machine.IncrementalEqualsFull, name: str) -> list[dict[str, Any]]:
+    """Return the contact's nudges, by due time."""
+    data = json.loads(world.store_path.read_bytes())
+    (cid,) = (c["id"] for c in data["contacts"].values() if c["name"] == name)
+    found = [i for i in data["queue"].values() if i["kind"] == "nudge" and i["contact_id"] == cid]
+    return sorted(found, key=lambda i: i["due"])
+
+
+def test_a_restaged_contact_gets_its_prep_note_rewritten_and_no_one_else(
+    world: machine.IncrementalEqualsFull, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.add_event(hours=50, minutes=30, people={2}, in_summary=False, weekly=0)  # e1: Kim
+    world.add_event(hours=75, minutes=60, people={0}, in_summary=False, weekly=0)  # e2: Rob
+    before = items(world)
+    # The prep note shows the playbook stage the contact is in (templates/prep.md.j2).
+    assert "Where things stand: talking" in before[("prep", "Kim Lee")]["body"]
+    calls = scoped(monkeypatch)
+    world.set_stage(person=2, stage="rebuilding")  # Kim: talking -> rebuilding, both flagged
+    # Only Kim's meeting and Kim were planned again: no object changed, detection reads
+    # nothing of a stage but whether it is a flagged one.
+    assert calls == [({"e1@test"}, {"Kim Lee"})]
+    after = items(world)
+    kim = after[("prep", "Kim Lee")]
+    assert "Where things stand: rebuilding" in kim["body"]
+    assert "Where things stand: talking" not in kim["body"]
+    assert (kim["id"], kim["due"]) == (before[("prep", "Kim Lee")]["id"], kim["due"])
+    assert after[("prep", "Robert Hale")] == before[("prep", "Robert Hale")]
+    assert after[("followup", "Robert Hale")] == before[("followup", "Robert Hale")]
+
+
+def test_an_interaction_logged_holds_back_the_contacts_nudge(
+    world: machine.IncrementalEqualsFull, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Kim is "talking" (a 14-day cadence), her stage set 20 days ago and nothing logged: the
+    # first period's nudge is open. Ann ("cordial", 21 days) is not due for one yet.
+    (open_nudge,) = nudges(world, "Kim Lee")
+    assert open_nudge["state"] in ("pending", "due")
+    ann = nudges(world, "Ann Ortega")
+    calls = scoped(monkeypatch)
+    world.log_interaction(person=2, outcome="neutral")
+    # Kim has no meeting: only Kim is planned, with no UID at all.
+    assert calls == [(set(), {"Kim Lee"})]
+    # The quiet period now starts at the interaction: the old period's nudge is withdrawn
+    # (unseen, so it leaves the store: mendcrm.retention) and the next one waits a whole
+    # cadence, 14 days from now (09:30 in Berlin once the clocks have gone forward: in the day).
+    (new,) = nudges(world, "Kim Lee")
+    assert new["id"] != open_nudge["id"]
+    assert (new["state"], from_iso(new["due"])) == ("pending", world.now + timedelta(days=14))
+    assert nudges(world, "Ann Ortega") == ann
+
+
+def test_a_contact_edited_where_detection_reads_recomputes_everything(
+    world: machine.IncrementalEqualsFull, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.add_event(hours=50, minutes=30, people={2, 3}, in_summary=False, weekly=0)
+    calls = scoped(monkeypatch)
+    world.set_stage(person=3, stage="strained")  # Pat becomes flagged: detection's index grows
+    world.set_stage(person=2, stage="none")  # Kim is no longer watched: it shrinks
+    world.edit_contact(person=0, what="alias")  # Rob gets an alias: a name detection reads
+    assert calls == []
+    # A text only the notes read is the pass scoped to the contact.
+    world.edit_contact(person=0, what="goal")
+    assert calls == [(set(), {"Robert Hale"})]
+
+
+def test_an_object_moved_and_a_contact_restaged_are_planned_in_one_scoped_pass(
+    world: machine.IncrementalEqualsFull, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.add_event(hours=50, minutes=30, people={2}, in_summary=False, weekly=0)  # e1: Kim
+    world.add_event(hours=75, minutes=60, people={0}, in_summary=False, weekly=0)  # e2: Rob
+    calls = scoped(monkeypatch)
+    with machine.Store(world.store_path).transaction() as tx:
+        machine.changes.set_stage(tx, "Kim Lee", "rebuilding", now=world.now)
+    start = world.events["e2@test"].start + timedelta(hours=5)
+    move(world, "e2@test", start)  # the pass sees both
+    assert calls == [({"e1@test", "e2@test"}, {"Kim Lee"})]
+    after = items(world)
+    assert "Where things stand: rebuilding" in after[("prep", "Kim Lee")]["body"]
+    assert from_iso(after[("prep", "Robert Hale")]["due"]) == start - timedelta(hours=24)
+
+
+def test_a_closed_nudge_out_of_use_after_an_interaction_leaves_the_store(
+    world: machine.IncrementalEqualsFull, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Closed items stay a day here, but for what reached the user. A closed nudge stays while
+    # it is the nudge of the current quiet period (it stops the same nudge from being queued
+    # again: mendcrm.retention); once an interaction starts a new period it is no longer in
+    # use, and goes. Another contact's stays.
+    store = dataclasses.replace(world.config.store, retention_days=1)
+    world.config = dataclasses.replace(world.config, store=store)
+    # Kim ("talking", 14 days) and Ann ("cordial", 21 days) were set 20 days ago: 21 days
+    # later both are in their first period, their nudges due.
+    world.time_passes(timedelta(days=1, hours=2))
+    (kim,), (ann,) = nudges(world, "Kim Lee"), nudges(world, "Ann Ortega")
+    assert (kim["state"], ann["state"]) == ("due", "due")
+    with machine.Store(world.store_path).transaction() as tx:  # both dismissed unseen
+        for item in (kim, ann):
+            machine.changes.close_followup(tx, item["id"], now=world.now, dismiss=True)
+    world.check()
+    world.time_passes(timedelta(days=2))  # 23 days: still both first periods
+    assert [n["state"] for n in nudges(world, "Kim Lee") + nudges(world, "Ann Ortega")] == [
+        "dismissed",
+        "dismissed",
+    ]
+    calls = scoped(monkeypatch)
+    world.log_interaction(person=2, outcome="positive")
+    assert calls == [(set(), {"Kim Lee"})]
+    (new,) = nudges(world, "Kim Lee")  # the dismissed one is gone, closed two days ago
+    assert (new["state"], from_iso(new["due"])) == ("pending", world.now + timedelta(days=14))
+    assert [n["id"] for n in nudges(world, "Ann Ortega")] == [ann["id"]]

@@ -73,7 +73,7 @@ TABLES = (
     "sync_state",
 )
 
-STATS = {"passes": 0, "skipped": 0, "marked_due_in_skip": 0, "changed_only": 0}
+STATS = {"passes": 0, "skipped": 0, "marked_due_in_skip": 0, "changed_only": 0, "contacts_only": 0}
 
 
 @dataclasses.dataclass
@@ -162,6 +162,10 @@ def _counted(planned: Any) -> Any:
     def counting(*args: Any, **kwargs: Any) -> Any:
         STATS["changed_only"] += 1
         event("planned the changed objects alone")
+        if kwargs.get("edited"):
+            # Contacts re-staged or with an interaction logged: planned with their meetings.
+            STATS["contacts_only"] += 1
+            event("planned the edited contacts alone")
         return planned(*args, **kwargs)
 
     return counting
@@ -307,7 +311,7 @@ class IncrementalEqualsFull(RuleBasedStateMachine):
     @rule(person=st.integers(0, len(PEOPLE) - 1), stage=st.sampled_from(STAGES))
     def set_stage(self, person: int, stage: str) -> None:
         with Store(self.store_path).transaction() as tx:
-            changes.set_stage(tx, PEOPLE[person][0], stage, now=self.now)
+            changes.set_stage(tx, PEOPLE[person][1], stage, now=self.now)
         self.check()
 
     @rule(
@@ -316,7 +320,28 @@ class IncrementalEqualsFull(RuleBasedStateMachine):
     )
     def log_interaction(self, person: int, outcome: str) -> None:
         with Store(self.store_path).transaction() as tx:
-            changes.log_outcome(tx, PEOPLE[person][0], outcome=outcome, when=self.now, now=self.now)
+            changes.log_outcome(tx, PEOPLE[person][1], outcome=outcome, when=self.now, now=self.now)
+        self.check()
+
+    @rule(
+        person=st.integers(0, len(PEOPLE) - 1),
+        what=st.sampled_from(["goal", "history", "alias", "rename"]),
+    )
+    def edit_contact(self, person: int, what: str) -> None:
+        """A text only the notes read (goal, history), or a name detection reads (an alias
+        given or taken away, the name changed and back)."""
+        self.serial += 1
+        email = PEOPLE[person][1]
+        with Store(self.store_path).transaction() as tx:
+            (contact,) = (c for c in repository.contacts(tx) if email in c.emails)
+            if what in ("goal", "history"):
+                fields = {what: f"{what} {self.serial}"}
+            elif what == "alias":
+                fields = {"aliases": () if contact.aliases else ("Bobby",)}
+            else:
+                first = PEOPLE[person][0]
+                fields = {"name": first if contact.name != first else f"{first} Jr"}
+            changes.edit_contact(tx, email, now=self.now, **fields)  # type: ignore[arg-type]
         self.check()
 
     @rule(data=st.data(), hours=st.sampled_from([1, 20, 200]))
@@ -333,6 +358,24 @@ class IncrementalEqualsFull(RuleBasedStateMachine):
                 ordered = _in_order(open_items, lambda i: _item_key(i, names, encounters))
                 item = data.draw(st.sampled_from(ordered))
                 changes.snooze(tx, item.id, until=self.now + timedelta(hours=hours), now=self.now)
+        self.check()
+
+    @rule(data=st.data())
+    def dismiss_unseen(self, data: st.DataObject) -> None:
+        """Dismiss an open follow-up or nudge before it was delivered: it then leaves the store
+        ``retention_days`` later, unless it is a nudge still in use (mendcrm.retention)."""
+        with Store(self.store_path).transaction() as tx:
+            encounters = {e.id: e for e in repository.encounters(tx)}
+            open_items = [
+                i
+                for i in repository.queue(tx)
+                if i.state in ("pending", "due") and i.kind in ("followup", "nudge")
+            ]
+            if open_items:
+                names = {c.id: c.name for c in repository.contacts(tx)}
+                ordered = _in_order(open_items, lambda i: _item_key(i, names, encounters))
+                item = data.draw(st.sampled_from(ordered))
+                changes.close_followup(tx, item.id, now=self.now, dismiss=True)
         self.check()
 
     @rule(close=st.sampled_from(["none", "done", "dismiss"]))
@@ -363,10 +406,12 @@ class IncrementalEqualsFull(RuleBasedStateMachine):
                 dismiss_encounter(tx, chosen.id, series=series, now=self.now)
         self.check()
 
-    @rule(lookahead=st.sampled_from([14, 30, 45]))
-    def change_config(self, lookahead: int) -> None:
+    @rule(lookahead=st.sampled_from([14, 30, 45]), retention=st.sampled_from([1, 90]))
+    def change_config(self, lookahead: int, retention: int = 90) -> None:
         self.config = dataclasses.replace(
-            self.config, sync=dataclasses.replace(self.config.sync, lookahead_days=lookahead)
+            self.config,
+            sync=dataclasses.replace(self.config.sync, lookahead_days=lookahead),
+            store=dataclasses.replace(self.config.store, retention_days=retention),
         )
         self.check()
 
@@ -432,3 +477,5 @@ def test_the_incremental_pass_equals_a_full_recomputation() -> None:
     assert STATS["marked_due_in_skip"] > 0, STATS
     # ... and the pass over changed objects alone (3-10 % of the passes in these histories).
     assert STATS["changed_only"] > STATS["passes"] // 100, STATS
+    # ... and the pass scoped to edited contacts (a stage set, an interaction logged).
+    assert STATS["contacts_only"] > STATS["passes"] // 100, STATS
