@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from mendcrm.model import FLAGGED_STAGES
-from mendcrm.store.storage import table_text
+from mendcrm.store.layout import table_text
 
 if TYPE_CHECKING:
     from mendcrm.pass_memo import PassMemo

@@ -1,5 +1,6 @@
 """The middle of a pass: detection and planning in one store transaction, or, when nothing they
-read has changed, only marking due what has fallen due (:mod:`mendcrm.pass_memo`).
+read has changed, only marking due what has fallen due (:mod:`mendcrm.pass_memo`); the passes
+that skip the full recomputation are in :mod:`mendcrm.short_passes`.
 
 Pure apart from the one transaction: the sources' result comes in, encounters and queue items
 go out with the new sync state, atomically.
@@ -10,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from mendcrm import repository
 from mendcrm.addresses import user_addresses
@@ -20,13 +21,22 @@ from mendcrm.model import Contact, Encounter, Interaction, QueueItem
 from mendcrm.nudges import next_nudge_change
 from mendcrm.pass_context import pass_context, sections_hook
 from mendcrm.retention import Retention, prune
+from mendcrm.short_passes import (
+    changed_only,
+    inputs_of,
+    is_annotation_state,
+    mark_due_only,
+    memo_with_contacts,
+    nothing_to_do,
+    write_sync_state,
+)
 from mendcrm.store import Store, Transaction
 
 if TYPE_CHECKING:
     import pluggy
 
     from mendcrm.events.window import Span
-    from mendcrm.pass_memo import PassMemo, Tables
+    from mendcrm.pass_memo import PassMemo
     from mendcrm.planning import Plan
     from mendcrm.playbook import Playbook
     from mendcrm.render import Renderer
@@ -65,7 +75,7 @@ def detect_and_plan(
     # Programmes change with their own clock (heads-ups, sessions): always recomputed.
     memo_ok = incremental and sync.window is not None and not config.programmes
     context = pass_context(config, playbook, plugin_manager, mine, sync, keep)
-    if memo_ok and _nothing_to_do(store, context, sync, now):
+    if memo_ok and nothing_to_do(store, context, sync, now):
         from mendcrm.planning import Plan
 
         return Plan(), 0
@@ -77,11 +87,11 @@ def detect_and_plan(
         # The planning tables as read: hashed once for both checks of the memo below.
         tables = pass_memo.PLANNING_TABLES
         read_as = tx.digest(tables) if memo is not None else ""
-        if memo is not None and memo.covers(_inputs(tx, context, sync, read_as), now):
-            _write_sync_state(tx, sync, held=set())
-            return _mark_due_only(tx, memo, now, context, sync)
+        if memo is not None and memo.covers(inputs_of(tx, context, sync, read_as), now):
+            write_sync_state(tx, sync, held=set())
+            return mark_due_only(tx, memo, now, context, sync)
         if memo is not None and not sync.stale_keys:
-            changed = _changed_only(
+            changed = changed_only(
                 tx, memo, read_as, config, sync, now, context, playbook, renderer, mine, keep
             )
             if changed is not None:
@@ -128,12 +138,12 @@ def _memo_after(
     thresholds.window(sync.state.values(), window)
     thresholds.midnight(zone)
     memo = pass_memo.PassMemo(
-        inputs=_inputs(tx, context, sync),
+        inputs=inputs_of(tx, context, sync),
         computed_at=now,
         valid_until=thresholds.first,
         next_due=pass_memo.next_due(queue),
     )
-    return _with_contacts(memo, tx, context, sync)
+    return memo_with_contacts(memo, tx, context, sync)
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,7 +227,7 @@ def _full_pass(
             now=now,
             zone=renderer.zone,
         )
-    _write_sync_state(tx, sync, held)
+    write_sync_state(tx, sync, held)
     repository.save(tx, "encounters", *the_plan.encounters)
     repository.save(tx, "queue", *the_plan.queue)
     # The queue as it now stands is the stored one with the plan's items laid over it: no need
@@ -228,17 +238,6 @@ def _full_pass(
     repository.save(tx, "queue", *newly_due)
     prune(tx, now=now, retention=retention, nudges_in_use=the_plan.nudges_in_use)
     return FullPass(the_plan, newly_due, held, contacts, interactions, stored, stored_queue)
-
-
-def _write_sync_state(tx: Transaction, sync: SyncResult, held: set[str]) -> None:
-    for key in sync.stale_keys:
-        doc = tx.get("sync_state", key) or {}
-        if not is_annotation_state(key) and doc.get("source") not in held:
-            tx.delete("sync_state", key)
-    # A calendar's document holds every object: one the pass left as it was is not copied
-    # (proving it plain JSON) only to be found equal to the stored one.
-    stored = {r["id"]: r for r in tx.decode("sync_state", lambda r: r)}
-    tx.put_many("sync_state", (d for k, d in sync.state.items() if stored.get(k) != d))
 
 
 def _final_records(
@@ -260,163 +259,11 @@ def _final_records(
     return list(encounters.values()), list(queue.values())
 
 
-def _mark_due_only(
-    tx: Transaction, memo: PassMemo, now: datetime, context: str, sync: SyncResult
-) -> tuple[Plan, int]:
-    """The skipped pass: planning would change nothing, so only mark due what has fallen due,
-    and keep the memo in step with the queue that changed."""
-    from mendcrm import pass_memo
-    from mendcrm.contact_changes import rest_digest
-    from mendcrm.planning import Plan, mark_due
-
-    if memo.next_due is None or now < memo.next_due:
-        return Plan(), 0
-    pending = tx.decode("queue", QueueItem.from_record, lambda r: r.get("state") == "pending")
-    newly_due = mark_due(pending, now)
-    repository.save(tx, "queue", *newly_due)
-    due_now = {i.id for i in newly_due}
-    tx.put(
-        "meta",
-        pass_memo.PassMemo(
-            inputs=_inputs(tx, context, sync),
-            computed_at=memo.computed_at,
-            valid_until=memo.valid_until,
-            next_due=pass_memo.next_due(i for i in pending if i.id not in due_now),
-            rendered_from=memo.rendered_from,
-            rest=rest_digest(tx, context, sync.state, tx.get("meta", DEPARTED_ID)),
-            index=memo.index,
-            people=memo.people,
-        ).to_record(),
-    )
-    return Plan(), len(newly_due)
-
-
-def _changed_only(
-    tx: Transaction,
-    memo: PassMemo,
-    read_as: str,
-    config: Config,
-    sync: SyncResult,
-    now: datetime,
-    context: str,
-    playbook: Playbook,
-    renderer: Renderer,
-    mine: frozenset[str],
-    keep: Retention,
-) -> tuple[Plan, int] | None:
-    """The pass over what changed (:mod:`mendcrm.changed_pass`): when the memo covers the
-    stored state but for some calendar objects and the planning inputs of some contacts
-    (:mod:`mendcrm.contact_changes`), detect and plan the meetings of those objects and
-    contacts and the contacts' nudges alone, and commit; return None (having written nothing)
-    when only a full pass will do."""
-    from mendcrm import changed_pass as cp
-    from mendcrm import contact_changes as cc
-    from mendcrm.pass_memo import inputs_digest, render_digest
-    from mendcrm.planning import Plan, mark_due
-
-    assert sync.window is not None
-    stored = {
-        r["id"]: r
-        for r in tx.decode("sync_state", lambda r: r, lambda r: not is_annotation_state(r["id"]))
-    }
-    departed = tx.get("meta", DEPARTED_ID)
-    changed = cp.changed_objects(stored, sync.state)
-    if changed is None:
-        return None
-    digests, edited = cc.ContactDigests(memo.index, memo.people), frozenset[str]()
-    if not memo.covers(inputs_digest(read_as, context, stored, [departed]), now):
-        # Not the store the memo saw: go on only if just some contacts' own records changed.
-        if not memo.covers(memo.inputs, now) or memo.rest != cc.rest_digest(
-            tx, context, stored, departed
-        ):
-            return None
-        digests = cc.ContactDigests.of(tx)
-        found = digests.edited_since(memo)
-        if not found:
-            return None
-        edited = found
-    uids = cp.touched_uids(stored, sync.state, changed) | cc.uids_naming(tx, edited)
-    if uids or edited:
-        the_plan, scope, interactions, contacts = cp.plan_changed(
-            tx, config=config, state=sync.state, uids=uids, window=sync.window, now=now,
-            playbook=playbook, renderer=renderer, mine=mine,
-            keep_rendered=memo.rendered_from == render_digest(tx, context), edited=edited,
-        )  # fmt: skip
-    else:  # only sync-tokens or a feed's validator changed: no meeting to look at again
-        the_plan, scope, interactions, contacts = Plan(), cp.Scope.EMPTY, [], []
-    _write_sync_state(tx, sync, held=set())
-    repository.save(tx, "encounters", *the_plan.encounters)
-    repository.save(tx, "queue", *the_plan.queue)
-    due, next_due = cp.due_now(tx, now)
-    newly_due = mark_due(due, now)
-    repository.save(tx, "queue", *newly_due)
-    if edited:
-        # The edited contacts' nudges in use are the plan's; everyone else's stand as the last
-        # full pass pruned them (nothing they depend on changed).
-        in_use = the_plan.nudges_in_use | cc.nudges_outside(tx, scope.contacts)
-        prune(tx, now=now, retention=keep, nudges_in_use=in_use)
-    elif not the_plan.empty:
-        # Nudges in use are those of the last full pass (the memo vouches for the contacts
-        # and their interactions): None keeps every closed nudge, as that pass's prune left
-        # them. With nothing planned, that prune's result stands as it is.
-        prune(tx, now=now, retention=keep, nudges_in_use=None)
-    after = cp.memo_after_change(
-        memo, inputs=_inputs(tx, context, sync), now=now, scope=scope, the_plan=the_plan,
-        changed_entries=cp.changed_entries(sync.state, changed), window=sync.window,
-        contacts=contacts, interactions=interactions, playbook=playbook, keep=keep,
-        zone=renderer.zone, next_due=next_due,
-    )  # fmt: skip
-    tx.put("meta", _with_contacts(after, tx, context, sync, digests).to_record())
-    return the_plan, len(newly_due)
-
-
-def _with_contacts(
-    memo: PassMemo, tx: Transaction, context: str, sync: SyncResult, digests: Any = None
-) -> PassMemo:
-    """Return the memo with what tells a later pass which contacts alone changed."""
-    from mendcrm.contact_changes import with_contacts
-
-    return with_contacts(memo, tx, context, sync.state, tx.get("meta", DEPARTED_ID), digests)
-
-
-def _inputs(tx: Tables, context: str, sync: SyncResult, tables: str | None = None) -> str:
-    """Return the memo's digest of the pass's inputs; ``tables``: the planning tables' digest
-    if the caller has it."""
-    from mendcrm.pass_memo import PLANNING_TABLES, inputs_digest
-
-    if tables is None:
-        tables = tx.digest(PLANNING_TABLES)
-    return inputs_digest(tables, context, sync.state, [tx.get("meta", DEPARTED_ID)])
-
-
-def _nothing_to_do(store: Store, context: str, sync: SyncResult, now: datetime) -> bool:
-    """Return True if the memo covers this pass, nothing has fallen due and the sync changed
-    no stored document: then the pass writes nothing, and needs neither the lock nor the
-    store's big tables decoded (the transaction checks again before it acts otherwise)."""
-    from mendcrm.pass_memo import PassMemo
-
-    with store.read(only=["meta", "sync_state"]) as view:
-        memo = PassMemo.load(view)
-        if memo is None or (memo.next_due is not None and now >= memo.next_due):
-            return False
-        # The sync's own comparison first: a changed object is the common reason to go on.
-        stored = view.decode("sync_state", lambda r: r, lambda r: not is_annotation_state(r["id"]))
-        if {r["id"]: r for r in stored} != sync.state:
-            return False
-        return memo.covers(_inputs(view, context, sync), now)
-
-
 def _by_contact(interactions: list[Interaction]) -> dict[str, list[Interaction]]:
     grouped: dict[str, list[Interaction]] = {}
     for interaction in interactions:
         grouped.setdefault(interaction.contact_id, []).append(interaction)
     return grouped
-
-
-def is_annotation_state(doc_id: str) -> bool:
-    from mendcrm.annotations import STATE_PREFIX
-
-    return doc_id.startswith(STATE_PREFIX)
 
 
 __all__ = ["detect_and_plan", "is_annotation_state"]
