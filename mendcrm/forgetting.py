@@ -85,6 +85,12 @@ def forget_records(tx: repository.Writable, contact_id: str) -> dict[str, int]:
     if notes:
         tx.put_many("queue", notes)
         removed["mentions"] = len(notes)
+    from mendcrm.pass_memo import MEMO_ID  # here: read commands import this module
+
+    if tx.get("meta", MEMO_ID) is not None:
+        # The pass memo keeps a digest per contact id: it goes too, and the next pass
+        # recomputes everything (as it would anyway, the contacts having changed).
+        tx.delete("meta", MEMO_ID)
     return removed
 
 
