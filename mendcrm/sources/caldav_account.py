@@ -172,7 +172,7 @@ class CalendarSync:
             return self._first_by_listing(how.batch)
         token = self._fresh_token() if method == "sync-token" else None
         found = self._query(self.work.horizon, with_data=True)
-        self._load_members(found)
+        self._load_members(found, in_range=True)
         self.work.report.method = method
         return self._document(method, token)
 
@@ -246,7 +246,7 @@ class CalendarSync:
         fresh = [
             m for m in found if self.work.objects.get(m.href, {}).get("e") != m.etag or not m.etag
         ]
-        self._load_members(fresh)
+        self._load_members(fresh, in_range=True)
 
     # -- requests --
 
@@ -340,8 +340,9 @@ class CalendarSync:
                 break
         return list(changed.values()), deleted, token
 
-    def _load_members(self, members: list[Member]) -> None:
-        """Read the members that came with their data; fetch the ones listed without it."""
+    def _load_members(self, members: list[Member], *, in_range: bool = False) -> None:
+        """Read the members that came with their data; fetch the ones listed without it.
+        ``in_range``: a time-range query returned them (see :meth:`CalendarWork.load`)."""
         lacking: dict[str, str] = {}
         for member in self._objects(members):
             data = member.calendar_octets
@@ -350,7 +351,7 @@ class CalendarSync:
                 # leave it out): not an empty object, so fetch it.
                 lacking[member.href] = member.etag
                 continue
-            self.work.load(member.href, member.etag, data)
+            self.work.load(member.href, member.etag, data, in_range=in_range)
         self._fetch(lacking)
 
     def _fetch(self, wanted: dict[str, str], *, batch: int = MULTIGET_CHUNK) -> None:
