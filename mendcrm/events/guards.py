@@ -120,7 +120,9 @@ def _first(values: Any) -> Any:
     return values
 
 
-def _as_utc(value: date | datetime, zone: tzinfo) -> datetime:
+def as_utc(value: date | datetime, zone: tzinfo) -> datetime:
+    """Given a date, a floating or a zoned time and the calendar's zone, return it in UTC (a
+    date as its midnight, a floating time in ``zone``)."""
     if not isinstance(value, datetime):
         value = datetime(value.year, value.month, value.day)
     if value.tzinfo is None:
@@ -149,8 +151,8 @@ def rrule_candidates(
     end = until
     rule_until = _first(rule.get("UNTIL"))
     if isinstance(rule_until, date):
-        end = min(end, _as_utc(rule_until, zone))
-    seconds = (end - _as_utc(first, zone)).total_seconds()
+        end = min(end, as_utc(rule_until, zone))
+    seconds = (end - as_utc(first, zone)).total_seconds()
     sizes = {part: _count(rule, part) for part in (*DAYS_PER_VALUE, *TIME_PARTS["YEARLY"])}
     return count_candidates(freq, interval, seconds, sizes)
 
@@ -189,6 +191,7 @@ def rrule_problem(
 __all__ = [
     "MAX_NESTING",
     "RRULE_CANDIDATE_BUDGET",
+    "as_utc",
     "count_candidates",
     "nesting_problem",
     "rrule_candidates",

@@ -14,7 +14,7 @@ import dataclasses
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
 import icalendar
@@ -22,7 +22,7 @@ import recurring_ical_events
 
 from mendcrm.events.contentlines import Described
 from mendcrm.events.descriptive import categories_of, my_partstat_of, people_of, text_of
-from mendcrm.events.guards import rrule_problem
+from mendcrm.events.guards import as_utc, rrule_problem
 from mendcrm.events.instances import moved_back, range_shift, rid_text
 from mendcrm.events.lengths import Length, length_of, place, single_end
 from mendcrm.events.readcontext import Where
@@ -206,12 +206,8 @@ def _expansion_start(component: icalendar.Component, start: date | datetime) -> 
 # -- one occurrence ---------------------------------------------------------------------------
 
 
-def _utc(value: date | datetime, zone: tzinfo) -> datetime:
-    if not isinstance(value, datetime):
-        value = datetime(value.year, value.month, value.day)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=zone)
-    return value.astimezone(UTC)
+# A date or floating time is read in the calendar's zone, as the guards read it.
+_utc = as_utc
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -35,7 +35,8 @@ def _same(cls: type[_Record], record: dict[str, Any]) -> None:
     assert type(built) is cls
 
 
-def test_full_records_of_every_kind_read_back_as_the_init_reads_them() -> None:
+def _every_kind() -> list[_Record]:
+    """One full object of every record kind, nested ones included (an encounter with talks)."""
     robert = contact(emails=("robert@acme.example",), stage_since=T0, affinity=("PyCon",))
     people = (attendee("robert@acme.example", "Robert"), attendee("ann@x.example"))
     [met] = find(occurrence(attendees=people), [robert])
@@ -45,7 +46,12 @@ def test_full_records_of_every_kind_read_back_as_the_init_reads_them() -> None:
         deliveries={"mail": "sent"}, snoozed_until=T0,
     )  # fmt: skip
     note = Interaction(id="i1", contact_id=robert.id, when=T0, outcome="warmer")
-    for obj in (robert, met, talk, item, note, met.occurrence, met.match, people[0]):
+    with_talks = replace(met, talks=(talk,))
+    return [robert, met, with_talks, talk, item, note, met.occurrence, met.match, people[0]]
+
+
+def test_full_records_of_every_kind_read_back_as_the_init_reads_them() -> None:
+    for obj in _every_kind():
         _same(type(obj), obj.to_record())
 
 
@@ -117,17 +123,7 @@ def _walk(value: Any) -> Any:
 
 
 def test_every_kind_of_record_is_made_plain_as_a_json_round_trip_would() -> None:
-    robert = contact(emails=("robert@acme.example",), stage_since=T0, affinity=("PyCon",))
-    people = (attendee("robert@acme.example", "Robert"), attendee("ann@x.example"))
-    [met] = find(occurrence(attendees=people), [robert])
-    talk = Talk(session_id="s1", title="Keynote", start=T0, end=T0 + timedelta(hours=1))
-    item = QueueItem(
-        id="q1", kind="prep", contact_id=robert.id, due=T0, encounter_id=met.id,
-        deliveries={"mail": "sent"}, snoozed_until=T0,
-    )  # fmt: skip
-    note = Interaction(id="i1", contact_id=robert.id, when=T0, outcome="warmer")
-    with_talks = replace(met, talks=(talk,))
-    for obj in (robert, met, with_talks, talk, item, note, met.occurrence, met.match, people[0]):
+    for obj in _every_kind():
         _plain_as_reference(obj)
 
 
