@@ -195,7 +195,8 @@ def scrub_copies(store: Store, contact_ids: Iterable[str]) -> list[str]:
         try:
             tables = json.loads(copy.read_bytes())
             view = _TablesView(tables)
-            if any(forget_records(view, cid) for cid in wanted):
+            # Every id, not the first one found: ``any`` over a generator would stop there.
+            if any([forget_records(view, cid) for cid in wanted]):
                 store.write_copy(copy, view.tables)
         except (OSError, ValueError, TypeError, AttributeError) as exc:
             warnings.append(f"could not rewrite the old store copy {copy} ({exc}); delete it")

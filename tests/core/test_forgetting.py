@@ -76,3 +76,28 @@ def test_forget_in_removes_every_record_and_reference(tmp_path: Path) -> None:
     assert scrub_copies(store, ["c-rob"]) == []
     assert "the reorg" not in store.backup_path.read_text()
     assert "Robert" not in older.read_text()
+
+
+def test_an_older_copy_forgets_every_contact_it_is_given(tmp_path: Path) -> None:
+    # scrub_copies takes a list of ids: each of them must be gone from an older copy, not only
+    # the first one found there (a short-circuiting test stopped after the first).
+    store = Store(tmp_path / "store.json")
+    older = tmp_path / "store.json.v3.bak"  # as an upgrade leaves it
+    older.write_text(
+        json.dumps(
+            {
+                "contacts": {
+                    "c-rob": {"id": "c-rob", "name": "Robert Hale"},
+                    "c-dana": {"id": "c-dana", "name": "Dana Ward"},
+                    "c-ana": {"id": "c-ana", "name": "Ana Lima"},
+                },
+                "interactions": {
+                    "i1": {"id": "i1", "contact_id": "c-dana", "when": "2026-01-01T00:00:00+00:00"}
+                },
+            }
+        )
+    )
+    assert scrub_copies(store, ["c-rob", "c-dana"]) == []
+    kept = json.loads(older.read_text())
+    assert sorted(kept["contacts"]) == ["c-ana"]
+    assert kept["interactions"] == {}
