@@ -363,3 +363,65 @@ def test_a_lock_another_thread_holds_at_the_fork_does_not_hang_the_child(world: 
     finally:
         release.set()
         thread.join()
+
+
+def test_a_result_already_sent_when_the_limit_passes_is_taken() -> None:
+    # The child finished inside its limit; the parent only looks once the limit has passed
+    # (a timeout and the result at the same moment). The pass did its work and committed: it
+    # must be taken as it is, not reported as overrun and its sources backed off.
+    from mendcrm.daemon.child_pass import run_in_child
+
+    clock = [0.0]
+
+    def wait(waitables: Sequence[Any], timeout: float | None) -> list[Any]:
+        if clock[0] == 0.0:
+            multiprocessing.connection.wait(waitables[:1])  # the result is in the pipe
+            clock[0] += 61.0  # and the one-minute limit has passed meanwhile
+            return []
+        return wait_on(waitables, timeout)
+
+    result = run_in_child(
+        lambda stopping: ChildResult(warnings=["done"]),
+        wait=wait,
+        stopping=lambda: False,
+        grace=0.0,
+        limit=60.0,
+        monotonic=lambda: clock[0],
+    )
+    assert result.warnings == ["done"]
+    assert multiprocessing.active_children() == []
+
+
+def test_a_child_ignoring_sigterm_past_its_limit_is_killed() -> None:
+    from mendcrm.daemon.child_pass import PassOverran, run_in_child
+
+    inside_read, inside_write = os.pipe()
+    clock = [0.0]
+
+    def deaf_pass(stopping: Callable[[], bool]) -> ChildResult:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # only SIGKILL can end it now
+        os.write(inside_write, b"in")
+        while True:
+            signal.pause()
+
+    def wait(waitables: Sequence[Any], timeout: float | None) -> list[Any]:
+        if clock[0] == 0.0:
+            assert os.read(inside_read, 2) == b"in"
+            clock[0] += 61.0
+            return []
+        return wait_on(waitables, timeout)
+
+    try:
+        with pytest.raises(PassOverran, match="max_pass_minutes"):
+            run_in_child(
+                deaf_pass,
+                wait=wait,
+                stopping=lambda: False,
+                grace=0.0,  # no wall-clock wait: SIGTERM, then SIGKILL at once
+                limit=60.0,
+                monotonic=lambda: clock[0],
+            )
+    finally:
+        os.close(inside_read)
+        os.close(inside_write)
+    assert multiprocessing.active_children() == []
