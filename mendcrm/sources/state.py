@@ -51,10 +51,12 @@ _SHARED = tuple(f.name for f in dataclasses.fields(Occurrence) if f.name not in 
 _shared_values = operator.attrgetter(*_SHARED)
 _FIELDS = tuple(f.name for f in dataclasses.fields(Occurrence))
 _ATTENDEE_DEFAULTS = _encoded_defaults(Attendee)
-STATE_FORMAT = 3
+STATE_FORMAT = 4
 """Bumped when entries change shape or the reader reads them otherwise; a calendar stored in
 another format is read afresh. 2: zone-free identities, THISANDFUTURE ids, degenerate ends;
-3: each occurrence carries its component's version (SEQUENCE, DTSTAMP, LAST-MODIFIED)."""
+3: each occurrence carries its component's version (SEQUENCE, DTSTAMP, LAST-MODIFIED); 4: a
+series' text packed in base64 (:func:`pack_text`), so that an older MendCRM, which reads
+base85 only, reads such a calendar afresh instead of failing on it."""
 
 
 def _strip(record: dict[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
