@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -31,7 +32,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from mendcrm import changed_pass, changes, repository
+from mendcrm import changed_pass, changes, repository, time_thresholds
 from mendcrm.config.model import Config, FeedConfig, MeConfig, StoreConfig, SyncConfig
 from mendcrm.dismissals import dismiss_encounter
 from mendcrm.model import Encounter, QueueItem, replace
@@ -40,6 +41,9 @@ from mendcrm.pipeline import detect_and_plan, fetch
 from mendcrm.store import Store
 
 _R = TypeVar("_R")
+
+EXAMPLES = int(os.environ.get("INCREMENTAL_EXAMPLES", "30"))
+"""Histories per run (`INCREMENTAL_EXAMPLES=300` for a long run)."""
 
 T0 = datetime(2026, 3, 20, 7, 30, tzinfo=UTC)
 """A week before Europe/Berlin's clocks go forward: DST falls inside most histories."""
@@ -73,7 +77,17 @@ TABLES = (
     "sync_state",
 )
 
-STATS = {"passes": 0, "skipped": 0, "marked_due_in_skip": 0, "changed_only": 0, "contacts_only": 0}
+STATS = {
+    "passes": 0,
+    "skipped": 0,
+    "marked_due_in_skip": 0,
+    "changed_only": 0,
+    "contacts_only": 0,
+    "time_scoped": 0,
+    "time_keyed": 0,
+}
+CROSSED: list[time_thresholds.TimeScope] = []
+"""The time scope of the pass under way (set by :func:`_timed`)."""
 
 
 @dataclasses.dataclass
@@ -162,13 +176,36 @@ def _counted(planned: Any) -> Any:
     def counting(*args: Any, **kwargs: Any) -> Any:
         STATS["changed_only"] += 1
         event("planned the changed objects alone")
-        if kwargs.get("edited"):
-            # Contacts re-staged or with an interaction logged: planned with their meetings.
+        timed = CROSSED[-1].contacts if CROSSED else frozenset()
+        if set(kwargs.get("edited", ())) - timed:
+            # Contacts re-staged or with an interaction logged: planned with their meetings
+            # (a contact only a crossed threshold of time names is the time pass's).
             STATS["contacts_only"] += 1
             event("planned the edited contacts alone")
         return planned(*args, **kwargs)
 
     return counting
+
+
+def _timed(scoped: Any, remembered: Any) -> tuple[Any, Any]:
+    """Count the passes scoped to the thresholds of time they crossed (those that went on to
+    write the memo from the records), and those of them with a meeting or a contact to plan
+    again."""
+
+    def scoping(memo: Any, now: datetime) -> Any:
+        found = scoped(memo, now)
+        CROSSED[:] = [found] if found is not None else []
+        return found
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        STATS["time_scoped"] += 1
+        event("scoped to the thresholds of time crossed")
+        if CROSSED and (CROSSED[0].uids or CROSSED[0].contacts):
+            STATS["time_keyed"] += 1
+            event("planned the meetings and contacts of crossed thresholds")
+        return remembered(*args, **kwargs)
+
+    return scoping, counting
 
 
 class IncrementalEqualsFull(RuleBasedStateMachine):
@@ -281,6 +318,21 @@ class IncrementalEqualsFull(RuleBasedStateMachine):
         moment = getattr(memo, which) if memo is not None else None
         if moment is not None and moment + timedelta(seconds=offset) > self.now:
             self.now = moment + timedelta(seconds=offset)
+        self.check()
+
+    @rule(place=st.integers(0, 6), offset=st.sampled_from([-1, 0, 1]))
+    def to_a_kept_threshold(self, place: int, offset: int) -> None:
+        """Past one of the thresholds the memo keeps with what they concern (several crossed
+        at once), or to the end of that list (one second either side)."""
+        memo = self._memo()
+        if memo is not None:
+            kept = [m for m, _, _ in memo.timeline]
+            if memo.keyed_until is not None:
+                kept.append(memo.keyed_until)
+            if kept:
+                moment = kept[min(place, len(kept) - 1)] + timedelta(seconds=offset)
+                if moment > self.now:
+                    self.now = moment
         self.check()
 
     @precondition(lambda self: bool(self.events))
@@ -431,12 +483,21 @@ class IncrementalEqualsFull(RuleBasedStateMachine):
         sync = fetch(self.config, store, now=self.now, password_for=lambda _: "")
         assert not sync.failed_sources, [r.error for r in sync.reports]
         planned = changed_pass.plan_changed
+        scoped, remembered = time_thresholds.time_scope, time_thresholds.memo_from_records
+        CROSSED.clear()
         try:
-            # Count the passes over changed objects alone, to know the histories reach them.
+            # Count the passes over changed objects alone, and those scoped to thresholds of
+            # time, to know the histories reach them.
             changed_pass.plan_changed = _counted(planned)  # type: ignore[assignment]
+            (
+                time_thresholds.time_scope,  # type: ignore[assignment]
+                time_thresholds.memo_from_records,  # type: ignore[assignment]
+            ) = _timed(scoped, remembered)
             detect_and_plan(self.config, store, sync, now=self.now, incremental=incremental)
         finally:
             changed_pass.plan_changed = planned  # type: ignore[assignment]
+            time_thresholds.time_scope = scoped  # type: ignore[assignment]
+            time_thresholds.memo_from_records = remembered  # type: ignore[assignment]
 
     def check(self) -> None:
         full = self.folder / "full.json"
@@ -465,7 +526,7 @@ def test_the_incremental_pass_equals_a_full_recomputation() -> None:
     run_state_machine_as_test(
         IncrementalEqualsFull,
         settings=settings(
-            max_examples=30,
+            max_examples=EXAMPLES,
             stateful_step_count=25,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
@@ -479,3 +540,7 @@ def test_the_incremental_pass_equals_a_full_recomputation() -> None:
     assert STATS["changed_only"] > STATS["passes"] // 100, STATS
     # ... and the pass scoped to edited contacts (a stage set, an interaction logged).
     assert STATS["contacts_only"] > STATS["passes"] // 100, STATS
+    # ... and the pass scoped to the thresholds of time it crossed (an occurrence entering or
+    # leaving the window, a meeting starting or ending, a nudge period ending, midnight).
+    assert STATS["time_scoped"] > STATS["passes"] // 100, STATS
+    assert STATS["time_keyed"] > STATS["passes"] // 200, STATS
