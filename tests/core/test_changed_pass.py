@@ -407,3 +407,58 @@ def test_a_closed_nudge_whose_retention_runs_out_is_pruned_by_its_contacts_pass(
     world.time_passes(timedelta(hours=23, minutes=30))  # 08:00 tomorrow, past 07:30
     assert calls == [(set(), {"Kim Lee"})]
     assert [n["state"] for n in nudges(world, "Kim Lee")] == ["pending"]
+
+
+def test_the_memo_keeps_a_bounded_stretch_of_keyed_thresholds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from mendcrm.time_thresholds import Timeline
+
+    now = datetime(2026, 3, 20, 7, 30, tzinfo=UTC)
+    hour = timedelta(hours=1)
+    found = Timeline(now)
+    found.add(now + 3 * hour, ("uid", "b"))
+    found.add(now + hour, ("uid", "a"))
+    found.add(now + 2 * hour, ("contact", "c"))
+    found.add(now + 30 * hour, ("uid", "z"))  # beyond the day and an hour kept
+    # Every threshold of the stretch, in time order; the stretch is whole up to 25 h.
+    assert found.kept() == (
+        ((now + hour, "uid", "a"), (now + 2 * hour, "contact", "c"), (now + 3 * hour, "uid", "b")),
+        now + 25 * hour,
+    )
+    assert found.first == now + hour
+    # At most LIMIT are kept: the stretch then ends at the first one left out.
+    monkeypatch.setattr("mendcrm.time_thresholds.LIMIT", 2)
+    assert found.kept() == (
+        ((now + hour, "uid", "a"), (now + 2 * hour, "contact", "c")),
+        now + 3 * hour,
+    )
+    # A threshold nothing attributes ends the stretch where it falls.
+    found.add(now + 90 * timedelta(minutes=1))
+    assert found.kept() == (((now + hour, "uid", "a"),), now + 90 * timedelta(minutes=1))
+
+
+def test_a_pass_over_changed_objects_carries_the_kept_thresholds() -> None:
+    from mendcrm.time_thresholds import Timeline
+
+    now = datetime(2026, 3, 20, 7, 30, tzinfo=UTC)
+    hour = timedelta(hours=1)
+    old = machine.PassMemo(
+        inputs="",
+        computed_at=now,
+        valid_until=now + hour,
+        next_due=None,
+        timeline=((now + hour, "uid", "x"),),
+        keyed_until=now + 10 * hour,
+    )
+    later = Timeline(now + hour / 2)
+    later.carry(old)
+    # The old memo's entries stand, and its stretch ends where it ended (it knew nothing of
+    # the untouched records beyond).
+    assert later.kept() == (((now + hour, "uid", "x"),), now + 10 * hour)
+    assert later.first == now + hour
+    # A memo whose first threshold lies beyond what it kept passes that threshold on.
+    quiet = dataclasses.replace(old, valid_until=now + 40 * hour, timeline=())
+    later = Timeline(now + hour / 2)
+    later.carry(quiet)
+    assert (later.kept(), later.first) == (((), now + 10 * hour), now + 40 * hour)
