@@ -58,7 +58,10 @@ def mark_due_only(
         "meta",
         pass_memo.PassMemo(
             inputs=inputs_of(tx, context, sync),
-            computed_at=memo.computed_at,
+            # A clock gone back before a due time just marked must recompute (planning puts
+            # such an item back to pending); no threshold lies between, so the memo's claim
+            # holds from any later moment on.
+            computed_at=max([memo.computed_at, *(i.due for i in newly_due)]),
             valid_until=memo.valid_until,
             next_due=pass_memo.next_due(i for i in pending if i.id not in due_now),
             rendered_from=memo.rendered_from,
