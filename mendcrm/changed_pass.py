@@ -290,26 +290,31 @@ def memo_after_change(
     starting and ending, its contacts' nudges, the touched items' retention, local midnight.
     """
     from mendcrm import pass_memo
-    from mendcrm.nudges import next_nudge_change
+    from mendcrm.time_thresholds import Timeline
 
     final = {e.id: e for e in scope.stored}
     final.update((e.id, e) for e in the_plan.encounters)
-    thresholds = pass_memo.Thresholds(now)
-    starts = thresholds.encounters(final.values())
-    thresholds.queue(the_plan.queue, keep.keep_for)
+    timeline = Timeline(now)
+    starts = timeline.encounters(final.values())
+    timeline.queue(the_plan.queue, keep.keep_for)
     grouped: dict[str, list[Interaction]] = {}
     for interaction in interactions:
         grouped.setdefault(interaction.contact_id, []).append(interaction)
-    thresholds.add(next_nudge_change(now, contacts, grouped, playbook, starts))
-    thresholds.window(changed_entries.values(), window)
-    thresholds.midnight(zone)
-    thresholds.add(memo.valid_until)
+    timeline.nudges(contacts, grouped, playbook, starts)
+    timeline.window(changed_entries.values(), window)
+    timeline.midnight(zone)
+    # Untouched records keep the old memo's thresholds (a touched one's stale entries only
+    # widen a later time pass's scope).
+    timeline.carry(memo)
+    entries, keyed_until = timeline.kept()
     return pass_memo.PassMemo(
         inputs=inputs,
         computed_at=now,
-        valid_until=thresholds.first,
+        valid_until=timeline.first,
         next_due=next_due,
         rendered_from=memo.rendered_from,
+        timeline=entries,
+        keyed_until=keyed_until,
     )
 
 

@@ -15,11 +15,12 @@ After each full pass the memo records a digest of the inputs, the time it was ta
 first threshold ahead. A later pass whose inputs give the same digest, at a time from then to
 before that threshold, would plan nothing: it only marks due what has fallen due. Changed
 objects, and contacts whose planning inputs alone changed, are planned alone
-(:mod:`mendcrm.changed_pass`, :mod:`mendcrm.contact_changes`). Anything
-else — a contact added or renamed, a note snoozed, the config or a template changed, a
-plugin added, the clock jumping back or past a threshold (suspend, DST is only a threshold if an
-event sits there) — recomputes everything. A plugin's extra prep-note sections are rendered
-again only then.
+(:mod:`mendcrm.changed_pass`, :mod:`mendcrm.contact_changes`); so are the meetings and contacts
+of the thresholds the clock crossed, which the memo keeps for the next day with what they
+concern (:mod:`mendcrm.time_thresholds`). Anything else — a contact added or renamed, a note
+snoozed, the config or a template changed, a plugin added, the clock jumping back or past the
+thresholds the memo kept (a long suspend; DST is only a threshold if an event sits there) —
+recomputes everything. A plugin's extra prep-note sections are rendered again only then.
 """
 
 from __future__ import annotations
@@ -135,6 +136,12 @@ class PassMemo:
     """The digest of what detection reads of the contacts (:mod:`mendcrm.contact_changes`)."""
     people: Mapping[str, str] = field(default_factory=dict)
     """A short digest per contact id of its record and its interactions."""
+    timeline: tuple[tuple[datetime, str, str], ...] = ()
+    """The thresholds before :attr:`keyed_until`, each with what it concerns: (moment, kind,
+    key), kind ``uid`` (a meeting's UID), ``contact`` (a contact id) or ``time`` (nothing to
+    plan again: :mod:`mendcrm.time_thresholds`)."""
+    keyed_until: datetime | None = None
+    """Every threshold before this moment is in :attr:`timeline`; None: none is."""
 
     def covers(self, inputs: str, now: datetime) -> bool:
         """Given this pass's inputs digest and time, return whether planning would change
@@ -154,6 +161,8 @@ class PassMemo:
             "rest": self.rest,
             "index": self.index,
             "people": dict(self.people),
+            "timeline": [[to_iso(m), kind, key] for m, kind, key in self.timeline],
+            "keyed_until": _iso(self.keyed_until),
         }
 
     @classmethod
@@ -173,6 +182,11 @@ class PassMemo:
                 rest=str(record.get("rest") or ""),
                 index=str(record.get("index") or ""),
                 people={str(k): str(v) for k, v in (record.get("people") or {}).items()},
+                timeline=tuple(
+                    (from_iso(m), str(kind), str(key))
+                    for m, kind, key in record.get("timeline") or ()
+                ),
+                keyed_until=_from_iso(record.get("keyed_until")),
             )
         except (TypeError, KeyError, ValueError, AttributeError):
             return None

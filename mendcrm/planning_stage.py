@@ -18,7 +18,6 @@ from mendcrm.addresses import user_addresses
 from mendcrm.config.model import Config
 from mendcrm.departed import DEPARTED_ID, hold_departed_sources
 from mendcrm.model import Contact, Encounter, Interaction, QueueItem
-from mendcrm.nudges import next_nudge_change
 from mendcrm.pass_context import pass_context, sections_hook
 from mendcrm.retention import Retention, prune
 from mendcrm.short_passes import (
@@ -128,20 +127,22 @@ def _memo_after(
     """Given a full pass and what it leaves, return the memo: its inputs, and the first moment
     at which the time alone could change what it decided (:mod:`mendcrm.pass_memo`)."""
     from mendcrm import pass_memo
+    from mendcrm.time_thresholds import timeline_of
 
     encounters, queue = final
-    thresholds = pass_memo.Thresholds(now)
-    starts = thresholds.encounters(encounters)
-    thresholds.queue(queue, keep.keep_for)
-    interactions = _by_contact(done.interactions)
-    thresholds.add(next_nudge_change(now, done.contacts, interactions, playbook, starts))
-    thresholds.window(sync.state.values(), window)
-    thresholds.midnight(zone)
+    timeline = timeline_of(
+        now, encounters=encounters, queue=queue, contacts=done.contacts,
+        interactions=done.interactions, state=sync.state.values(), window=window,
+        playbook=playbook, keep=keep, zone=zone,
+    )  # fmt: skip
+    entries, keyed_until = timeline.kept()
     memo = pass_memo.PassMemo(
         inputs=inputs_of(tx, context, sync),
         computed_at=now,
-        valid_until=thresholds.first,
+        valid_until=timeline.first,
         next_due=pass_memo.next_due(queue),
+        timeline=entries,
+        keyed_until=keyed_until,
     )
     return memo_with_contacts(memo, tx, context, sync)
 
@@ -257,13 +258,6 @@ def _final_records(
     encounters = {e.id: e for e in done.stored}
     encounters.update((e.id, e) for e in done.plan.encounters)
     return list(encounters.values()), list(queue.values())
-
-
-def _by_contact(interactions: list[Interaction]) -> dict[str, list[Interaction]]:
-    grouped: dict[str, list[Interaction]] = {}
-    for interaction in interactions:
-        grouped.setdefault(interaction.contact_id, []).append(interaction)
-    return grouped
 
 
 __all__ = ["detect_and_plan", "is_annotation_state"]

@@ -58,13 +58,18 @@ def mark_due_only(
         "meta",
         pass_memo.PassMemo(
             inputs=inputs_of(tx, context, sync),
-            computed_at=memo.computed_at,
+            # A clock gone back before a due time just marked must recompute (planning puts
+            # such an item back to pending); no threshold lies between, so the memo's claim
+            # holds from any later moment on.
+            computed_at=max([memo.computed_at, *(i.due for i in newly_due)]),
             valid_until=memo.valid_until,
             next_due=pass_memo.next_due(i for i in pending if i.id not in due_now),
             rendered_from=memo.rendered_from,
             rest=rest_digest(tx, context, sync.state, tx.get("meta", DEPARTED_ID)),
             index=memo.index,
             people=memo.people,
+            timeline=memo.timeline,
+            keyed_until=memo.keyed_until,
         ).to_record(),
     )
     return Plan(), len(newly_due)
@@ -87,11 +92,14 @@ def changed_only(
     stored state but for some calendar objects and the planning inputs of some contacts
     (:mod:`mendcrm.contact_changes`), detect and plan the meetings of those objects and
     contacts and the contacts' nudges alone, and commit; return None (having written nothing)
-    when only a full pass will do."""
+    when only a full pass will do. A clock past the memo's first threshold adds the UIDs and
+    contacts of the thresholds crossed (:mod:`mendcrm.time_thresholds`), if the memo kept
+    them all."""
     from mendcrm import changed_pass as cp
     from mendcrm import contact_changes as cc
     from mendcrm.pass_memo import inputs_digest, render_digest
     from mendcrm.planning import Plan, mark_due
+    from mendcrm.time_thresholds import memo_from_records, time_scope
 
     assert sync.window is not None
     stored = {
@@ -102,12 +110,14 @@ def changed_only(
     changed = cp.changed_objects(stored, sync.state)
     if changed is None:
         return None
+    # The clock past the memo's first threshold: the thresholds crossed join the scope.
+    timed = time_scope(memo, now)
+    if timed is None:
+        return None
     digests, edited = cc.ContactDigests(memo.index, memo.people), frozenset[str]()
-    if not memo.covers(inputs_digest(read_as, context, stored, [departed]), now):
+    if inputs_digest(read_as, context, stored, [departed]) != memo.inputs:
         # Not the store the memo saw: go on only if just some contacts' own records changed.
-        if not memo.covers(memo.inputs, now) or memo.rest != cc.rest_digest(
-            tx, context, stored, departed
-        ):
+        if memo.rest != cc.rest_digest(tx, context, stored, departed):
             return None
         digests = cc.ContactDigests.of(tx)
         found = digests.edited_since(memo)
@@ -115,11 +125,13 @@ def changed_only(
             return None
         edited = found
     uids = cp.touched_uids(stored, sync.state, changed) | cc.uids_naming(tx, edited)
-    if uids or edited:
+    uids |= timed.uids
+    planned = edited | timed.contacts
+    if uids or planned:
         the_plan, scope, interactions, contacts = cp.plan_changed(
             tx, config=config, state=sync.state, uids=uids, window=sync.window, now=now,
             playbook=playbook, renderer=renderer, mine=mine,
-            keep_rendered=memo.rendered_from == render_digest(tx, context), edited=edited,
+            keep_rendered=memo.rendered_from == render_digest(tx, context), edited=planned,
         )  # fmt: skip
     else:  # only sync-tokens or a feed's validator changed: no meeting to look at again
         the_plan, scope, interactions, contacts = Plan(), cp.Scope.EMPTY, [], []
@@ -129,9 +141,12 @@ def changed_only(
     due, next_due = cp.due_now(tx, now)
     newly_due = mark_due(due, now)
     repository.save(tx, "queue", *newly_due)
-    if edited:
-        # The edited contacts' nudges in use are the plan's; everyone else's stand as the last
-        # full pass pruned them (nothing they depend on changed).
+    if edited or timed.crossed:
+        # The planned contacts' nudges in use are the plan's; everyone else's stand as the
+        # last pass pruned them (nothing they depend on changed, no retention of theirs ran
+        # out: a closed nudge's retention is keyed to its contact). Crossed retention of
+        # other items is decided from the records alone, over the whole store, as the full
+        # pass does.
         in_use = the_plan.nudges_in_use | cc.nudges_outside(tx, scope.contacts)
         prune(tx, now=now, retention=keep, nudges_in_use=in_use)
     elif not the_plan.empty:
@@ -139,12 +154,20 @@ def changed_only(
         # and their interactions): None keeps every closed nudge, as that pass's prune left
         # them. With nothing planned, that prune's result stands as it is.
         prune(tx, now=now, retention=keep, nudges_in_use=None)
-    after = cp.memo_after_change(
-        memo, inputs=inputs_of(tx, context, sync), now=now, scope=scope, the_plan=the_plan,
-        changed_entries=cp.changed_entries(sync.state, changed), window=sync.window,
-        contacts=contacts, interactions=interactions, playbook=playbook, keep=keep,
-        zone=renderer.zone, next_due=next_due,
-    )  # fmt: skip
+    if timed.crossed:
+        # The old memo's first thresholds are behind: every one ahead, from the records.
+        after = memo_from_records(
+            tx, inputs=inputs_of(tx, context, sync), now=now, state=sync.state,
+            window=sync.window, playbook=playbook, keep=keep, zone=renderer.zone,
+            rendered_from=memo.rendered_from,
+        )  # fmt: skip
+    else:
+        after = cp.memo_after_change(
+            memo, inputs=inputs_of(tx, context, sync), now=now, scope=scope, the_plan=the_plan,
+            changed_entries=cp.changed_entries(sync.state, changed), window=sync.window,
+            contacts=contacts, interactions=interactions, playbook=playbook, keep=keep,
+            zone=renderer.zone, next_due=next_due,
+        )  # fmt: skip
     tx.put("meta", memo_with_contacts(after, tx, context, sync, digests).to_record())
     return the_plan, len(newly_due)
 

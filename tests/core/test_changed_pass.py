@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -289,3 +289,176 @@ def test_a_closed_nudge_out_of_use_after_an_interaction_leaves_the_store(
     (new,) = nudges(world, "Kim Lee")  # the dismissed one is gone, closed two days ago
     assert (new["state"], from_iso(new["due"])) == ("pending", world.now + timedelta(days=14))
     assert [n["id"] for n in nudges(world, "Ann Ortega")] == [ann["id"]]
+
+
+# -- the clock crossing thresholds: the pass scoped to them (mendcrm.time_thresholds) --------
+
+
+T0_MIDNIGHT = datetime(2026, 3, 20, 23, 0, tzinfo=UTC)
+"""The first midnight in Berlin after T0 (winter time, UTC+1)."""
+
+
+def memo(world: machine.IncrementalEqualsFull) -> machine.PassMemo:
+    found = world._memo()
+    assert found is not None
+    return found
+
+
+def test_an_occurrence_entering_the_window_is_planned_alone(
+    world: machine.IncrementalEqualsFull, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # T0 is 07:30 UTC; a meeting with Rob 30 days (the lookahead) and 4 hours after 07:00,
+    # i.e. at 11:00 UTC: outside the window [now - 1 day, now + 30 days) until 11:00 UTC today.
+    world.add_event(hours=24 * 30 + 4, minutes=30, people={0}, in_summary=False, weekly=0)
+    before = items(world)
+    assert ("prep", "Robert Hale") not in before
+    calls = scoped(monkeypatch)
+    world.time_passes(timedelta(hours=5))  # 12:30 UTC: it has entered
+    # The one threshold crossed concerns the meeting's UID: it alone was detected and planned,
+    # no contact for its own sake (Rob has no cadence; no nudge period ended).
+    assert calls == [({"e1@test"}, set())]
+    start = world.events["e1@test"].start
+    after = items(world)
+    # Its prep note 24 hours before (13:00 in Berlin, summer time: inside the day), its
+    # follow-up 2 hours after the 30-minute meeting ends; everything else as it was.
+    assert from_iso(after[("prep", "Robert Hale")]["due"]) == start - timedelta(hours=24)
+    assert from_iso(after[("followup", "Robert Hale")]["due"]) == start + timedelta(minutes=150)
+    assert {k: v for k, v in after.items() if k[1] != "Robert Hale"} == before
+    # The memo is again exact: computed now, its next threshold Berlin's midnight (23:00 UTC,
+    # winter time still), before any meeting's or nudge's; its kept thresholds reach a day and
+    # an hour from now, not only as far as the old memo's did.
+    after_memo = memo(world)
+    assert (after_memo.computed_at, after_memo.valid_until, after_memo.keyed_until) == (
+        world.now,
+        world.now.replace(hour=23, minute=0),
+        world.now + timedelta(hours=25),
+    )
+
+
+def test_a_meeting_starting_and_ending_is_planned_alone(
+    world: machine.IncrementalEqualsFull, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Kim is "talking" (14-day cadence), quiet for 20 days: her nudge is open; a meeting at
+    # 09:00 UTC (2 hours after 07:00), 30 minutes, is within one cadence and holds it back.
+    world.add_event(hours=2, minutes=30, people={2}, in_summary=False, weekly=0)
+    assert not nudge_open(world, "Kim Lee")
+    assert items(world)[("prep", "Kim Lee")]["state"] == "due"  # 24 h lead: due at once
+    calls = scoped(monkeypatch)
+    world.time_passes(timedelta(hours=3))  # 10:30: it started at 09:00 and ended at 09:30
+    # Its start and end concern its UID; Kim comes in through its encounter, not for her own.
+    assert calls == [({"e1@test"}, set())]
+    after = items(world)
+    # The prep note never read before the meeting ended is withdrawn; the follow-up waits
+    # for 11:30 (2 hours after the end); with no meeting ahead, Kim's nudge is open again.
+    assert after[("prep", "Kim Lee")]["state"] == "withdrawn"
+    assert after[("followup", "Kim Lee")]["state"] == "pending"
+    assert nudge_open(world, "Kim Lee")
+    world.time_passes(timedelta(hours=1))  # 11:30: the follow-up is due
+    assert items(world)[("followup", "Kim Lee")]["state"] == "due"
+
+
+def test_midnight_alone_plans_nothing_again(
+    world: machine.IncrementalEqualsFull, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No meeting; the first nudge change is 8 days away (Kim's second period): the memo's
+    # first threshold is Berlin's midnight, 23:00 UTC. Nothing a pass decides reads the
+    # calendar day (note texts do not: mendcrm.render), so crossing it plans nothing: only
+    # the full recomputation on the copy plans.
+    first = memo(world)
+    assert first.valid_until == T0_MIDNIGHT
+    calls = planned(monkeypatch)
+    world.time_passes(timedelta(hours=16))  # 23:30 UTC
+    assert len(calls) == 1
+    assert (memo(world).computed_at, memo(world).valid_until) == (
+        world.now,
+        T0_MIDNIGHT + timedelta(days=1),
+    )
+
+
+def test_past_the_kept_stretch_the_pass_recomputes_everything(
+    world: machine.IncrementalEqualsFull, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The memo keeps a day and an hour of thresholds; two days on, it cannot say what was
+    # crossed: both passes plan everything.
+    assert memo(world).keyed_until == world.now + timedelta(hours=25)
+    calls = planned(monkeypatch)
+    world.time_passes(timedelta(days=2))
+    assert len(calls) == 2
+
+
+def test_a_closed_nudge_whose_retention_runs_out_is_pruned_by_its_contacts_pass(
+    world: machine.IncrementalEqualsFull, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Closed items stay a day here. Kim's open nudge is dismissed at 07:30; an hour later an
+    # interaction starts a new quiet period: the dismissed nudge is no longer in use, but
+    # stays until 07:30 tomorrow. That threshold concerns Kim (whether a closed nudge goes
+    # depends on her current period): the pass crossing it plans her alone, and prunes it.
+    store = dataclasses.replace(world.config.store, retention_days=1)
+    world.config = dataclasses.replace(world.config, store=store)
+    world.check()
+    (kim,) = nudges(world, "Kim Lee")
+    with machine.Store(world.store_path).transaction() as tx:
+        machine.changes.close_followup(tx, kim["id"], now=world.now, dismiss=True)
+    world.check()
+    world.time_passes(timedelta(hours=1))
+    world.log_interaction(person=2, outcome="positive")
+    assert [n["state"] for n in nudges(world, "Kim Lee")] == ["dismissed", "pending"]
+    calls = scoped(monkeypatch)
+    world.time_passes(timedelta(hours=23, minutes=30))  # 08:00 tomorrow, past 07:30
+    assert calls == [(set(), {"Kim Lee"})]
+    assert [n["state"] for n in nudges(world, "Kim Lee")] == ["pending"]
+
+
+def test_the_memo_keeps_a_bounded_stretch_of_keyed_thresholds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from mendcrm.time_thresholds import Timeline
+
+    now = datetime(2026, 3, 20, 7, 30, tzinfo=UTC)
+    hour = timedelta(hours=1)
+    found = Timeline(now)
+    found.add(now + 3 * hour, ("uid", "b"))
+    found.add(now + hour, ("uid", "a"))
+    found.add(now + 2 * hour, ("contact", "c"))
+    found.add(now + 30 * hour, ("uid", "z"))  # beyond the day and an hour kept
+    # Every threshold of the stretch, in time order; the stretch is whole up to 25 h.
+    assert found.kept() == (
+        ((now + hour, "uid", "a"), (now + 2 * hour, "contact", "c"), (now + 3 * hour, "uid", "b")),
+        now + 25 * hour,
+    )
+    assert found.first == now + hour
+    # At most LIMIT are kept: the stretch then ends at the first one left out.
+    monkeypatch.setattr("mendcrm.time_thresholds.LIMIT", 2)
+    assert found.kept() == (
+        ((now + hour, "uid", "a"), (now + 2 * hour, "contact", "c")),
+        now + 3 * hour,
+    )
+    # A threshold nothing attributes ends the stretch where it falls.
+    found.add(now + 90 * timedelta(minutes=1))
+    assert found.kept() == (((now + hour, "uid", "a"),), now + 90 * timedelta(minutes=1))
+
+
+def test_a_pass_over_changed_objects_carries_the_kept_thresholds() -> None:
+    from mendcrm.time_thresholds import Timeline
+
+    now = datetime(2026, 3, 20, 7, 30, tzinfo=UTC)
+    hour = timedelta(hours=1)
+    old = machine.PassMemo(
+        inputs="",
+        computed_at=now,
+        valid_until=now + hour,
+        next_due=None,
+        timeline=((now + hour, "uid", "x"),),
+        keyed_until=now + 10 * hour,
+    )
+    later = Timeline(now + hour / 2)
+    later.carry(old)
+    # The old memo's entries stand, and its stretch ends where it ended (it knew nothing of
+    # the untouched records beyond).
+    assert later.kept() == (((now + hour, "uid", "x"),), now + 10 * hour)
+    assert later.first == now + hour
+    # A memo whose first threshold lies beyond what it kept passes that threshold on.
+    quiet = dataclasses.replace(old, valid_until=now + 40 * hour, timeline=())
+    later = Timeline(now + hour / 2)
+    later.carry(quiet)
+    assert (later.kept(), later.first) == (((), now + 10 * hour), now + 40 * hour)
