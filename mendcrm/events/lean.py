@@ -10,11 +10,12 @@ since the times that use them cannot be read without them.
 from __future__ import annotations
 
 import functools
+import re
 from zoneinfo import ZoneInfo
 
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
-from mendcrm.events.contentlines import physical_lines, property_name
+from mendcrm.events.contentlines import parse_params, physical_lines, property_name
 
 _DROPPED_PROPERTIES = frozenset(
     {
@@ -114,6 +115,48 @@ def lean_lines(lines: list[str]) -> list[str]:
     return out
 
 
+_EMPTY_DATE_LIST = re.compile(r"(?:RDATE|EXDATE)(?:;.*)?:[ \t]*$", re.IGNORECASE)
+"""A physical line that may be an RDATE or EXDATE with no value: the cheap test before the
+exact one (most objects have none)."""
+
+
+def without_empty_date_lists(lines: list[str]) -> tuple[list[str], list[str]]:
+    """Given an event's lean lines, return them without the RDATE and EXDATE properties of its
+    VEVENTs whose value is empty, and the names of those left out, in order.
+
+    RFC 5545 §3.8.5.1 and §3.8.5.2 give each one or more dates. An empty one adds or excludes
+    nothing, but icalendar refuses the whole component over it (every instance of a series
+    lost for an EXDATE written blank): it is left out, and the reader says so. Observances of a
+    VTIMEZONE are not events and are left as they are.
+    """
+    if not any(_EMPTY_DATE_LIST.match(line) for line in lines if line[:1] in "RrEe"):
+        return lines, []
+    out: list[str] = []
+    dropped: list[str] = []
+    stack: list[str] = []
+    skip_to = 0  # past a dropped property's continuation lines
+    for index, line in enumerate(lines):
+        if index < skip_to:
+            continue
+        name = property_name(line) if line[:1] not in (" ", "\t") else ""
+        if name == "BEGIN":
+            stack.append(line.split(":", 1)[-1].strip().upper())
+        elif name == "END" and stack:
+            stack.pop()
+        elif name in ("RDATE", "EXDATE") and stack and stack[-1] == "VEVENT":
+            value = parse_params(line)[1]
+            following = index + 1
+            while following < len(lines) and lines[following][:1] in (" ", "\t"):
+                value += lines[following][1:]
+                following += 1
+            if not value.strip():
+                dropped.append(name)
+                skip_to = following
+                continue
+        out.append(line)
+    return out, dropped
+
+
 def _redundant_zone(block: list[str]) -> bool:
     for line in block:
         if property_name(line) == "TZID":
@@ -121,4 +164,4 @@ def _redundant_zone(block: list[str]) -> bool:
     return False
 
 
-__all__ = ["known_zone", "lean_lines", "lean_text"]
+__all__ = ["known_zone", "lean_lines", "lean_text", "without_empty_date_lists"]

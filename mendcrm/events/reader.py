@@ -30,7 +30,7 @@ from mendcrm.events.customzones import (
     without_blocks,
 )
 from mendcrm.events.guards import nesting_problem
-from mendcrm.events.lean import lean_lines
+from mendcrm.events.lean import lean_lines, without_empty_date_lists
 from mendcrm.events.occurrences import read_series, read_single
 from mendcrm.events.octets import decode_calendar
 from mendcrm.events.readcontext import ReadContext, Where
@@ -91,7 +91,7 @@ def read_object(
         if problem:
             reading.warnings.append(ctx.warning(href, None, f"{problem}; skipped"))
             return reading
-        lines = lean_lines(lines)
+        lines, emptied = without_empty_date_lists(lean_lines(lines))
         text = "\r\n".join(lines) + "\r\n"
         reading.text = text
         zones: list[ZoneBlock] = []
@@ -119,6 +119,15 @@ def read_object(
         details = {id(event): info for event, info in zip(events, described, strict=True)}
         # A component written twice (same UID and RECURRENCE-ID) keeps only its newer version.
         events = newest_versions(events, details)
+        for name in emptied:  # said once the parse stands (the slow way above resets warnings)
+            reading.warnings.append(
+                ctx.warning(
+                    href,
+                    None,
+                    f"empty {name} ignored (RFC 5545 §3.8.5 wants at least one date); "
+                    "the event is read without it",
+                )
+            )
     except Exception as exc:  # icalendar raises many kinds for malformed text
         reading.warnings.append(
             ctx.warning(href, None, f"not valid iCalendar ({_why(exc)}); skipped")

@@ -263,8 +263,6 @@ KNOWN_WRONG: dict[str, str] = {
     "america_new_york_forward_reference.ics": "a second DTSTART is dropped without a word",
     "pacific_fiji.ics": "a second DTSTART is dropped without a word",
     "invalid_duration.ics": "an overflowing DURATION silently becomes an instant",
-    "issue_1081_empty_rdate.ics": "an empty RDATE is ignored without a word",
-    "parsing_error.ics": "an empty EXDATE drops its whole event (a raw library message)",
     "issue_1633_rdate_with_dates.ics": "an RDATE PERIOD of DATEs is read as a day, silently",
     "issue_1633_rdate_with_dates_and_tzid.ics": "an RDATE PERIOD of DATEs is read as a day",
     "issue_168_input.ics": "an unparsable line in a VEVENT (component.errors) is not said",
