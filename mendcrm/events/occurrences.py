@@ -43,6 +43,7 @@ def read_single(event: icalendar.Component, where: Where) -> list[Occurrence]:
     if start_prop is None:
         where.warn("event has no DTSTART; skipped")
         return []
+    keep_first_times(event, where)
     start_value = _time_value(start_prop, "DTSTART")
     end_value = _end_value(event, start_value, where)
     base = _base(event, where)
@@ -89,6 +90,25 @@ def _length(event: icalendar.Component, where: Where) -> Length:
 # -- series -----------------------------------------------------------------------------------
 
 
+_ONCE_ONLY = ("DTSTART", "DTEND", "DURATION")
+"""Times a VEVENT may give once only (RFC 5545 §3.6.1: "MUST NOT occur more than once")."""
+
+
+def keep_first_times(component: icalendar.Component, where: Where) -> None:
+    """Given a VEVENT, keep only the first value of each time property it gives more than once,
+    and warn: icalendar keeps them all (and the recurrence expansion fails on a list), and
+    which one the writer meant is a guess."""
+    for name in _ONCE_ONLY:
+        values = component.get(name)
+        if isinstance(values, list) and values:
+            component[name] = values[0]
+            if len(values) > 1:
+                where.warn(
+                    f"{name} given {len(values)} times (RFC 5545 §3.6.1 allows one); "
+                    "the first is read"
+                )
+
+
 def read_series(components: list[icalendar.Component], where: Where) -> list[Occurrence]:
     """Given one UID's VEVENTs (its master and overrides, RFC 5545 §3.8.4.4) and what reading
     them needs, return the series' occurrences in the span by start, at most
@@ -108,6 +128,7 @@ def read_series(components: list[icalendar.Component], where: Where) -> list[Occ
                 what = rid_text(value) if isinstance(value, date) else "?"
                 where.warn(f"its override for RECURRENCE-ID {what} has no DTSTART; series skipped")
             return []
+        keep_first_times(component, where)
         if "RECURRENCE-ID" in component or "RRULE" not in component:
             continue
         first = _expansion_start(component, _time_value(component.get("DTSTART"), "DTSTART"))

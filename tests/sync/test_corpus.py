@@ -260,8 +260,6 @@ EXPECTED: dict[str, tuple[int, str | tuple[str, ...] | None]] = {
 }
 KNOWN_WRONG: dict[str, str] = {
     # file: the reader's bug that makes its case fail (strict xfail: a fix turns it green).
-    "america_new_york_forward_reference.ics": "a second DTSTART is dropped without a word",
-    "pacific_fiji.ics": "a second DTSTART is dropped without a word",
     "invalid_duration.ics": "an overflowing DURATION silently becomes an instant",
     "issue_1633_rdate_with_dates.ics": "an RDATE PERIOD of DATEs is read as a day, silently",
     "issue_1633_rdate_with_dates_and_tzid.ics": "an RDATE PERIOD of DATEs is read as a day",
