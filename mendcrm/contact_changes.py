@@ -23,17 +23,20 @@ What is not planning-only, and so recomputes everything:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mendcrm.model import FLAGGED_STAGES
 from mendcrm.store.layout import table_text
 
 if TYPE_CHECKING:
-    from mendcrm.pass_memo import PassMemo
+    from mendcrm.pass_memo import PassMemo, Tables
+    from mendcrm.repository import Readable as Records
 
-_T = TypeVar("_T")
+    class Readable(Records, Tables, Protocol):
+        """What the digests read: a store transaction (records decoded, tables digested)."""
+
 
 REST_TABLES = ("dismissals", "encounters", "queue")
 """The planning tables (:data:`mendcrm.pass_memo.PLANNING_TABLES`) besides contacts and
@@ -45,19 +48,6 @@ PLANNING_ONLY_FIELDS = frozenset(
 """The contact fields detection does not read (whether the stage is a flagged one aside, which
 :attr:`ContactDigests.index` keeps); a field added to contacts counts as read by detection
 until it is listed here."""
-
-
-class Readable(Protocol):
-    """What the digests read: a store transaction."""
-
-    def decode(
-        self,
-        table: str,
-        make: Callable[[dict[str, Any]], _T],
-        keep: Callable[[dict[str, Any]], bool] | None = None,
-    ) -> list[_T]: ...
-
-    def digest(self, names: Iterable[str]) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -107,12 +107,13 @@ NESTED: dict[str, type[_Record]] = {}
 _ENCODERS: dict[type, Callable[[Any], PlainRecord]] = {}
 
 _SCALAR_TEST = {
-    "str": "type(v) is str",
-    "int": "type(v) is int",
-    "bool": "v is True or v is False",
+    "str": "type({v}) is str",
+    "int": "type({v}) is int",
+    "bool": "{v} is True or {v} is False",
     # NaN and the infinities fail ``v - v == 0.0`` and go the general way, which refuses them.
-    "float": "type(v) is float and v - v == 0.0",
+    "float": "type({v}) is float and {v} - {v} == 0.0",
 }
+"""Per scalar annotation, the test its value ``{v}`` passes to be stored as it is."""
 
 
 def _general(value: Any) -> tuple[Any, bool]:
@@ -170,7 +171,7 @@ def _fast_path(kind: str, index: int, nested: type | None) -> tuple[str | None, 
     expected type passes and the lines that encode it into ``OUT``; (None, []) for the general
     way."""
     if kind in _SCALAR_TEST:
-        return _SCALAR_TEST[kind], ["OUT = v"]
+        return _SCALAR_TEST[kind].format(v="v"), ["OUT = v"]
     if kind == "datetime":
         return "type(v) is _datetime", ["OUT = _iso(v)"]
     if kind == "tuple[str, ...]":
@@ -183,7 +184,7 @@ def _fast_path(kind: str, index: int, nested: type | None) -> tuple[str | None, 
     parts = kind.removeprefix("tuple[").removesuffix("]").split(", ")
     if kind.startswith("tuple[") and all(part in _SCALAR_TEST for part in parts):
         # A tuple of fixed length and scalar kinds (an occurrence's version).
-        tests = [_SCALAR_TEST[part].replace("v", f"v[{i}]") for i, part in enumerate(parts)]
+        tests = [_SCALAR_TEST[part].format(v=f"v[{i}]") for i, part in enumerate(parts)]
         return f"type(v) is tuple and len(v) == {len(parts)} and " + " and ".join(
             f"({test})" for test in tests
         ), ["OUT = list(v)"]
